@@ -1,0 +1,31 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sinkhost/connector/result.hpp"
+#include "sinkhost/connector/settings.hpp"
+#include "sinkhost/connector/sink.hpp"
+
+namespace sinkhost::connector {
+
+// Everything the host needs to know about a sink plugin: one declarative descriptor.
+struct SinkDescriptor {
+  std::string type_name;             // "kafka-sink"
+  std::vector<std::string> aliases;  // other accepted names, matched case-insensitively
+  std::string description;
+  std::vector<SettingSpec> settings; // the plugin's own settings (the runtime adds the shared ones)
+  Result<std::unique_ptr<Sink>> (*create)(SinkContext context) = nullptr;
+};
+
+}  // namespace sinkhost::connector
+
+// A plugin shared library exports exactly this function. The version is in the symbol's name:
+// a host refuses libraries built against another SDK version instead of misreading them.
+#define SINKHOST_PLUGIN_ENTRY_SYMBOL "sinkhost_plugin_v1"
+#define SINKHOST_DECLARE_PLUGIN(descriptor_function)                                 \
+  extern "C" __attribute__((visibility("default")))                                  \
+  const ::sinkhost::connector::SinkDescriptor* sinkhost_plugin_v1() {                \
+    return &(descriptor_function)();                                                 \
+  }

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sinkhost/connector/position.hpp"
+
+namespace sinkhost::connector {
+
+// How a record's data is encoded (KurrentDB's `esdb-record-schema-type`).
+enum class SchemaType { json, bytes };
+
+inline const char* to_string(SchemaType type) { return type == SchemaType::json ? "Json" : "Bytes"; }
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+// One event as a sink receives it. A plain struct: the runtime fills every field.
+struct Record {
+  std::string record_id;         // the event id (a UUID)
+  std::string stream_id;
+  std::uint64_t stream_revision = 0;
+  LogPosition position;
+  std::string schema_subject;    // the event type
+  SchemaType schema_type = SchemaType::json;
+  std::string data;              // the event's data bytes, unchanged
+  std::string metadata;          // the event's metadata as JSON object text ("{}" when none)
+  std::int64_t timestamp_ms = 0; // when the event was appended, milliseconds since the Unix epoch
+  std::vector<Header> headers;   // the esdb-* headers the runtime adds (see docs/api.md)
+};
+
+}  // namespace sinkhost::connector

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "sinkhost/connector/record.hpp"
+#include "sinkhost/connector/result.hpp"
+#include "sinkhost/connector/settings.hpp"
+
+namespace sinkhost::connector {
+
+// Receives the outcome of every record a sink accepted, exactly once per record.
+// Thread-safety: a sink may call these from any thread (librdkafka's delivery thread, say);
+// the runtime's implementation only queues the outcome and wakes the connector.
+class DeliveryListener {
+ public:
+  virtual ~DeliveryListener() = default;
+  // The destination confirmed the record (for Kafka: the broker acknowledged it).
+  virtual void delivered(LogPosition position) noexcept = 0;
+  // The record was not delivered and will not be retried by the sink.
+  virtual void failed(LogPosition position, Error error) noexcept = 0;
+};
+
+enum class LogLevel { debug, info, warn, error };
+
+struct SinkContext {
+  std::string connector_id;
+  Settings settings;  // validated, defaults applied
+  DeliveryListener* listener = nullptr;
+  std::function<void(LogLevel, std::string_view)> log;
+};
+
+// A destination. The runtime calls open() once, then write() from one thread at a time,
+// then close() once.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+
+  // Prepares delivery (creates clients, checks what can be checked). An error stops the
+  // connector with that error.
+  virtual Result<void> open() = 0;
+
+  // Hands one record over. On success its outcome will be reported exactly once through the
+  // listener. A resource_exhausted error means "full": call again after an outcome arrived.
+  // Any other error stops the connector.
+  virtual Result<void> write(const Record& record) = 0;
+
+  // Delivers what it can within `deadline`, then reports every record still outstanding as
+  // failed, so that no outcome is left unreported when close() returns.
+  virtual void close(std::chrono::milliseconds deadline) noexcept = 0;
+};
+
+}  // namespace sinkhost::connector

@@ -1,0 +1,171 @@
+#include "sinkhost/connector/settings.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace sinkhost::connector {
+
+namespace {
+
+char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
+bool istarts_with(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+}
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+  std::int64_t value = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+  if (iequals(text, "true")) return true;
+  if (iequals(text, "false")) return false;
+  return std::nullopt;
+}
+
+std::string join(const std::vector<std::string>& values) {
+  std::string out;
+  for (const auto& v : values) {
+    if (!out.empty()) out += ", ";
+    out += v;
+  }
+  return out;
+}
+
+// The key in its canonical spelling: the row's name, or for a prefix row the row's prefix
+// followed by the user's suffix (header names keep the case the user chose).
+std::string canonical_key(const SettingSpec& spec, std::string_view key) {
+  if (!spec.prefix) return spec.name;
+  return spec.name + std::string(key.substr(spec.name.size()));
+}
+
+// Checks one value against its row; returns the canonical value or a description of the fault.
+Result<std::string> check_value(const SettingSpec& spec, const std::string& value) {
+  switch (spec.type) {
+    case SettingType::string:
+      return value;
+    case SettingType::integer: {
+      auto parsed = parse_int(value);
+      if (!parsed) return make_error(ErrorCode::invalid_argument, "must be an integer, got '" + value + "'");
+      if (*parsed < spec.min || *parsed > spec.max) {
+        return make_error(ErrorCode::invalid_argument,
+                          "must be between " + std::to_string(spec.min) + " and " +
+                              std::to_string(spec.max) + ", got " + value);
+      }
+      return std::to_string(*parsed);
+    }
+    case SettingType::boolean: {
+      auto parsed = parse_bool(value);
+      if (!parsed) return make_error(ErrorCode::invalid_argument, "must be true or false, got '" + value + "'");
+      return std::string(*parsed ? "true" : "false");
+    }
+    case SettingType::enumeration: {
+      for (const auto& allowed : spec.allowed_values) {
+        if (iequals(allowed, value)) return allowed;
+      }
+      return make_error(ErrorCode::invalid_argument,
+                        "must be one of " + join(spec.allowed_values) + ", got '" + value + "'");
+    }
+  }
+  return value;
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+}
+
+const SettingSpec* find_spec(std::span<const SettingSpec> table, std::string_view key) {
+  for (const auto& spec : table) {
+    if (spec.prefix ? (key.size() > spec.name.size() && istarts_with(key, spec.name))
+                    : iequals(key, spec.name)) {
+      return &spec;
+    }
+  }
+  return nullptr;
+}
+
+Result<Settings> validate_settings(const Settings& input,
+                                   std::span<const std::span<const SettingSpec>> tables) {
+  Settings canonical;
+  std::vector<FieldViolation> violations;
+
+  for (const auto& [key, value] : input) {
+    const SettingSpec* spec = nullptr;
+    for (auto table : tables) {
+      if ((spec = find_spec(table, key)) != nullptr) break;
+    }
+    if (spec == nullptr) {
+      violations.push_back({key, "unknown setting; see GET /connector-plugins for the settings this connector type accepts"});
+      continue;
+    }
+    auto checked = check_value(*spec, value);
+    if (!checked.ok()) {
+      violations.push_back({key, checked.error().message});
+      continue;
+    }
+    auto name = canonical_key(*spec, key);
+    if (canonical.contains(name)) {
+      violations.push_back({key, "given more than once (keys are case-insensitive)"});
+      continue;
+    }
+    canonical.emplace(std::move(name), std::move(checked).value());
+  }
+
+  for (auto table : tables) {
+    for (const auto& spec : table) {
+      if (spec.required && !spec.prefix && !canonical.contains(spec.name)) {
+        violations.push_back({spec.name, "required"});
+      }
+    }
+  }
+
+  if (!violations.empty()) {
+    return make_error(ErrorCode::invalid_argument, "the connector settings are not valid",
+                      std::move(violations));
+  }
+  return canonical;
+}
+
+Settings with_defaults(const Settings& settings,
+                       std::span<const std::span<const SettingSpec>> tables) {
+  Settings out = settings;
+  for (auto table : tables) {
+    for (const auto& spec : table) {
+      if (!spec.prefix && !spec.default_value.empty()) out.try_emplace(spec.name, spec.default_value);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> get(const Settings& settings, std::string_view key) {
+  auto it = settings.find(std::string(key));
+  if (it == settings.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string get_or(const Settings& settings, std::string_view key, std::string_view fallback) {
+  auto value = get(settings, key);
+  return value ? *value : std::string(fallback);
+}
+
+std::int64_t get_int(const Settings& settings, std::string_view key, std::int64_t fallback) {
+  auto value = get(settings, key);
+  if (!value) return fallback;
+  return parse_int(*value).value_or(fallback);
+}
+
+bool get_bool(const Settings& settings, std::string_view key, bool fallback) {
+  auto value = get(settings, key);
+  if (!value) return fallback;
+  return parse_bool(*value).value_or(fallback);
+}
+
+}  // namespace sinkhost::connector

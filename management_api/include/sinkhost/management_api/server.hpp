@@ -1,0 +1,45 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "sinkhost/connector/result.hpp"
+#include "sinkhost/management_api/http.hpp"
+
+namespace sinkhost::management_api {
+
+// The HTTP/1.1 server (Boost.Beast). Beast stays inside server.cpp: this header is cheap to
+// include.
+class HttpServer {
+ public:
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+  struct Options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 2113;                   // 0: any free port (see port())
+    std::size_t body_limit = 16 * 1024 * 1024;   // larger bodies get 413
+    std::size_t header_limit = 16 * 1024;        // larger headers get 431
+    std::chrono::seconds io_timeout{30};         // a request must arrive (and a response leave) within this
+    std::size_t handler_threads = 4;             // routes may block (a stop waits for a flush)
+  };
+
+  HttpServer(Handler handler, Options options);
+  ~HttpServer();
+
+  // Binds and listens; fails with a clear message when the address is taken.
+  connector::Result<void> listen();
+  std::uint16_t port() const;
+
+  // Serves until SIGINT or SIGTERM arrives, or stop() is called.
+  void run();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sinkhost::management_api

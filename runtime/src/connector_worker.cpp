@@ -1,0 +1,214 @@
+#include "sinkhost/runtime/connector_worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "sinkhost/runtime/checkpoint_tracker.hpp"
+#include "sinkhost/runtime/record_builder.hpp"
+
+namespace sinkhost::runtime {
+
+using connector::ErrorCode;
+using connector::make_error;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+// How many events one read takes from the log, and how many records may await their
+// delivery outcome before the worker stops reading (backpressure without sleeping).
+constexpr std::size_t kReadBatch = 1000;
+constexpr std::size_t kMaxInFlight = 10000;
+// How long close() may take to deliver what is outstanding when a connector stops.
+constexpr std::chrono::milliseconds kCloseDeadline{10000};
+}  // namespace
+
+ConnectorWorker::ConnectorWorker(EventLog& log, Options options, Hooks hooks)
+    : log_(log), options_(std::move(options)), hooks_(std::move(hooks)) {}
+
+ConnectorWorker::~ConnectorWorker() {
+  request_stop();
+  join();
+}
+
+void ConnectorWorker::start() { thread_ = std::thread([this] { run(); }); }
+
+void ConnectorWorker::request_stop() {
+  std::lock_guard lock(mutex_);
+  stop_requested_ = true;
+  wake_.notify_one();
+}
+
+void ConnectorWorker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void ConnectorWorker::delivered(LogPosition position) noexcept {
+  std::lock_guard lock(mutex_);
+  outcomes_.push_back({position, std::nullopt});
+  wake_.notify_one();
+}
+
+void ConnectorWorker::failed(LogPosition position, Error error) noexcept {
+  std::lock_guard lock(mutex_);
+  outcomes_.push_back({position, std::move(error)});
+  wake_.notify_one();
+}
+
+void ConnectorWorker::log(connector::LogLevel level, std::string_view message) const {
+  if (!connector::get_bool(options_.settings, "logging:enabled", true)) return;
+  const auto& id = options_.connector_id;
+  switch (level) {
+    case connector::LogLevel::debug: spdlog::debug("[{}] {}", id, message); break;
+    case connector::LogLevel::info: spdlog::info("[{}] {}", id, message); break;
+    case connector::LogLevel::warn: spdlog::warn("[{}] {}", id, message); break;
+    case connector::LogLevel::error: spdlog::error("[{}] {}", id, message); break;
+  }
+}
+
+void ConnectorWorker::run() {
+  hooks_.on_state(ConnectorState::activating);
+  connector::SinkContext context{
+      .connector_id = options_.connector_id,
+      .settings = options_.settings,
+      .listener = this,
+      .log = [this](connector::LogLevel level, std::string_view message) { log(level, message); },
+  };
+  std::optional<Error> failure;
+  auto sink = options_.descriptor->create(std::move(context));
+  auto reader = log_.open_reader();
+  if (!sink.ok()) {
+    failure = sink.error();
+  } else if (!reader.ok()) {
+    failure = reader.error();
+  } else if (auto opened = (*sink)->open(); !opened.ok()) {
+    failure = opened.error();
+  } else {
+    failure = stream(**sink, **reader);
+  }
+  if (failure) log(connector::LogLevel::error, "stopped: " + failure->message);
+  hooks_.on_stopped(std::move(failure));
+}
+
+std::optional<Error> ConnectorWorker::stream(connector::Sink& sink, EventLogReader& reader) {
+  const auto& settings = options_.settings;
+  const bool autocommit = connector::get_bool(settings, "autocommit:enabled", true);
+  const auto commit_interval = std::chrono::milliseconds(connector::get_int(settings, "autocommit:interval", 5000));
+  const auto commit_threshold = static_cast<std::size_t>(connector::get_int(settings, "autocommit:recordsThreshold", 1000));
+  const bool ignore_system_headers = connector::get_bool(settings, "headers:ignoreSystem", true);
+
+  CheckpointTracker tracker(options_.committed);
+  LogPosition committed = options_.committed;
+  LogPosition next = options_.start_from;
+  std::vector<StoredEvent> pending;  // read from the log, not yet handed to the sink
+  std::size_t pending_index = 0;
+  std::size_t acked_since_commit = 0;
+  auto last_commit = Clock::now();
+  std::optional<Error> failure;
+
+  auto commit = [&]() -> std::optional<Error> {
+    if (tracker.committable() == committed) return std::nullopt;
+    if (auto saved = hooks_.on_commit(tracker.committable()); !saved.ok()) return saved.error();
+    committed = tracker.committable();
+    acked_since_commit = 0;
+    last_commit = Clock::now();
+    return std::nullopt;
+  };
+
+  // Applies every outcome, so that acknowledgements after a failure still count; a failed
+  // record is never acknowledged, so the checkpoint stays before it. Returns the first failure.
+  auto apply = [&](std::vector<Outcome>& outcomes) -> std::optional<Error> {
+    std::optional<Error> first_failure;
+    for (auto& outcome : outcomes) {
+      if (outcome.error) {
+        if (!first_failure) {
+          first_failure = make_error(outcome.error->code, "delivery of the record at log position " +
+                                                              std::to_string(outcome.position.value()) +
+                                                              " failed: " + outcome.error->message);
+        }
+        continue;
+      }
+      if (auto acked = tracker.acknowledged(outcome.position); !acked.ok()) {
+        if (!first_failure) first_failure = acked.error();
+        continue;
+      }
+      ++acked_since_commit;
+    }
+    outcomes.clear();
+    return first_failure;
+  };
+
+  // Wake on every append; the callback only takes our mutex, so it cannot block appends long.
+  auto watch = log_.watch([this] {
+    std::lock_guard lock(mutex_);
+    wake_.notify_one();
+  });
+  hooks_.on_state(ConnectorState::running);
+  log(connector::LogLevel::info, "running from log position " + std::to_string(next.value()));
+
+  std::vector<Outcome> outcomes;
+  while (!failure) {
+    {
+      std::unique_lock lock(mutex_);
+      auto has_work = [&] {
+        bool can_send = tracker.in_flight() < kMaxInFlight;
+        bool have_pending = pending_index < pending.size();
+        return stop_requested_ || !outcomes_.empty() || (can_send && have_pending) ||
+               (can_send && !have_pending && log_.head() >= next);
+      };
+      if (autocommit && tracker.committable() != committed) {
+        wake_.wait_until(lock, last_commit + commit_interval, has_work);
+      } else {
+        wake_.wait(lock, has_work);
+      }
+      outcomes.swap(outcomes_);
+      if (stop_requested_) break;
+    }
+    if ((failure = apply(outcomes))) break;
+
+    if (pending_index >= pending.size() && log_.head() >= next && tracker.in_flight() < kMaxInFlight) {
+      auto batch = reader.read_all(next, kReadBatch);
+      if (!batch.ok()) {
+        failure = batch.error();
+        break;
+      }
+      pending = std::move(batch).value();
+      pending_index = 0;
+    }
+    while (pending_index < pending.size() && tracker.in_flight() < kMaxInFlight) {
+      const auto& event = pending[pending_index];
+      auto written = sink.write(make_record(event, options_.connector_id, ignore_system_headers));
+      if (!written.ok()) {
+        if (written.error().code == ErrorCode::resource_exhausted) break;  // wait for an outcome
+        failure = written.error();
+        break;
+      }
+      if (auto tracked = tracker.dispatched(event.position); !tracked.ok()) {
+        failure = tracked.error();
+        break;
+      }
+      next = event.position.next();
+      ++pending_index;
+    }
+
+    if (autocommit && (acked_since_commit >= commit_threshold || Clock::now() - last_commit >= commit_interval)) {
+      if (auto error = commit()) failure = error;
+    }
+  }
+
+  log_.unwatch(watch);
+  hooks_.on_state(ConnectorState::deactivating);
+  // close() reports every outstanding record, so after it the tracker knows all outcomes.
+  sink.close(kCloseDeadline);
+  {
+    std::lock_guard lock(mutex_);
+    outcomes.swap(outcomes_);
+  }
+  // Records the sink could not deliver before close() returned are not covered by the
+  // checkpoint and will be sent again at the next start. After a requested stop that is the
+  // expected end, not a failure; after a failure, the first failure is the one to report.
+  if (auto error = apply(outcomes); error && !failure) {
+    log(connector::LogLevel::warn, "stopping before every record was acknowledged: " + error->message);
+  }
+  if (auto error = commit(); error && !failure) failure = error;
+  return failure;
+}
+
+}  // namespace sinkhost::runtime

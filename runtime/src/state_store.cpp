@@ -1,0 +1,148 @@
+#include "sinkhost/runtime/state_store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "sinkhost/runtime/sqlite.hpp"
+
+namespace sinkhost::runtime {
+
+using connector::ErrorCode;
+using connector::make_error;
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS connectors (
+  id                   TEXT PRIMARY KEY,
+  name                 TEXT    NOT NULL,
+  instance_type_name   TEXT    NOT NULL,
+  settings             TEXT    NOT NULL,  -- JSON object of canonical key -> value
+  run_requested        INTEGER NOT NULL,
+  checkpoint           INTEGER,           -- NULL: never committed
+  error_code           TEXT,
+  error_message        TEXT,
+  create_time_ms       INTEGER NOT NULL,
+  update_time_ms       INTEGER NOT NULL,
+  settings_update_time_ms INTEGER NOT NULL
+);
+)sql";
+
+connector::Error storage_error(const sqlite::Error& e) {
+  return make_error(ErrorCode::unavailable, std::string("the state store failed: ") + e.what());
+}
+
+}  // namespace
+
+struct StateStore::Impl {
+  explicit Impl(const std::string& path) : db(sqlite::Database::open(path)) { db.exec(kSchema); }
+  sqlite::Database db;
+};
+
+StateStore::StateStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StateStore::~StateStore() = default;
+
+Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& path) {
+  try {
+    return std::unique_ptr<StateStore>(new StateStore(std::make_unique<Impl>(path)));
+  } catch (const sqlite::Error& e) {
+    return storage_error(e);
+  }
+}
+
+Result<std::vector<ConnectorDefinition>> StateStore::load_all() {
+  std::lock_guard lock(mutex_);
+  try {
+    sqlite::Statement select(impl_->db,
+                             "SELECT id, name, instance_type_name, settings, run_requested, checkpoint, "
+                             "error_code, error_message, create_time_ms, update_time_ms, "
+                             "settings_update_time_ms FROM connectors ORDER BY create_time_ms, id");
+    std::vector<ConnectorDefinition> out;
+    while (select.step()) {
+      ConnectorDefinition d;
+      d.id = select.column_text(0);
+      d.name = select.column_text(1);
+      d.instance_type_name = select.column_text(2);
+      d.settings = nlohmann::json::parse(select.column_text(3)).get<Settings>();
+      d.run_requested = select.column_int(4) != 0;
+      if (!select.column_is_null(5)) d.checkpoint = LogPosition(static_cast<std::uint64_t>(select.column_int(5)));
+      if (!select.column_is_null(6)) d.error = ErrorDetails{select.column_text(6), select.column_text(7)};
+      d.create_time_ms = select.column_int(8);
+      d.update_time_ms = select.column_int(9);
+      d.settings_update_time_ms = select.column_int(10);
+      out.push_back(std::move(d));
+    }
+    return out;
+  } catch (const sqlite::Error& e) {
+    return storage_error(e);
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(ErrorCode::internal, std::string("the state store holds unreadable settings: ") + e.what());
+  }
+}
+
+Result<void> StateStore::save_definition(const ConnectorDefinition& d) {
+  std::lock_guard lock(mutex_);
+  try {
+    sqlite::Statement upsert(
+        impl_->db,
+        "INSERT INTO connectors (id, name, instance_type_name, settings, run_requested, create_time_ms, "
+        "update_time_ms, settings_update_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+        "ON CONFLICT (id) DO UPDATE SET name = ?2, instance_type_name = ?3, settings = ?4, "
+        "run_requested = ?5, update_time_ms = ?7, settings_update_time_ms = ?8");
+    upsert.bind(1, d.id)
+        .bind(2, d.name)
+        .bind(3, d.instance_type_name)
+        .bind(4, nlohmann::json(d.settings).dump())
+        .bind(5, std::int64_t{d.run_requested ? 1 : 0})
+        .bind(6, d.create_time_ms)
+        .bind(7, d.update_time_ms)
+        .bind(8, d.settings_update_time_ms);
+    upsert.step();
+    return {};
+  } catch (const sqlite::Error& e) {
+    return storage_error(e);
+  }
+}
+
+Result<void> StateStore::save_checkpoint(const std::string& id, LogPosition position) {
+  std::lock_guard lock(mutex_);
+  try {
+    sqlite::Statement update(impl_->db, "UPDATE connectors SET checkpoint = ?2 WHERE id = ?1");
+    update.bind(1, id).bind(2, static_cast<std::int64_t>(position.value()));
+    update.step();
+    return {};
+  } catch (const sqlite::Error& e) {
+    return storage_error(e);
+  }
+}
+
+Result<void> StateStore::save_run_requested(const std::string& id, bool run_requested) {
+  std::lock_guard lock(mutex_);
+  try {
+    sqlite::Statement update(impl_->db, "UPDATE connectors SET run_requested = ?2 WHERE id = ?1");
+    update.bind(1, id).bind(2, std::int64_t{run_requested ? 1 : 0});
+    update.step();
+    return {};
+  } catch (const sqlite::Error& e) {
+    return storage_error(e);
+  }
+}
+
+Result<void> StateStore::save_error(const std::string& id, const std::optional<ErrorDetails>& error) {
+  std::lock_guard lock(mutex_);
+  try {
+    sqlite::Statement update(impl_->db,
+                             "UPDATE connectors SET error_code = ?2, error_message = ?3 WHERE id = ?1");
+    update.bind(1, id);
+    if (error) {
+      update.bind(2, error->code).bind(3, error->message);
+    } else {
+      update.bind_null(2).bind_null(3);
+    }
+    update.step();
+    return {};
+  } catch (const sqlite::Error& e) {
+    return storage_error(e);
+  }
+}
+
+}  // namespace sinkhost::runtime

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sinkhost::test {
+
+// The test broker's addresses and credentials, read from the env file that
+// deploy/kafka/kafka.sh writes (its path in $SINKHOST_TEST_KAFKA_ENV). A test that needs Kafka
+// fails, not skips, when the file is missing: the broker fixture must have started.
+std::map<std::string, std::string> kafka_env();
+std::string kafka_bootstrap();  // the PLAINTEXT listener
+
+struct ConsumedMessage {
+  int partition = -1;
+  long long offset = -1;
+  long long timestamp_ms = -1;
+  std::string key;
+  bool has_key = false;
+  std::string value;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  std::string header(const std::string& name) const;
+};
+
+// Reads `topic` from the beginning with kcat (an independent client) until `count` messages
+// arrived or `timeout` passed; returns what it read.
+std::vector<ConsumedMessage> consume(const std::string& topic, std::size_t count,
+                                     std::chrono::seconds timeout = std::chrono::seconds(30));
+
+// A topic name no other test uses.
+std::string unique_topic(const std::string& prefix);
+
+}  // namespace sinkhost::test

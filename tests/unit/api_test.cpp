@@ -1,0 +1,211 @@
+// The management API's routes, called in-process with the real event log, state store and the
+// plugins from the build tree (no sockets, no Kafka).
+#include "sinkhost/management_api/api.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "process.hpp"
+#include "sinkhost/runtime/connector_service.hpp"
+#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/plugin_registry.hpp"
+#include "sinkhost/runtime/state_store.hpp"
+
+namespace sinkhost::management_api {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kEventId = "0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(plugins_.load_directory(SINKHOST_PLUGIN_DIR).ok());
+    auto log = runtime::EventLog::open(dir_.path() + "/events.db");
+    ASSERT_TRUE(log.ok());
+    log_ = std::move(log).value();
+    auto store = runtime::StateStore::open(dir_.path() + "/state.db");
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(store).value();
+    service_ = std::make_unique<runtime::ConnectorService>(*log_, *store_, plugins_);
+    api_ = std::make_unique<Api>(*log_, *service_, "test");
+  }
+
+  HttpResponse call(const std::string& method, const std::string& target, const std::string& body = "",
+                    const std::string& content_type = "application/json") {
+    HttpRequest request{.method = method, .target = target, .headers = {}, .body = body};
+    if (!content_type.empty()) request.headers["content-type"] = content_type;
+    return api_->handle(request);
+  }
+
+  static json body(const HttpResponse& response) { return json::parse(response.body); }
+
+  // Asserts the google.rpc.Status shape and returns the field violations as field -> description.
+  static std::map<std::string, std::string> violations(const HttpResponse& response) {
+    auto j = body(response);
+    EXPECT_TRUE(j["code"].is_number_integer());
+    EXPECT_TRUE(j["message"].is_string());
+    EXPECT_FALSE(j["message"].get<std::string>().empty());
+    std::map<std::string, std::string> out;
+    for (const auto& detail : j["details"]) {
+      EXPECT_EQ(detail["@type"], "type.googleapis.com/google.rpc.BadRequest");
+      for (const auto& v : detail["fieldViolations"]) out[v["field"]] = v["description"];
+    }
+    return out;
+  }
+
+  std::string kafka_settings(const std::string& extra = "") {
+    return R"({"settings": {"instanceTypeName": "kafka-sink", "topic": "orders", "bootstrapServers": "127.0.0.1:1")" +
+           extra + "}}";
+  }
+
+  test::TempDir dir_;
+  runtime::PluginRegistry plugins_;
+  std::unique_ptr<runtime::EventLog> log_;
+  std::unique_ptr<runtime::StateStore> store_;
+  std::unique_ptr<runtime::ConnectorService> service_;
+  std::unique_ptr<Api> api_;
+};
+
+TEST_F(ApiTest, HealthAnswersOk) {
+  auto response = call("GET", "/health", "", "");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(body(response)["status"], "ok");
+}
+
+TEST_F(ApiTest, AppendStoresTheBatchAndPointsAtTheFirstEvent) {
+  auto events = json::array({{{"eventId", kEventId}, {"eventType", "OrderPlaced"}, {"data", {{"id", 1}}}},
+                             {{"eventId", kEventId}, {"eventType", "OrderPaid"}, {"data", {{"id", 1}}},
+                              {"metadata", {{"tenant", "acme"}}}}});
+  auto response = call("POST", "/streams/order-1", events.dump(), "application/vnd.eventstore.events+json");
+  ASSERT_EQ(response.status, 201) << response.body;
+  EXPECT_EQ(body(response)["firstPosition"], 1);
+  EXPECT_EQ(body(response)["lastPosition"], 2);
+  EXPECT_EQ(response.headers, (std::vector<std::pair<std::string, std::string>>{{"Location", "/streams/order-1/0"}}));
+  EXPECT_EQ(log_->head(), runtime::LogPosition(2));
+
+  auto plain_json = call("POST", "/streams/order-1", events.dump(), "application/json; charset=utf-8");
+  ASSERT_EQ(plain_json.status, 201);
+  EXPECT_EQ(plain_json.headers[0].second, "/streams/order-1/2");
+}
+
+TEST_F(ApiTest, AppendRefusesBadInputAndStoresNothing) {
+  auto bad_json = call("POST", "/streams/s-1", "[{\"eventId\":", "application/json");
+  EXPECT_EQ(bad_json.status, 400);
+  EXPECT_EQ(body(bad_json)["code"], 3);
+
+  auto bad_event = call("POST", "/streams/s-1",
+                        json::array({{{"eventId", kEventId}, {"eventType", "Ok"}},
+                                     {{"eventId", "not-a-uuid"}, {"eventType", ""}, {"metadata", 5}}})
+                            .dump());
+  EXPECT_EQ(bad_event.status, 400);
+  EXPECT_EQ(violations(bad_event), (std::map<std::string, std::string>{
+                                       {"[1].eventId", "required: a UUID such as 0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f"},
+                                       {"[1].eventType", "required: a non-empty string"},
+                                       {"[1].metadata", "must be a JSON object"}}));
+
+  EXPECT_EQ(call("POST", "/streams/s-1", "[]").status, 400);
+  EXPECT_EQ(call("POST", "/streams/s-1", "{}").status, 400);
+  EXPECT_EQ(call("POST", "/streams/s-1", "[1]", "text/plain").status, 415);
+  EXPECT_EQ(call("POST", "/streams/s-1", std::string(200, '[') + std::string(200, ']')).status, 400);
+  auto system = call("POST", "/streams/$system", json::array({{{"eventId", kEventId}, {"eventType", "X"}}}).dump());
+  EXPECT_EQ(system.status, 403);
+  EXPECT_EQ(log_->head(), runtime::LogPosition(0)) << "no bad request may append anything";
+}
+
+TEST_F(ApiTest, CreateStoresAStoppedConnector) {
+  auto created = call("POST", "/connectors/orders-sink", kafka_settings());
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_EQ(created.body, "{}");
+
+  auto got = call("GET", "/connectors/orders-sink", "", "");
+  ASSERT_EQ(got.status, 200);
+  auto j = body(got);
+  EXPECT_EQ(j["connectorId"], "orders-sink");
+  EXPECT_EQ(j["name"], "orders-sink");
+  EXPECT_EQ(j["instanceTypeName"], "kafka-sink");
+  EXPECT_EQ(j["state"], "CONNECTOR_STATE_STOPPED");
+  EXPECT_FALSE(j.contains("position")) << "never committed";
+  EXPECT_FALSE(j.contains("settings")) << "settings only with includeSettings=true";
+}
+
+TEST_F(ApiTest, CreateAcceptsAliasesNestedConfigurationAndNames) {
+  auto nested = call("POST", "/connectors/nested-one",
+                     R"({"name": "Nested", "configuration": {"instanceTypeName": "KafkaSink", "topic": "t",
+                         "Subscription": {"InitialPosition": "Earliest"}, "autocommit": {"interval": 100}}})");
+  ASSERT_EQ(nested.status, 200) << nested.body;
+  auto list = body(call("GET", "/connectors?includeSettings=true", "", ""));
+  ASSERT_EQ(list["totalSize"], 1);
+  const auto& item = list["items"][0];
+  EXPECT_EQ(item["name"], "Nested");
+  EXPECT_EQ(item["instanceTypeName"], "kafka-sink");
+  EXPECT_EQ(item["settings"], (json{{"instanceTypeName", "kafka-sink"},
+                                    {"topic", "t"},
+                                    {"subscription:initialPosition", "earliest"},
+                                    {"autocommit:interval", "100"}}));
+}
+
+TEST_F(ApiTest, CreateRefusesBadInputWithOneViolationPerProblem) {
+  auto unknown_type = call("POST", "/connectors/my-sink", R"({"settings": {"instanceTypeName": "nope-sink"}})");
+  EXPECT_EQ(unknown_type.status, 400);
+  EXPECT_EQ(violations(unknown_type),
+            (std::map<std::string, std::string>{{"instanceTypeName", "unknown connector type 'nope-sink'; known types: kafka-sink"}}));
+
+  auto missing_topic = call("POST", "/connectors/my-sink", R"({"settings": {"instanceTypeName": "kafka-sink", "color": "red",
+                                                                 "autocommit:interval": "soon"}})");
+  EXPECT_EQ(missing_topic.status, 400);
+  auto v = violations(missing_topic);
+  EXPECT_EQ(v.size(), 3u);
+  EXPECT_EQ(v["topic"], "required");
+  EXPECT_TRUE(v.contains("color"));
+  EXPECT_EQ(v["autocommit:interval"], "must be an integer, got 'soon'");
+
+  EXPECT_EQ(call("POST", "/connectors/my-sink", "{not json").status, 400);
+  EXPECT_EQ(call("POST", "/connectors/my-sink", kafka_settings(), "text/plain").status, 400);
+  EXPECT_EQ(call("POST", "/connectors/my-sink", R"({"settings": {"instanceTypeName": "kafka-sink", "topic": {"a": 1}}})").status, 400);
+  EXPECT_EQ(violations(call("POST", "/connectors/abc", kafka_settings())).count("connectorId"), 1u) << "ids have 5-50 characters";
+  EXPECT_EQ(violations(call("POST", "/connectors/bad%20id", kafka_settings())).count("connectorId"), 1u);
+  EXPECT_EQ(body(call("GET", "/connectors", "", ""))["totalSize"], 0) << "no bad request may create anything";
+}
+
+TEST_F(ApiTest, CreatingAnExistingIdConflicts) {
+  ASSERT_EQ(call("POST", "/connectors/my-sink", kafka_settings()).status, 200);
+  auto again = call("POST", "/connectors/my-sink", kafka_settings());
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(body(again)["code"], 6);
+}
+
+TEST_F(ApiTest, UnknownConnectorsAndRoutesAnswer404) {
+  EXPECT_EQ(call("GET", "/connectors/ghost-sink", "", "").status, 404);
+  EXPECT_EQ(call("POST", "/connectors/ghost-sink/start", "", "").status, 404);
+  EXPECT_EQ(call("POST", "/connectors/ghost-sink/stop", "", "").status, 404);
+  EXPECT_EQ(call("GET", "/nowhere", "", "").status, 404);
+  EXPECT_EQ(call("DELETE", "/health", "", "").status, 405);
+  EXPECT_EQ(call("GET", "/connectors/bad%zzid", "", "").status, 400);
+}
+
+TEST_F(ApiTest, StartRunsTheConnectorAndStopIsIdempotent) {
+  ASSERT_EQ(call("POST", "/connectors/my-sink", kafka_settings()).status, 200);
+  ASSERT_EQ(call("POST", "/connectors/my-sink/start", "", "").status, 200);
+  auto state = body(call("GET", "/connectors/my-sink", "", ""))["state"];
+  EXPECT_TRUE(state == "CONNECTOR_STATE_ACTIVATING" || state == "CONNECTOR_STATE_RUNNING") << state;
+  auto again = call("POST", "/connectors/my-sink/start", "", "");
+  EXPECT_EQ(again.status, 409) << "start is refused while running";
+  EXPECT_EQ(call("POST", "/connectors/my-sink/stop", "", "").status, 200);
+  EXPECT_EQ(body(call("GET", "/connectors/my-sink", "", ""))["state"], "CONNECTOR_STATE_STOPPED");
+  EXPECT_EQ(call("POST", "/connectors/my-sink/stop", "", "").status, 200);
+}
+
+TEST(ParseTarget, DecodesSegmentsAndQuery) {
+  auto target = parse_target("/streams/order%2D1?from=3&state=a&state=b+c");
+  ASSERT_TRUE(target.ok());
+  EXPECT_EQ(target->segments, (std::vector<std::string>{"streams", "order-1"}));
+  EXPECT_EQ(target->query.count("state"), 2u);
+  EXPECT_EQ(target->query.find("from")->second, "3");
+  EXPECT_FALSE(parse_target("/a%2").ok());
+  EXPECT_FALSE(parse_target("relative").ok());
+}
+
+}  // namespace
+}  // namespace sinkhost::management_api

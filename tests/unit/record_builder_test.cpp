@@ -1,0 +1,50 @@
+#include "sinkhost/runtime/record_builder.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sinkhost::runtime {
+namespace {
+
+StoredEvent stored() {
+  return StoredEvent{.position = LogPosition(42), .event_id = "0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+                     .stream = "order-7", .revision = 3, .event_type = "OrderPlaced", .is_json = true,
+                     .data = R"({"total":5})", .metadata = R"({"tenant":"acme","$correlationId":"c-1","n":7})",
+                     .created_ms = 1700000000123};
+}
+
+std::string header(const connector::Record& r, const std::string& name) {
+  for (const auto& h : r.headers) {
+    if (h.name == name) return h.value;
+  }
+  return "<missing>";
+}
+
+TEST(RecordBuilder, CarriesTheEventAndKurrentDbHeaders) {
+  auto r = make_record(stored(), "my-sink", true);
+  EXPECT_EQ(r.data, R"({"total":5})");
+  EXPECT_EQ(r.position, LogPosition(42));
+  EXPECT_EQ(r.timestamp_ms, 1700000000123);
+  EXPECT_EQ(header(r, "esdb-connector-id"), "my-sink");
+  EXPECT_EQ(header(r, "esdb-record-id"), "0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f");
+  EXPECT_EQ(header(r, "esdb-record-stream-id"), "order-7");
+  EXPECT_EQ(header(r, "esdb-record-stream-revision"), "3");
+  EXPECT_EQ(header(r, "esdb-record-log-position"), "42");
+  EXPECT_EQ(header(r, "esdb-record-schema-subject"), "OrderPlaced");
+  EXPECT_EQ(header(r, "esdb-record-schema-type"), "Json");
+  EXPECT_EQ(header(r, "esdb-record-timestamp"), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(header(r, "esdb-record-redacted"), "false");
+  EXPECT_EQ(header(r, "esdb-request-id").size(), 36u);
+}
+
+TEST(RecordBuilder, ForwardsMetadataAsHeadersAndDropsSystemEntriesByDefault) {
+  auto r = make_record(stored(), "my-sink", true);
+  EXPECT_EQ(header(r, "esdb-record-headers-tenant"), "acme");
+  EXPECT_EQ(header(r, "esdb-record-headers-n"), "7") << "non-string values as JSON text";
+  EXPECT_EQ(header(r, "esdb-record-headers-$correlationId"), "<missing>");
+
+  auto with_system = make_record(stored(), "my-sink", false);
+  EXPECT_EQ(header(with_system, "esdb-record-headers-$correlationId"), "c-1");
+}
+
+}  // namespace
+}  // namespace sinkhost::runtime
