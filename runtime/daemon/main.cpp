@@ -13,6 +13,7 @@
 #include "sinkhost/runtime/connector_service.hpp"
 #include "sinkhost/runtime/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
+#include "sinkhost/runtime/settings_reference.hpp"
 #include "sinkhost/runtime/state_store.hpp"
 #include "sinkhost/version.hpp"
 
@@ -65,6 +66,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
+  bool print_settings_reference = false;
+  app.add_flag("--settings-reference", print_settings_reference,
+               "Print the settings reference of every loaded plugin (Markdown) and exit");
   app.set_version_flag("--version", std::string("sinkhost ") + SINKHOST_VERSION);
   CLI11_PARSE(app, argc, argv);
 
@@ -81,6 +85,10 @@ int main(int argc, char** argv) {
 
   runtime::PluginRegistry plugins;
   if (auto loaded = plugins.load_directory(plugins_dir); !loaded.ok()) return fail(loaded.error().message);
+  if (print_settings_reference) {
+    std::cout << runtime::settings_reference_markdown(plugins);
+    return 0;
+  }
   for (const auto* d : plugins.all()) spdlog::info("plugin loaded: {}", d->type_name);
 
   auto log = runtime::EventLog::open((fs::path(data_dir) / "events.db").string());
