@@ -26,5 +26,5 @@ if [ $quick -eq 0 ]; then
   # Sanitizer reports fail the test that triggered them.
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  run_suite "$root/build-asan" -DSINKHOST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DSINKHOST_TEST_KAFKA_PORT_BASE=39192
+  run_suite "$root/build-asan" -DSINKHOST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DSINKHOST_TEST_KAFKA_PORT_BASE=19192
 fi

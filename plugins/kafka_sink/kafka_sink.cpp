@@ -33,6 +33,8 @@ struct HeadersDeleter {
 
 // How many bytes librdkafka may queue before write() reports "full" (its default is 1 GiB).
 constexpr const char* kQueueMaxKbytes = "65536";
+// How long open() waits for the brokers to describe the topic.
+constexpr int kMetadataTimeoutMs = 5000;
 
 class KafkaSink final : public connector::Sink {
  public:
@@ -69,6 +71,7 @@ class KafkaSink final : public connector::Sink {
     }
     conf.release();  // rd_kafka_new took ownership
     producer_.reset(producer);
+    check_topic();
     // Delivery reports are served by this thread; rd_kafka_poll blocks until one is ready
     // (or rd_kafka_yield wakes it at close), so an idle connector costs no CPU.
     poller_ = std::thread([this] {
@@ -120,6 +123,29 @@ class KafkaSink final : public connector::Sink {
   }
 
  private:
+  // Asks the brokers for the topic's metadata, to tell the user early when the brokers cannot
+  // be reached or the topic does not exist. Not fatal: librdkafka keeps trying, a broker that
+  // auto-creates topics creates it with the first record, and records that cannot be delivered
+  // within message.timeout.ms fail through their delivery reports.
+  void check_topic() {
+    struct TopicDeleter {
+      void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
+    };
+    std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic(rd_kafka_topic_new(producer_.get(), topic_.c_str(), nullptr));
+    const rd_kafka_metadata_t* metadata = nullptr;
+    auto err = rd_kafka_metadata(producer_.get(), 0, topic.get(), &metadata, kMetadataTimeoutMs);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      context_.log(LogLevel::warn, std::string("cannot reach the Kafka brokers yet (") + rd_kafka_err2str(err) +
+                                       "); records wait until they can be delivered");
+      return;
+    }
+    if (metadata->topic_cnt == 1 && metadata->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      context_.log(LogLevel::warn, "topic '" + topic_ + "' is not available (" + rd_kafka_err2str(metadata->topics[0].err) +
+                                       "); records wait until the broker creates it or message.timeout.ms passes");
+    }
+    rd_kafka_metadata_destroy(metadata);
+  }
+
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
     auto* self = static_cast<KafkaSink*>(opaque);
     connector::LogPosition position(reinterpret_cast<std::uintptr_t>(message->_private));

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
 
 #include <spdlog/spdlog.h>
 
@@ -14,6 +15,9 @@ using connector::make_error;
 using connector::SettingSpec;
 
 namespace {
+
+// How long a start command waits for the connector to leave ACTIVATING.
+constexpr std::chrono::seconds kStartWait{10};
 
 std::int64_t now_ms() {
   using namespace std::chrono;
@@ -57,6 +61,7 @@ const char* to_string(ConnectorState state) {
 
 struct ConnectorService::Entry {
   mutable std::mutex mutex;  // guards `view`; taken by the worker's hooks
+  std::condition_variable state_changed;
   ConnectorView view;
   std::unique_ptr<ConnectorWorker> worker;  // guarded by the service's commands mutex
 };
@@ -206,6 +211,7 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry)
             std::lock_guard lock(entry->mutex);
             entry->view.state = state;
             entry->view.state_update_time_ms = now_ms();
+            entry->state_changed.notify_all();
           },
       .on_commit =
           [entry, this, id = definition.id](LogPosition position) -> Result<void> {
@@ -226,6 +232,7 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry)
             entry->view.definition.error = details;
             entry->view.state = ConnectorState::stopped;
             entry->view.state_update_time_ms = now_ms();
+            entry->state_changed.notify_all();
           },
   };
   ConnectorWorker::Options options{
@@ -238,6 +245,11 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry)
   entry->worker = std::make_unique<ConnectorWorker>(log_, std::move(options), std::move(hooks));
   entry->worker->start();
   spdlog::info("[{}] starting from log position {}", definition.id, start_from.value());
+  // Answer once the sink is open (RUNNING) or failed (STOPPED with errorDetails), so that a
+  // script's next step sees a connector that is ready; a sink slow to open does not hold the
+  // command longer than this.
+  std::unique_lock lock(entry->mutex);
+  entry->state_changed.wait_for(lock, kStartWait, [&] { return entry->view.state != ConnectorState::activating; });
   return {};
 }
 
