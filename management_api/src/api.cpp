@@ -1,5 +1,7 @@
 #include "sinkhost/management_api/api.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +22,7 @@ constexpr const char* kEventsMediaType = "application/vnd.eventstore.events+json
 // Deeper JSON than this is refused before it is parsed (a recursive parser must not be
 // driven into a stack overflow by a hostile body).
 constexpr int kMaxJsonDepth = 64;
+constexpr std::size_t kMaxStreamNameBytes = 1024;
 
 HttpResponse ok_empty() { return json_response(200, "{}"); }
 
@@ -195,6 +198,16 @@ HttpResponse Api::route(const HttpRequest& request, const Target& target) {
 }
 
 HttpResponse Api::append(const HttpRequest& request, const std::string& stream) {
+  // Control characters would let a stream name break the Location header (and logs).
+  bool has_control = std::any_of(stream.begin(), stream.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+  if (has_control || stream.size() > kMaxStreamNameBytes) {
+    return bad_request("the stream name is not valid",
+                       {{"stream", "must be 1 to " + std::to_string(kMaxStreamNameBytes) +
+                                       " bytes without control characters"}});
+  }
   if (stream.front() == '$') {
     return error_response(make_error(ErrorCode::permission_denied,
                                      "'" + stream + "' is a system stream: streams starting with '$' are written by sinkhost only"));

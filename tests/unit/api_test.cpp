@@ -109,6 +109,11 @@ TEST_F(ApiTest, AppendRefusesBadInputAndStoresNothing) {
   EXPECT_EQ(call("POST", "/streams/s-1", "{}").status, 400);
   EXPECT_EQ(call("POST", "/streams/s-1", "[1]", "text/plain").status, 415);
   EXPECT_EQ(call("POST", "/streams/s-1", std::string(200, '[') + std::string(200, ']')).status, 400);
+  auto one_event = json::array({{{"eventId", kEventId}, {"eventType", "X"}}}).dump();
+  auto injected = call("POST", "/streams/a%0D%0ALocation:%20evil", one_event);
+  EXPECT_EQ(injected.status, 400) << "control characters in a stream name could split headers";
+  EXPECT_EQ(violations(injected).count("stream"), 1u);
+  EXPECT_EQ(call("POST", "/streams/" + std::string(1025, 's'), one_event).status, 400);
   auto system = call("POST", "/streams/$system", json::array({{{"eventId", kEventId}, {"eventType", "X"}}}).dump());
   EXPECT_EQ(system.status, 403);
   EXPECT_EQ(log_->head(), runtime::LogPosition(0)) << "no bad request may append anything";
