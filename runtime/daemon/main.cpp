@@ -60,11 +60,29 @@ int main(int argc, char** argv) {
   std::string data_dir = "./data";
   std::string plugins_dir = default_plugins_dir();
   std::string log_level = "info";
+  std::string durability = "process-crash";
+  std::size_t max_body_bytes = 16 * 1024 * 1024;
+  management_api::ApiOptions api_options{.version = SINKHOST_VERSION};
   app.add_option("--listen", listen, "HOST:PORT for the HTTP API")->capture_default_str();
   app.add_option("--data-dir", data_dir, "Directory for the event log and connector state")->capture_default_str();
   app.add_option("--plugins-dir", plugins_dir, "Directory of sink plugin libraries (*.so)")->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--durability", durability,
+                 "process-crash: an acknowledged append survives a crash of sinkhost; power-loss: it also "
+                 "survives a power loss or OS crash (fsync at every commit, slower)")
+      ->check(CLI::IsMember({"process-crash", "power-loss"}))
+      ->capture_default_str();
+  app.add_option("--max-body-bytes", max_body_bytes, "Largest HTTP request body; larger ones get 413")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 31))
+      ->capture_default_str();
+  app.add_option("--max-event-bytes", api_options.max_event_bytes,
+                 "Largest event (data + metadata); larger ones get 413")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 31))
+      ->capture_default_str();
+  app.add_option("--max-batch-events", api_options.max_batch_events, "Most events in one append; more get 413")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
       ->capture_default_str();
   bool print_settings_reference = false;
   app.add_flag("--settings-reference", print_settings_reference,
@@ -91,15 +109,17 @@ int main(int argc, char** argv) {
   }
   for (const auto* d : plugins.all()) spdlog::info("plugin loaded: {}", d->type_name);
 
-  auto log = runtime::EventLog::open((fs::path(data_dir) / "events.db").string());
+  auto log = runtime::EventLog::open((fs::path(data_dir) / "events.db").string(),
+                                     durability == "power-loss" ? runtime::Durability::power_loss
+                                                                : runtime::Durability::process_crash);
   if (!log.ok()) return fail(log.error().message);
   auto store = runtime::StateStore::open((fs::path(data_dir) / "state.db").string());
   if (!store.ok()) return fail(store.error().message);
 
   runtime::ConnectorService connectors(**log, **store, plugins);
-  management_api::Api api(**log, connectors, SINKHOST_VERSION);
+  management_api::Api api(**log, connectors, api_options);
   management_api::HttpServer server([&api](const management_api::HttpRequest& r) { return api.handle(r); },
-                                    {.host = host, .port = port});
+                                    {.host = host, .port = port, .body_limit = max_body_bytes});
   if (auto listening = server.listen(); !listening.ok()) return fail(listening.error().message);
   if (auto restored = connectors.restore(); !restored.ok()) return fail(restored.error().message);
 

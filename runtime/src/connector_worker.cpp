@@ -4,6 +4,7 @@
 
 #include "sinkhost/runtime/checkpoint_tracker.hpp"
 #include "sinkhost/runtime/record_builder.hpp"
+#include "sinkhost/runtime/subscription.hpp"
 
 namespace sinkhost::runtime {
 
@@ -73,21 +74,18 @@ void ConnectorWorker::run() {
   };
   std::optional<Error> failure;
   auto sink = options_.descriptor->create(std::move(context));
-  auto reader = log_.open_reader();
   if (!sink.ok()) {
     failure = sink.error();
-  } else if (!reader.ok()) {
-    failure = reader.error();
   } else if (auto opened = (*sink)->open(); !opened.ok()) {
     failure = opened.error();
   } else {
-    failure = stream(**sink, **reader);
+    failure = stream(**sink);
   }
   if (failure) log(connector::LogLevel::error, "stopped: " + failure->message);
   hooks_.on_stopped(std::move(failure));
 }
 
-std::optional<Error> ConnectorWorker::stream(connector::Sink& sink, EventLogReader& reader) {
+std::optional<Error> ConnectorWorker::stream(connector::Sink& sink) {
   const auto& settings = options_.settings;
   const bool autocommit = connector::get_bool(settings, "autocommit:enabled", true);
   const auto commit_interval = std::chrono::milliseconds(connector::get_int(settings, "autocommit:interval", 5000));
@@ -96,7 +94,6 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink, EventLogRead
 
   CheckpointTracker tracker(options_.committed);
   LogPosition committed = options_.committed;
-  LogPosition next = options_.start_from;
   std::vector<StoredEvent> pending;  // read from the log, not yet handed to the sink
   std::size_t pending_index = 0;
   std::size_t acked_since_commit = 0;
@@ -136,12 +133,14 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink, EventLogRead
   };
 
   // Wake on every append; the callback only takes our mutex, so it cannot block appends long.
-  auto watch = log_.watch([this] {
+  auto subscription = Subscription::open(log_, options_.start_from, [this] {
     std::lock_guard lock(mutex_);
     wake_.notify_one();
   });
+  if (!subscription.ok()) return subscription.error();
+  auto& source = **subscription;
   hooks_.on_state(ConnectorState::running);
-  log(connector::LogLevel::info, "running from log position " + std::to_string(next.value()));
+  log(connector::LogLevel::info, "running from log position " + std::to_string(source.next().value()));
 
   std::vector<Outcome> outcomes;
   while (!failure) {
@@ -151,7 +150,7 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink, EventLogRead
         bool can_send = tracker.in_flight() < kMaxInFlight;
         bool have_pending = pending_index < pending.size();
         return stop_requested_ || !outcomes_.empty() || (can_send && have_pending) ||
-               (can_send && !have_pending && log_.head() >= next);
+               (can_send && !have_pending && source.has_new());
       };
       if (autocommit && tracker.committable() != committed) {
         wake_.wait_until(lock, last_commit + commit_interval, has_work);
@@ -163,8 +162,8 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink, EventLogRead
     }
     if ((failure = apply(outcomes))) break;
 
-    if (pending_index >= pending.size() && log_.head() >= next && tracker.in_flight() < kMaxInFlight) {
-      auto batch = reader.read_all(next, kReadBatch);
+    if (pending_index >= pending.size() && tracker.in_flight() < kMaxInFlight && source.has_new()) {
+      auto batch = source.read(kReadBatch);
       if (!batch.ok()) {
         failure = batch.error();
         break;
@@ -184,7 +183,6 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink, EventLogRead
         failure = tracked.error();
         break;
       }
-      next = event.position.next();
       ++pending_index;
     }
 
@@ -193,7 +191,7 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink, EventLogRead
     }
   }
 
-  log_.unwatch(watch);
+  subscription->reset();  // no more wake-ups
   hooks_.on_state(ConnectorState::deactivating);
   // close() reports every outstanding record, so after it the tracker knows all outcomes.
   sink.close(kCloseDeadline);

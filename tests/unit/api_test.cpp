@@ -29,7 +29,7 @@ class ApiTest : public ::testing::Test {
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
     service_ = std::make_unique<runtime::ConnectorService>(*log_, *store_, plugins_);
-    api_ = std::make_unique<Api>(*log_, *service_, "test");
+    api_ = std::make_unique<Api>(*log_, *service_, ApiOptions{.version = "test"});
   }
 
   HttpResponse call(const std::string& method, const std::string& target, const std::string& body = "",
@@ -85,7 +85,8 @@ TEST_F(ApiTest, AppendStoresTheBatchAndPointsAtTheFirstEvent) {
   EXPECT_EQ(response.headers, (std::vector<std::pair<std::string, std::string>>{{"Location", "/streams/order-1/0"}}));
   EXPECT_EQ(log_->head(), runtime::LogPosition(2));
 
-  auto plain_json = call("POST", "/streams/order-1", events.dump(), "application/json; charset=utf-8");
+  auto more = json::array({{{"eventId", "3f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f"}, {"eventType", "OrderShipped"}}});
+  auto plain_json = call("POST", "/streams/order-1", more.dump(), "application/json; charset=utf-8");
   ASSERT_EQ(plain_json.status, 201);
   EXPECT_EQ(plain_json.headers[0].second, "/streams/order-1/2");
 }
@@ -117,6 +118,139 @@ TEST_F(ApiTest, AppendRefusesBadInputAndStoresNothing) {
   auto system = call("POST", "/streams/$system", json::array({{{"eventId", kEventId}, {"eventType", "X"}}}).dump());
   EXPECT_EQ(system.status, 403);
   EXPECT_EQ(log_->head(), runtime::LogPosition(0)) << "no bad request may append anything";
+}
+
+TEST_F(ApiTest, SingleEventFormStoresTheBodyAsItIs) {
+  HttpRequest request{.method = "POST", .target = "/streams/blob-1", .headers = {}, .body = std::string{'\0', '\x01', 'b', 'i', 'n'}};
+  request.headers = {{"content-type", "application/octet-stream"}, {"es-eventtype", "Blob"}, {"es-eventid", kEventId}};
+  auto response = api_->handle(request);
+  ASSERT_EQ(response.status, 201) << response.body;
+
+  HttpRequest json_event{.method = "POST", .target = "/streams/doc-1", .headers = {}, .body = R"({"b": 2,  "a": 1})"};
+  json_event.headers = {{"content-type", "application/json"}, {"es-eventtype", "Doc"},
+                        {"es-eventid", "1f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f"}};
+  ASSERT_EQ(api_->handle(json_event).status, 201);
+
+  auto all = body(call("GET", "/streams/$all", "", ""));
+  ASSERT_EQ(all["events"].size(), 2u);
+  EXPECT_EQ(all["events"][0]["contentType"], "application/octet-stream");
+  EXPECT_EQ(all["events"][0]["dataBase64"], "AAFiaW4=");
+  EXPECT_EQ(all["events"][0]["eventType"], "Blob");
+  EXPECT_EQ(all["events"][1]["contentType"], "application/json");
+  EXPECT_EQ(all["events"][1]["data"], json({{"a", 1}, {"b", 2}}));
+
+  auto reader = log_->open_reader();
+  auto stored = (*reader)->read_all(runtime::LogPosition(2), 1);
+  EXPECT_EQ((*stored)[0].data, R"({"b": 2,  "a": 1})") << "the single-event body is stored byte for byte";
+
+  json_event.headers["es-eventid"] = "nope";
+  json_event.body = "{not json";
+  auto bad = api_->handle(json_event);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(violations(bad).size(), 2u) << "bad ES-EventId and a body that is not the JSON Content-Type promises";
+}
+
+TEST_F(ApiTest, ExpectedVersionMismatchIs409WithTheCurrentVersion) {
+  auto batch = [](const char* id) { return json::array({{{"eventId", id}, {"eventType", "E"}}}).dump(); };
+  HttpRequest request{.method = "POST", .target = "/streams/s-1", .headers = {}, .body = batch(kEventId)};
+  request.headers = {{"content-type", "application/json"}, {"es-expectedversion", "-1"}};
+  ASSERT_EQ(api_->handle(request).status, 201);
+
+  request.body = batch("2f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f");
+  auto conflict = api_->handle(request);
+  EXPECT_EQ(conflict.status, 409);
+  EXPECT_EQ(body(conflict)["code"], 9);
+  EXPECT_NE(body(conflict)["message"].get<std::string>().find("is at 0"), std::string::npos) << conflict.body;
+  EXPECT_EQ(conflict.headers, (std::vector<std::pair<std::string, std::string>>{{"ES-CurrentVersion", "0"}}));
+
+  request.headers["es-expectedversion"] = "0";
+  EXPECT_EQ(api_->handle(request).status, 201);
+  request.headers["es-expectedversion"] = "-3";
+  EXPECT_EQ(api_->handle(request).status, 400);
+  request.headers["es-expectedversion"] = "one";
+  EXPECT_EQ(api_->handle(request).status, 400);
+  EXPECT_EQ(log_->head(), runtime::LogPosition(2));
+}
+
+TEST_F(ApiTest, ReSendingTheSameBatchSucceedsWithoutDuplicates) {
+  auto events = json::array({{{"eventId", kEventId}, {"eventType", "E"}, {"data", 1}},
+                             {{"eventId", "2f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f"}, {"eventType", "E"}, {"data", 2}}})
+                    .dump();
+  auto first = call("POST", "/streams/s-1", events);
+  auto again = call("POST", "/streams/s-1", events);
+  ASSERT_EQ(first.status, 201);
+  ASSERT_EQ(again.status, 201);
+  EXPECT_EQ(first.headers, again.headers) << "the same Location";
+  EXPECT_EQ(log_->head(), runtime::LogPosition(2));
+}
+
+TEST_F(ApiTest, ReadsStreamsAndTheWholeLogInBothDirections) {
+  for (int i = 0; i < 5; ++i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
+    auto stream = i % 2 == 0 ? "even-1" : "odd-1";
+    ASSERT_EQ(call("POST", std::string("/streams/") + stream,
+                   json::array({{{"eventId", id}, {"eventType", "N"}, {"data", {{"n", i}}}, {"metadata", {{"m", i}}}}}).dump())
+                  .status,
+              201);
+  }
+  auto forward = body(call("GET", "/streams/even-1?count=2", "", ""));
+  EXPECT_EQ(forward["stream"], "even-1");
+  EXPECT_EQ(forward["lastRevision"], 2);
+  ASSERT_EQ(forward["events"].size(), 2u);
+  EXPECT_EQ(forward["events"][0]["data"], json({{"n", 0}}));
+  EXPECT_EQ(forward["events"][0]["metadata"], json({{"m", 0}}));
+  EXPECT_EQ(forward["events"][0]["revision"], 0);
+  EXPECT_EQ(forward["events"][0]["position"], 1);
+  EXPECT_EQ(forward["events"][1]["position"], 3);
+  EXPECT_EQ(forward["nextFrom"], 2);
+
+  auto rest = body(call("GET", "/streams/even-1?from=2&count=2", "", ""));
+  ASSERT_EQ(rest["events"].size(), 1u);
+  EXPECT_EQ(rest["nextFrom"], nullptr);
+
+  auto backward = body(call("GET", "/streams/even-1?direction=backward", "", ""));
+  ASSERT_EQ(backward["events"].size(), 3u);
+  EXPECT_EQ(backward["events"][0]["revision"], 2);
+  EXPECT_EQ(backward["events"][2]["revision"], 0);
+
+  auto all = body(call("GET", "/streams/$all?from=2&count=2", "", ""));
+  EXPECT_EQ(all["headPosition"], 5);
+  ASSERT_EQ(all["events"].size(), 2u);
+  EXPECT_EQ(all["events"][0]["position"], 2);
+  EXPECT_EQ(all["events"][0]["stream"], "odd-1");
+  EXPECT_EQ(all["nextFrom"], 4);
+  auto all_backward = body(call("GET", "/streams/%24all?direction=backward&count=10", "", ""));
+  ASSERT_EQ(all_backward["events"].size(), 5u);
+  EXPECT_EQ(all_backward["events"][0]["position"], 5);
+
+  EXPECT_EQ(call("GET", "/streams/missing-1", "", "").status, 404);
+  auto bad = call("GET", "/streams/even-1?count=0&direction=up&from=-1", "", "");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(violations(bad).size(), 3u);
+}
+
+TEST_F(ApiTest, LimitsOnEventSizeAndBatchLengthAre413AndAppendNothing) {
+  api_ = std::make_unique<Api>(*log_, *service_, ApiOptions{.version = "test", .max_event_bytes = 100, .max_batch_events = 2});
+  auto big = call("POST", "/streams/s-1", json::array({{{"eventId", kEventId}, {"eventType", "E"}, {"data", std::string(200, 'x')}}}).dump());
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(violations(big).count("[0]"), 1u);
+  auto many = json::array();
+  for (int i = 0; i < 3; ++i) many.push_back({{"eventId", kEventId}, {"eventType", "E"}});
+  EXPECT_EQ(call("POST", "/streams/s-1", many.dump()).status, 413);
+  HttpRequest single{.method = "POST", .target = "/streams/s-1", .headers = {}, .body = std::string(101, 'x')};
+  single.headers = {{"content-type", "text/plain"}, {"es-eventtype", "E"}, {"es-eventid", kEventId}};
+  EXPECT_EQ(api_->handle(single).status, 413);
+  EXPECT_EQ(log_->head(), runtime::LogPosition(0));
+}
+
+TEST_F(ApiTest, StreamNamesMustBeUtf8) {
+  auto one_event = json::array({{{"eventId", kEventId}, {"eventType", "X"}}}).dump();
+  auto response = call("POST", "/streams/bad%FF%FEname", one_event);
+  EXPECT_EQ(response.status, 400);
+  EXPECT_EQ(violations(response).count("stream"), 1u);
+  EXPECT_EQ(call("GET", "/streams/bad%C0%80name", "", "").status, 400) << "overlong encodings are not UTF-8";
+  EXPECT_EQ(call("POST", "/streams/caf%C3%A9-1", one_event).status, 201);
 }
 
 TEST_F(ApiTest, CreateStoresAStoppedConnector) {

@@ -57,7 +57,7 @@ class ConnectorWorker final : public connector::DeliveryListener {
   };
 
   void run();
-  std::optional<Error> stream(connector::Sink& sink, EventLogReader& reader);
+  std::optional<Error> stream(connector::Sink& sink);
   void log(connector::LogLevel level, std::string_view message) const;
 
   EventLog& log_;
