@@ -33,6 +33,22 @@ TEST_F(BadInput, MalformedJsonUnknownTypeAndMissingTopicAre400AndChangeNothing) 
   EXPECT_EQ(http_request(port, "GET", "/health").status, 200);
 }
 
+TEST_F(BadInput, BadAppendsAre4xxWithAJsonErrorAndAppendNothing) {
+  const auto port = host_.port();
+  const std::string id = "0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
+  expect_error(http_request(port, "POST", "/streams/s-1", "[{\"eventId\": \"" + id + "\"}]"), 400);  // no eventType
+  expect_error(http_request(port, "POST", "/streams/s-1", "[{\"eventId\": \"not-a-uuid\", \"eventType\": \"E\"}]"), 400);
+  expect_error(http_request(port, "POST", "/streams/s-1", "[{\"eventId\": 7, \"eventType\": [\"E\"]}]"), 400);  // wrong types
+  expect_error(http_request(port, "POST", "/streams/s-1", "{\"eventId\": \"" + id + "\"}"), 400);  // not an array
+  expect_error(http_request(port, "POST", "/streams/bad%FFname", "[{\"eventId\": \"" + id + "\", \"eventType\": \"E\"}]"), 400);
+  expect_error(http_request(port, "POST", "/streams/s-1",
+                            "[{\"eventId\": \"" + id + "\", \"eventType\": \"E\", \"data\": \"" + std::string(2 * 1024 * 1024, 'x') + "\"}]"),
+               413);
+  expect_error(http_request(port, "POST", "/streams/s-1", "[1]", "text/csv"), 415);
+  EXPECT_EQ(get_json(port, "/streams/$all")["headPosition"], 0) << "nothing was appended";
+  EXPECT_EQ(http_request(port, "GET", "/health").status, 200);
+}
+
 TEST_F(BadInput, MalformedHttpIsAnsweredAndTheDaemonKeepsServing) {
   auto garbage = raw_request(host_.port(), "THIS IS NOT HTTP\r\n\r\n");
   EXPECT_TRUE(garbage.starts_with("HTTP/1.1 400")) << garbage;
