@@ -7,7 +7,7 @@ packages=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config git
   # libraries sinkhost links against
-  librdkafka-dev libboost1.81-dev nlohmann-json3-dev libsodium-dev libsqlite3-dev
+  librdkafka-dev libboost1.81-dev nlohmann-json3-dev libsodium-dev libsqlite3-dev libssl-dev
   libre2-dev libfmt-dev libspdlog-dev libcli11-dev
   # tests
   libgtest-dev libgmock-dev kcat curl openssl

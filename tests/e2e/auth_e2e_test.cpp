@@ -1,0 +1,2 @@
+// Access control and HTTPS against the sinkhost binary.
+#include <gtest/gtest.h>
