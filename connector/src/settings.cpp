@@ -93,7 +93,7 @@ const SettingSpec* find_spec(std::span<const SettingSpec> table, std::string_vie
 }
 
 Result<Settings> validate_settings(const Settings& input,
-                                   std::span<const std::span<const SettingSpec>> tables) {
+                                   std::span<const std::span<const SettingSpec>> tables, Settings* accepted) {
   Settings canonical;
   std::vector<FieldViolation> violations;
 
@@ -127,6 +127,7 @@ Result<Settings> validate_settings(const Settings& input,
     }
   }
 
+  if (accepted != nullptr) *accepted = canonical;
   if (!violations.empty()) {
     return make_error(ErrorCode::invalid_argument, "the connector settings are not valid",
                       std::move(violations));

@@ -20,14 +20,6 @@ HttpResponse not_found_route(const HttpRequest& request) {
   return error_response(make_error(ErrorCode::not_found, "no route for " + request.method + " " + request.target));
 }
 
-HttpResponse method_not_allowed(const HttpRequest& request, const std::string& allowed) {
-  auto response = with_status(
-      error_response(make_error(ErrorCode::invalid_argument, request.method + " is not allowed here; use " + allowed)),
-      405);
-  response.headers.emplace_back("Allow", allowed);
-  return response;
-}
-
 }  // namespace
 
 Api::Api(runtime::EventLog& log, runtime::ConnectorService& connectors, ApiOptions options)
@@ -62,23 +54,19 @@ HttpResponse Api::route(const HttpRequest& request, const Target& target) {
     if (m == "GET") return read(target, s[1]);
     return method_not_allowed(request, "GET, POST");
   }
-  if (!s.empty() && s[0] == "connectors") {
-    if (s.size() == 1) {
-      if (m != "GET") return method_not_allowed(request, "GET");
-      return list_connectors(target);
+  if (s.size() == 1 && s[0] == "ready") {
+    if (m != "GET") return method_not_allowed(request, "GET");
+    if (!connectors_.restored()) {
+      return error_response(make_error(ErrorCode::unavailable, "starting: connectors are being restored"));
     }
-    const auto& id = s[1];
-    if (s.size() == 2) {
-      if (m == "POST") return create_connector(request, id);
-      if (m == "GET") return get_connector(id);
-      return method_not_allowed(request, "GET, POST");
-    }
-    if (s.size() == 3 && (s[2] == "start" || s[2] == "stop")) {
-      if (m != "POST") return method_not_allowed(request, "POST");
-      auto result = s[2] == "start" ? connectors_.start(id) : connectors_.stop(id);
-      return result.ok() ? ok_empty() : error_response(result.error());
-    }
+    return json_response(200, R"({"status":"ready"})");
   }
+  if (s.size() == 1 && s[0] == "metrics") {
+    if (m != "GET") return method_not_allowed(request, "GET");
+    return metrics();
+  }
+  if (!s.empty() && s[0] == "connectors") return connectors(request, target);
+  if (!s.empty() && s[0] == "connector-plugins") return connector_plugins(request, target);
   return not_found_route(request);
 }
 

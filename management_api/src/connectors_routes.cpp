@@ -1,4 +1,7 @@
-// The /connectors routes (KurrentDB's connector management API).
+// The /connectors routes: KurrentDB's connector management API.
+#include <algorithm>
+#include <charconv>
+
 #include <nlohmann/json.hpp>
 
 #include "routes_common.hpp"
@@ -9,21 +12,26 @@
 namespace sinkhost::management_api {
 
 using connector::ErrorCode;
+using connector::FieldViolation;
 using connector::make_error;
 using nlohmann::json;
+using runtime::ConnectorState;
 using namespace detail;
 
 namespace {
+
+constexpr std::size_t kMaxPageSize = 100;
 
 // KurrentDB's settings map holds strings; numbers and booleans are accepted and kept as text,
 // since scripts often write {"autocommit:interval": 1000}.
 connector::Result<connector::Settings> settings_from_json(const json& object, const std::string& field) {
   connector::Settings settings;
-  std::vector<connector::FieldViolation> violations;
+  std::vector<FieldViolation> violations;
   for (const auto& [key, value] : object.items()) {
+    auto name = field.empty() ? key : field + "." + key;
     if (value.is_string()) settings[key] = value.get<std::string>();
     else if (value.is_number() || value.is_boolean()) settings[key] = value.dump();
-    else violations.push_back({field + "." + key, "must be a string"});
+    else violations.push_back({name, "must be a string"});
   }
   if (!violations.empty()) {
     return make_error(ErrorCode::invalid_argument, "the connector settings are not valid", std::move(violations));
@@ -40,6 +48,23 @@ void flatten(const json& object, const std::string& prefix, json& out) {
   }
 }
 
+// {"a:b": "x"} -> {"a": {"b": "x"}}
+json unflatten(const connector::Settings& settings) {
+  json out = json::object();
+  for (const auto& [key, value] : settings) {
+    json* node = &out;
+    std::size_t start = 0;
+    for (auto colon = key.find(':'); colon != std::string::npos; colon = key.find(':', start)) {
+      auto& child = (*node)[key.substr(start, colon - start)];
+      if (!child.is_object()) child = json::object();
+      node = &child;
+      start = colon + 1;
+    }
+    (*node)[key.substr(start)] = value;
+  }
+  return out;
+}
+
 json view_to_json(const runtime::ConnectorView& view, bool include_settings) {
   const auto& d = view.definition;
   json item = {
@@ -54,11 +79,91 @@ json view_to_json(const runtime::ConnectorView& view, bool include_settings) {
   };
   if (d.checkpoint) item["position"] = d.checkpoint->value();
   if (d.error) item["errorDetails"] = {{"code", d.error->code}, {"message", d.error->message}};
+  if (d.delete_time_ms) item["deleteTime"] = runtime::format_rfc3339(*d.delete_time_ms);
   if (include_settings) item["settings"] = d.settings;
   return item;
 }
 
+std::optional<std::uint64_t> parse_position(const std::string& text) {
+  std::uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+HttpResponse command_result(const connector::Result<void>& result) {
+  return result.ok() ? ok_empty() : error_response(result.error());
+}
+
+std::optional<ConnectorState> parse_state(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!text.starts_with("CONNECTOR_STATE_")) text = "CONNECTOR_STATE_" + text;
+  for (auto s : {ConnectorState::activating, ConnectorState::running, ConnectorState::deactivating, ConnectorState::stopped}) {
+    if (text == runtime::to_string(s)) return s;
+  }
+  return std::nullopt;
+}
+
+std::optional<bool> parse_bool(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (text == "true" || text == "1") return true;
+  if (text == "false" || text == "0") return false;
+  return std::nullopt;
+}
+
+// The settings a PUT sends: the map itself (KurrentDB), or wrapped as {"settings": {...}}.
+const json& unwrap(const json& body, const char* wrapper) {
+  if (body.size() == 1 && body.contains(wrapper) && body[wrapper].is_object()) return body[wrapper];
+  return body;
+}
+
 }  // namespace
+
+HttpResponse Api::connectors(const HttpRequest& request, const Target& target) {
+  const auto& s = target.segments;
+  const auto& m = request.method;
+  if (s.size() == 1) {
+    if (m != "GET") return method_not_allowed(request, "GET");
+    return list_connectors(request, target);
+  }
+  const auto& id = s[1];
+  if (s.size() == 2) {
+    if (m == "POST") return create_connector(request, id);
+    if (m == "GET") return get_connector(id);
+    if (m == "DELETE") return command_result(connectors_.remove(id));
+    return method_not_allowed(request, "GET, POST, DELETE");
+  }
+  const auto& action = s[2];
+  if (s.size() == 3 && (action == "settings" || action == "configuration")) {
+    if (m == "PUT") return reconfigure_connector(request, id, action == "configuration");
+    if (m == "GET") return get_connector_settings(id, action == "configuration");
+    return method_not_allowed(request, "GET, PUT");
+  }
+  if (s.size() == 3 && action == "rename") {
+    if (m != "PUT") return method_not_allowed(request, "PUT");
+    auto body = parse_json_request(request);
+    if (!body.ok()) return error_response(body.error());
+    if (!body->is_object() || !body->contains("name") || !(*body)["name"].is_string()) {
+      return bad_request("the body must be {\"name\": \"...\"}", {{"name", "required: a string of 3 to 50 characters"}});
+    }
+    return command_result(connectors_.rename(id, (*body)["name"].get<std::string>()));
+  }
+  if ((s.size() == 3 || s.size() == 4) && (action == "start" || action == "stop" || action == "reset")) {
+    if (m != "POST") return method_not_allowed(request, "POST");
+    if (action == "stop") {
+      if (s.size() == 4) return error_response(make_error(ErrorCode::not_found, "no route for " + request.target));
+      return command_result(connectors_.stop(id));
+    }
+    std::optional<runtime::LogPosition> position;
+    if (s.size() == 4) {
+      auto value = parse_position(s[3]);
+      if (!value) return bad_request("the log position is not valid", {{"logPosition", "must be an integer >= 0"}});
+      position = runtime::LogPosition(*value);
+    }
+    return command_result(action == "start" ? connectors_.start(id, position) : connectors_.reset(id, position));
+  }
+  return error_response(make_error(ErrorCode::not_found, "no route for " + request.method + " " + request.target));
+}
 
 HttpResponse Api::create_connector(const HttpRequest& request, const std::string& id) {
   auto body = parse_json_request(request);
@@ -86,25 +191,97 @@ HttpResponse Api::create_connector(const HttpRequest& request, const std::string
   }
   auto settings = settings_from_json(flat, field);
   if (!settings.ok()) return error_response(settings.error());
-  auto created = connectors_.create(id, name, *settings);
-  return created.ok() ? ok_empty() : error_response(created.error());
+  return command_result(connectors_.create(id, name, *settings));
 }
 
-HttpResponse Api::list_connectors(const Target& target) {
-  bool include_settings = false;
-  if (auto it = target.query.find("includeSettings"); it != target.query.end()) {
-    include_settings = it->second == "true" || it->second == "1";
+HttpResponse Api::reconfigure_connector(const HttpRequest& request, const std::string& id, bool nested) {
+  auto body = parse_json_request(request);
+  if (!body.ok()) return error_response(body.error());
+  if (!body->is_object()) {
+    return bad_request(nested ? "the body must be the nested configuration object"
+                              : "the body must be the settings object: {\"instanceTypeName\": \"...\", ...}");
   }
+  json flat = json::object();
+  if (nested) flatten(unwrap(*body, "configuration"), "", flat);
+  else flat = unwrap(*body, "settings");
+  auto settings = settings_from_json(flat, "");
+  if (!settings.ok()) return error_response(settings.error());
+  return command_result(connectors_.reconfigure(id, *settings));
+}
+
+HttpResponse Api::list_connectors(const HttpRequest& request, const Target& target) {
+  runtime::ListQuery query;
+  bool include_settings = false;
+  std::vector<FieldViolation> violations;
+  // The filters come as query parameters, or (as in KurrentDB's examples, which send them with
+  // GET) as a JSON body: {"state": [...], "instanceType": [...], "connectorId": [...], ...}.
+  auto parameters = target.query;
+  if (!request.body.empty()) {
+    auto body = parse_json_body(request.body);
+    if (!body.ok()) return error_response(body.error());
+    if (!body->is_object()) return bad_request("the list body must be a JSON object of filters");
+    for (const auto& [key, value] : body->items()) {
+      auto name = key == "instanceType" ? std::string("instanceTypeName") : key;
+      if (name == "paging" && value.is_object()) {
+        for (const auto& [pkey, pvalue] : value.items()) {
+          parameters.emplace(pkey, pvalue.is_string() ? pvalue.get<std::string>() : pvalue.dump());
+        }
+        continue;
+      }
+      const auto values = value.is_array() ? value : json::array({value});
+      for (const auto& v : values) parameters.emplace(name, v.is_string() ? v.get<std::string>() : v.dump());
+    }
+  }
+  for (const auto& [key, value] : parameters) {
+    if (key == "state") {
+      if (auto state = parse_state(value)) query.states.push_back(*state);
+      else violations.push_back({"state", "'" + value + "' is not a state; use CONNECTOR_STATE_ACTIVATING, _RUNNING, _DEACTIVATING or _STOPPED"});
+    } else if (key == "instanceTypeName") {
+      const auto* descriptor = connectors_.plugins().find(value);
+      query.instance_type_names.push_back(descriptor ? descriptor->type_name : value);
+    } else if (key == "connectorId") {
+      query.connector_ids.push_back(value);
+    } else if (key == "includeSettings" || key == "showDeleted") {
+      auto flag = parse_bool(value);
+      if (!flag) violations.push_back({key, "must be true or false"});
+      else if (key == "includeSettings") include_settings = *flag;
+      else query.show_deleted = *flag;
+    } else if (key == "page" || key == "pageSize") {
+      auto number = parse_position(value);
+      const std::uint64_t max = key == "page" ? 1000000000 : kMaxPageSize;
+      if (!number || *number < 1 || *number > max) {
+        violations.push_back({key, "must be an integer from 1 to " + std::to_string(max)});
+      } else if (key == "page") {
+        query.page = *number;
+      } else {
+        query.page_size = *number;
+      }
+    } else {
+      violations.push_back({key, "unknown query parameter; use state, instanceTypeName, connectorId, includeSettings, "
+                                 "showDeleted, page or pageSize"});
+    }
+  }
+  if (!violations.empty()) return bad_request("the list query is not valid", std::move(violations));
+  auto result = connectors_.list(query);
   auto items = json::array();
-  for (const auto& view : connectors_.list()) items.push_back(view_to_json(view, include_settings));
-  json body = {{"items", items}, {"totalSize", items.size()}};
-  return json_response(200, dump(body));
+  for (const auto& view : result.items) items.push_back(view_to_json(view, include_settings));
+  return json_response(200, dump(json{{"items", items}, {"totalSize", result.total_size}}));
 }
 
 HttpResponse Api::get_connector(const std::string& id) {
   auto view = connectors_.get(id);
   if (!view.ok()) return error_response(view.error());
   return json_response(200, dump(view_to_json(*view, false)));
+}
+
+HttpResponse Api::get_connector_settings(const std::string& id, bool nested) {
+  auto view = connectors_.get(id);
+  if (!view.ok()) return error_response(view.error());
+  const auto& d = view->definition;
+  json body = {{"settingsUpdateTime", runtime::format_rfc3339(d.settings_update_time_ms)}};
+  if (nested) body["configuration"] = unflatten(d.settings);
+  else body["settings"] = d.settings;
+  return json_response(200, dump(body));
 }
 
 }  // namespace sinkhost::management_api

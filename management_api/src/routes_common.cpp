@@ -19,6 +19,14 @@ HttpResponse with_status(HttpResponse response, int status) {
   return response;
 }
 
+HttpResponse method_not_allowed(const HttpRequest& request, const std::string& allowed) {
+  auto response = with_status(
+      error_response(make_error(ErrorCode::invalid_argument, request.method + " is not allowed here; use " + allowed)),
+      405);
+  response.headers.emplace_back("Allow", allowed);
+  return response;
+}
+
 std::string media_type(const HttpRequest& request) {
   auto value = request.header("content-type");
   auto semicolon = value.find(';');

@@ -18,6 +18,7 @@ inline constexpr int kMaxJsonDepth = 64;
 HttpResponse ok_empty();
 HttpResponse bad_request(std::string message, std::vector<connector::FieldViolation> violations = {});
 HttpResponse with_status(HttpResponse response, int status);
+HttpResponse method_not_allowed(const HttpRequest& request, const std::string& allowed);
 
 // The media type without parameters, lower-cased.
 std::string media_type(const HttpRequest& request);

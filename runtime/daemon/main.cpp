@@ -1,14 +1,22 @@
 // The sinkhost daemon: opens the data directory, loads the plugins, restores the connectors
-// and serves the HTTP API until SIGINT or SIGTERM.
+// and serves the HTTP API until SIGINT or SIGTERM. `sinkhost user add/remove` manage the users
+// of --auth basic.
+#include <sys/resource.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <array>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "sinkhost/management_api/api.hpp"
+#include "sinkhost/management_api/auth.hpp"
 #include "sinkhost/management_api/server.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
 #include "sinkhost/runtime/event_log.hpp"
@@ -51,6 +59,110 @@ int fail(const std::string& message) {
   return 1;
 }
 
+// A password as typed: a fixed buffer (no reallocation leaves copies behind), wiped at the end.
+struct PasswordBuffer {
+  std::array<char, 4096> bytes{};
+  std::size_t length = 0;
+  PasswordBuffer() = default;
+  PasswordBuffer(const PasswordBuffer&) = delete;
+  PasswordBuffer& operator=(const PasswordBuffer&) = delete;
+  ~PasswordBuffer() { management_api::wipe_secret(bytes.data(), bytes.size()); }
+  std::string_view view() const { return {bytes.data(), length}; }
+};
+
+// Reads the first line of standard input, one byte at a time so nothing past the line is
+// consumed and no library buffer keeps a copy. On a terminal, `prompt` goes to standard error
+// and echo is off while the password is typed. Returns an error message, or "".
+std::string read_password_line(const char* prompt, PasswordBuffer& out) {
+  const bool terminal = ::isatty(STDIN_FILENO) == 1;
+  termios saved{};
+  bool echo_off = false;
+  if (terminal) {
+    std::cerr << prompt << std::flush;
+    if (::tcgetattr(STDIN_FILENO, &saved) == 0) {
+      termios quiet = saved;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      echo_off = ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+    }
+  }
+  std::string error;
+  bool too_long = false;
+  out.length = 0;
+  for (;;) {
+    char c = 0;
+    auto n = ::read(STDIN_FILENO, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = std::string("cannot read the password from standard input: ") + std::strerror(errno);
+      break;
+    }
+    if (n == 0 || c == '\n') break;
+    if (out.length < out.bytes.size()) {
+      out.bytes[out.length++] = c;
+    } else {
+      too_long = true;
+    }
+    c = 0;
+  }
+  if (echo_off) {
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    std::cerr << "\n";
+  }
+  if (out.length > 0 && out.bytes[out.length - 1] == '\r') --out.length;
+  if (error.empty() && too_long) error = "the password is longer than 4096 bytes";
+  if (error.empty() && out.length == 0) error = "the password is empty (it is read from the first line of standard input)";
+  return error;
+}
+
+int user_command_failed(const std::string& message) {
+  std::cerr << "sinkhost: " << message << "\n";
+  return 1;
+}
+
+int run_user_add(const std::string& users_file, const std::string& name) {
+  // The name first: no point asking for a password for a name that cannot be used.
+  if (auto valid = management_api::validate_user_name(name); !valid.ok()) return user_command_failed(valid.error().message);
+  PasswordBuffer password;
+  if (auto error = read_password_line(("Password for " + name + ": ").c_str(), password); !error.empty()) {
+    return user_command_failed(error);
+  }
+  if (::isatty(STDIN_FILENO) == 1) {
+    PasswordBuffer again;
+    if (auto error = read_password_line("Repeat it: ", again); !error.empty()) return user_command_failed(error);
+    if (again.view() != password.view()) return user_command_failed("the two passwords differ; nothing changed");
+  }
+  auto added = management_api::add_user(users_file, name, password.view());
+  if (!added.ok()) return user_command_failed(added.error().message);
+  std::cout << "user '" << name << "' " << (*added ? "replaced in " : "added to ") << users_file << "\n";
+  return 0;
+}
+
+int run_user_remove(const std::string& users_file, const std::string& name) {
+  if (auto removed = management_api::remove_user(users_file, name); !removed.ok()) {
+    return user_command_failed(removed.error().message);
+  }
+  std::cout << "user '" << name << "' removed from " << users_file << "\n";
+  return 0;
+}
+
+// Every connection is a file descriptor. Debian's default soft limit (1024) is barely above the
+// default connection cap, so raise the soft limit towards the hard one when the cap needs it.
+void ensure_descriptor_limit(std::size_t max_connections) {
+  constexpr rlim_t kReserve = 256;  // SQLite, plugins, librdkafka's sockets, the listener
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(max_connections) + kReserve;
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted) return;
+  rlimit raised = limit;
+  raised.rlim_cur = (limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= wanted) ? wanted : limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &raised) != 0) raised = limit;
+  if (raised.rlim_cur < wanted) {
+    spdlog::warn("--max-connections {} needs about {} file descriptors but the limit is {}; raise it (ulimit -n) "
+                 "or lower --max-connections",
+                 max_connections, wanted, raised.rlim_cur);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -84,6 +196,45 @@ int main(int argc, char** argv) {
   app.add_option("--max-batch-events", api_options.max_batch_events, "Most events in one append; more get 413")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
       ->capture_default_str();
+  std::string auth = "none";
+  bool insecure = false;
+  std::string users_file;  // default: <data-dir>/users
+  std::string tls_cert;
+  std::string tls_key;
+  std::size_t max_connections = 1000;
+  unsigned request_timeout_seconds = 30;
+  app.add_option("--auth", auth,
+                 "none: no access control (only on a loopback --listen address unless --insecure); basic: "
+                 "HTTP Basic credentials of a user in --users-file for every request but GET /health and /ready")
+      ->check(CLI::IsMember({"none", "basic"}))
+      ->capture_default_str();
+  app.add_flag("--insecure", insecure, "Allow --auth none on an address that is not loopback");
+  app.add_option("--users-file", users_file, "Users of --auth basic (default: DATA_DIR/users); see `sinkhost user add`");
+  app.add_option("--tls-cert", tls_cert, "PEM certificate (chain) file: serve the API over HTTPS only (with --tls-key)");
+  app.add_option("--tls-key", tls_key, "PEM private key file of --tls-cert (unencrypted)");
+  app.add_option("--max-connections", max_connections,
+                 "Connections served at once; past it new connections get 503 and are closed")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--request-timeout-seconds", request_timeout_seconds,
+                 "A request (and the TLS handshake) must arrive, and a response leave, within this; idle "
+                 "connections close after it")
+      ->check(CLI::Range(1u, 3600u))
+      ->capture_default_str();
+
+  // sinkhost user add|remove NAME [--users-file PATH | --data-dir DIR]
+  std::string user_name;
+  auto* user_command = app.add_subcommand("user", "Manage the users of --auth basic (the users file)");
+  user_command->require_subcommand(1);
+  auto* user_add = user_command->add_subcommand(
+      "add", "Create or replace a user; the password is the first line of standard input (not echoed on a terminal)");
+  auto* user_remove = user_command->add_subcommand("remove", "Remove a user");
+  for (auto* command : {user_add, user_remove}) {
+    command->add_option("NAME", user_name, "1-64 characters of A-Z a-z 0-9 _ . -")->required();
+    auto* file = command->add_option("--users-file", users_file, "The users file (default: DATA_DIR/users)");
+    command->add_option("--data-dir", data_dir, "The data directory whose users file to change")->excludes(file);
+  }
+
   bool print_settings_reference = false;
   app.add_flag("--settings-reference", print_settings_reference,
                "Print the settings reference of every loaded plugin (Markdown) and exit");
@@ -93,9 +244,37 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
+  if (users_file.empty()) users_file = (fs::path(data_dir) / "users").string();
+  if (*user_add) return run_user_add(users_file, user_name);
+  if (*user_remove) return run_user_remove(users_file, user_name);
+
   std::string host;
   std::uint16_t port = 0;
   if (!split_listen(listen, host, port)) return fail("--listen must be HOST:PORT, got '" + listen + "'");
+  if (tls_cert.empty() != tls_key.empty()) {
+    return fail("--tls-cert and --tls-key go together: give both for HTTPS, or neither for HTTP");
+  }
+
+  // Access control is decided before anything is opened, so a refused start changes nothing.
+  const bool loopback = management_api::is_loopback_address(host);
+  std::shared_ptr<management_api::Authenticator> authenticator;
+  if (auth == "none") {
+    if (!loopback && !insecure) {
+      return fail("refusing to start: --auth none leaves the API open to anyone who can reach " + host +
+                  ", and it is allowed only when --listen is a loopback address (127.0.0.0/8 or ::1) or "
+                  "--insecure is given; use --auth basic (see `sinkhost user add`) or --insecure");
+    }
+    if (!loopback) spdlog::warn("the API on {} has no access control (--auth none --insecure)", host);
+  } else {
+    auto opened = management_api::Authenticator::open(users_file);
+    if (!opened.ok()) return fail(opened.error().message);
+    authenticator = std::move(opened).value();
+    spdlog::info("--auth basic: {} users in {}", authenticator->user_count(), users_file);
+    if (!loopback && tls_cert.empty()) {
+      spdlog::warn("--auth basic without --tls-cert on {}: passwords cross the network in clear text", host);
+    }
+  }
+  ensure_descriptor_limit(max_connections);
 
   std::error_code ec;
   fs::create_directories(data_dir, ec);
@@ -118,12 +297,21 @@ int main(int argc, char** argv) {
 
   runtime::ConnectorService connectors(**log, **store, plugins);
   management_api::Api api(**log, connectors, api_options);
-  management_api::HttpServer server([&api](const management_api::HttpRequest& r) { return api.handle(r); },
-                                    {.host = host, .port = port, .body_limit = max_body_bytes});
+  management_api::RequestHandler handler = [&api](const management_api::HttpRequest& r) { return api.handle(r); };
+  if (authenticator) handler = management_api::with_basic_auth(authenticator, std::move(handler));
+  management_api::HttpServer server(std::move(handler), {.host = host,
+                                                         .port = port,
+                                                         .body_limit = max_body_bytes,
+                                                         .io_timeout = std::chrono::seconds(request_timeout_seconds),
+                                                         .tls_cert_file = tls_cert,
+                                                         .tls_key_file = tls_key,
+                                                         .max_connections = max_connections});
   if (auto listening = server.listen(); !listening.ok()) return fail(listening.error().message);
   if (auto restored = connectors.restore(); !restored.ok()) return fail(restored.error().message);
 
-  spdlog::info("sinkhost {} listening on {}:{} (data directory {})", SINKHOST_VERSION, host, server.port(), data_dir);
+  spdlog::info("sinkhost {} listening on {}://{}:{} (data directory {}, --auth {})", SINKHOST_VERSION,
+               server.https() ? "https" : "http", host.find(':') != std::string::npos ? "[" + host + "]" : host,
+               server.port(), data_dir, auth);
   server.run();
   connectors.shutdown();
   spdlog::info("sinkhost stopped");

@@ -22,7 +22,7 @@ Result<void> CheckpointTracker::track(LogPosition position, bool acknowledged) {
     committable_ = position;
     return {};
   }
-  outstanding_.push_back({position, acknowledged});
+  outstanding_.push_back({position, acknowledged, acknowledged ? Clock::time_point() : Clock::now()});
   if (!acknowledged) ++in_flight_;
   return {};
 }
@@ -31,7 +31,7 @@ Result<void> CheckpointTracker::dispatched(LogPosition position) { return track(
 
 Result<void> CheckpointTracker::skipped(LogPosition position) { return track(position, true); }
 
-Result<void> CheckpointTracker::acknowledged(LogPosition position) {
+Result<CheckpointTracker::Clock::time_point> CheckpointTracker::acknowledged(LogPosition position) {
   auto it = std::lower_bound(outstanding_.begin(), outstanding_.end(), position,
                              [](const Entry& e, LogPosition p) { return e.position < p; });
   if (it == outstanding_.end() || it->position != position || it->acknowledged) {
@@ -39,9 +39,10 @@ Result<void> CheckpointTracker::acknowledged(LogPosition position) {
                                                " that is not in flight");
   }
   it->acknowledged = true;
+  const auto dispatched_at = it->dispatched_at;
   --in_flight_;
   advance();
-  return {};
+  return dispatched_at;
 }
 
 void CheckpointTracker::advance() {

@@ -12,6 +12,20 @@ std::span<const SettingSpec> common_settings() {
       {.name = "instanceTypeName",
        .required = true,
        .doc = "The sink type: a plugin's type name or alias (case-insensitive), e.g. kafka-sink."},
+      {.name = "subscription:filter:scope",
+       .type = SettingType::enumeration,
+       .allowed_values = {"unspecified", "stream", "record"},
+       .doc = "What the filter expression matches: stream = the stream id, record = the event type. Without "
+              "an expression, setting a scope includes system events ('$' streams and event types)."},
+      {.name = "subscription:filter:filterType",
+       .type = SettingType::enumeration,
+       .allowed_values = {"streamId", "regex", "prefix", "eventType", "jsonPath"},
+       .doc = "streamId: the stream id equals the expression; eventType: the event type equals one of the "
+              "comma-separated entries; prefix: starts with one of the comma-separated prefixes; regex: an RE2 "
+              "regular expression matches anywhere (anchor with ^...$). Without it the expression is a regex. "
+              "jsonPath is not supported yet."},
+      {.name = "subscription:filter:expression",
+       .doc = "The filter's pattern. Empty: every event except system events."},
       {.name = "subscription:initialPosition",
        .type = SettingType::enumeration,
        .default_value = "latest",

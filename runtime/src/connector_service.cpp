@@ -1,5 +1,6 @@
 #include "sinkhost/runtime/connector_service.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <condition_variable>
@@ -7,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sinkhost/runtime/common_settings.hpp"
+#include "sinkhost/runtime/record_filter.hpp"
 
 namespace sinkhost::runtime {
 
@@ -40,11 +42,19 @@ const char* error_code_name(ErrorCode code) {
 
 bool valid_connector_id(const std::string& id) {
   if (id.size() < 5 || id.size() > 50) return false;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+std::optional<connector::FieldViolation> check_name(const std::string& name) {
+  if (name.size() < 3 || name.size() > 50) return connector::FieldViolation{"name", "must be 3 to 50 characters long"};
+  return std::nullopt;
+}
+
+// The checkpoint that makes the next run deliver `from` first (positions start at 1).
+LogPosition checkpoint_before(LogPosition from) {
+  return from.value() <= 1 ? LogPosition(0) : LogPosition(from.value() - 1);
 }
 
 }  // namespace
@@ -63,7 +73,19 @@ struct ConnectorService::Entry {
   mutable std::mutex mutex;  // guards `view`; taken by the worker's hooks
   std::condition_variable state_changed;
   ConnectorView view;
+  std::shared_ptr<ConnectorMetrics> metrics = std::make_shared<ConnectorMetrics>();
   std::unique_ptr<ConnectorWorker> worker;  // guarded by the service's commands mutex
+
+  ConnectorView snapshot() const {
+    std::lock_guard lock(mutex);
+    auto copy = view;
+    copy.metrics = metrics;
+    return copy;
+  }
+  bool deleted() const {
+    std::lock_guard lock(mutex);
+    return view.definition.delete_time_ms.has_value();
+  }
 };
 
 ConnectorService::ConnectorService(EventLog& log, StateStore& store, const PluginRegistry& plugins)
@@ -75,6 +97,22 @@ std::shared_ptr<ConnectorService::Entry> ConnectorService::find(const std::strin
   std::lock_guard lock(map_mutex_);
   auto it = entries_.find(id);
   return it == entries_.end() ? nullptr : it->second;
+}
+
+Result<std::shared_ptr<ConnectorService::Entry>> ConnectorService::find_live(const std::string& id) const {
+  auto entry = find(id);
+  if (!entry || entry->deleted()) return make_error(ErrorCode::not_found, "no connector with id '" + id + "'");
+  return entry;
+}
+
+Result<void> ConnectorService::require_stopped(const std::shared_ptr<Entry>& entry, const char* command) const {
+  std::lock_guard lock(entry->mutex);
+  if (entry->view.state != ConnectorState::stopped) {
+    return make_error(ErrorCode::failed_precondition,
+                      std::string(command) + " needs a stopped connector; '" + entry->view.definition.id + "' is " +
+                          to_string(entry->view.state) + ": stop it first");
+  }
+  return {};
 }
 
 Result<void> ConnectorService::restore() {
@@ -89,11 +127,12 @@ Result<void> ConnectorService::restore() {
     entries_.emplace(entry->view.definition.id, entry);
   }
   for (auto& [id, entry] : entries_) {
-    if (!entry->view.definition.run_requested) continue;
-    if (auto started = start_locked(entry); !started.ok()) {
+    if (!entry->view.definition.run_requested || entry->view.definition.delete_time_ms) continue;
+    if (auto started = start_locked(entry, std::nullopt); !started.ok()) {
       spdlog::error("[{}] could not be started again: {}", id, started.error().message);
     }
   }
+  restored_.store(true, std::memory_order_release);
   return {};
 }
 
@@ -114,8 +153,25 @@ Result<connector::Settings> ConnectorService::validate(const connector::Settings
                                                   : "required; known types: " + known}});
   }
   const std::array<std::span<const SettingSpec>, 2> tables{common_settings(), descriptor->settings};
-  auto canonical = connector::validate_settings(settings, tables);
-  if (!canonical.ok()) return canonical;
+  connector::Settings accepted;
+  auto canonical = connector::validate_settings(settings, tables, &accepted);
+  std::vector<connector::FieldViolation> violations;
+  if (!canonical.ok()) violations = canonical.error().field_violations;
+
+  // Rules across settings, checked on what passed so that one answer lists every problem: the
+  // subscription filter must compile, and the plugin's own rules must hold.
+  auto effective = connector::with_defaults(accepted, tables);
+  auto add = [&](std::vector<connector::FieldViolation> more) {
+    for (auto& v : more) {
+      bool known = std::any_of(violations.begin(), violations.end(), [&](const auto& x) { return x.field == v.field; });
+      if (!known) violations.push_back(std::move(v));
+    }
+  };
+  if (auto filter = RecordFilter::create(effective); !filter.ok()) add(filter.error().field_violations);
+  if (descriptor->check != nullptr) add(descriptor->check(effective));
+  if (!violations.empty()) {
+    return make_error(ErrorCode::invalid_argument, "the connector settings are not valid", std::move(violations));
+  }
   // Stored under the type's own name, so that lists and filters see one spelling.
   canonical->at("instanceTypeName") = descriptor->type_name;
   return canonical;
@@ -127,8 +183,8 @@ Result<void> ConnectorService::create(const std::string& id, const std::optional
   if (!valid_connector_id(id)) {
     violations.push_back({"connectorId", "must be 5 to 50 characters of A-Z, a-z, 0-9, '-' and '_'"});
   }
-  if (name && (name->size() < 3 || name->size() > 50)) {
-    violations.push_back({"name", "must be 3 to 50 characters long"});
+  if (name) {
+    if (auto bad = check_name(*name)) violations.push_back(*bad);
   }
   if (!violations.empty()) {
     return make_error(ErrorCode::invalid_argument, "the connector cannot be created", std::move(violations));
@@ -137,8 +193,12 @@ Result<void> ConnectorService::create(const std::string& id, const std::optional
   if (!canonical.ok()) return canonical.error();
 
   std::lock_guard commands(commands_mutex_);
-  if (find(id)) return make_error(ErrorCode::already_exists, "a connector with id '" + id + "' already exists");
+  auto existing = find(id);
+  if (existing && !existing->deleted()) {
+    return make_error(ErrorCode::already_exists, "a connector with id '" + id + "' already exists");
+  }
 
+  // A deleted id may be used again: the new connector starts from scratch.
   auto entry = std::make_shared<Entry>();
   auto& d = entry->view.definition;
   d.id = id;
@@ -147,29 +207,109 @@ Result<void> ConnectorService::create(const std::string& id, const std::optional
   d.settings = std::move(canonical).value();
   d.create_time_ms = d.update_time_ms = d.settings_update_time_ms = now_ms();
   entry->view.state_update_time_ms = d.create_time_ms;
-  if (auto saved = store_.save_definition(d); !saved.ok()) return saved;
+  if (auto saved = store_.replace(d); !saved.ok()) return saved;
 
   std::lock_guard lock(map_mutex_);
-  entries_.emplace(id, std::move(entry));
+  entries_[id] = std::move(entry);
   spdlog::info("[{}] created ({})", id, d.instance_type_name);
   return {};
 }
 
-Result<void> ConnectorService::start(const std::string& id) {
+Result<void> ConnectorService::reconfigure(const std::string& id, const connector::Settings& settings) {
+  auto canonical = validate(settings);
+  if (!canonical.ok()) return canonical.error();
   std::lock_guard commands(commands_mutex_);
-  auto entry = find(id);
-  if (!entry) return make_error(ErrorCode::not_found, "no connector with id '" + id + "'");
-  return start_locked(entry);
+  auto entry = find_live(id);
+  if (!entry.ok()) return entry.error();
+  ConnectorDefinition d;
+  {
+    std::lock_guard lock((*entry)->mutex);
+    d = (*entry)->view.definition;
+  }
+  d.instance_type_name = canonical->at("instanceTypeName");
+  d.settings = std::move(canonical).value();
+  d.update_time_ms = d.settings_update_time_ms = now_ms();
+  if (auto saved = store_.save_definition(d); !saved.ok()) return saved;
+  std::lock_guard lock((*entry)->mutex);
+  auto& v = (*entry)->view.definition;
+  v.instance_type_name = d.instance_type_name;
+  v.settings = d.settings;
+  v.update_time_ms = v.settings_update_time_ms = d.settings_update_time_ms;
+  spdlog::info("[{}] reconfigured; the new settings apply from the next start", id);
+  return {};
 }
 
-Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry) {
+Result<void> ConnectorService::rename(const std::string& id, const std::string& name) {
+  if (auto bad = check_name(name)) return make_error(ErrorCode::invalid_argument, "the name is not valid", {*bad});
+  std::lock_guard commands(commands_mutex_);
+  auto entry = find_live(id);
+  if (!entry.ok()) return entry.error();
+  ConnectorDefinition d;
+  {
+    std::lock_guard lock((*entry)->mutex);
+    d = (*entry)->view.definition;
+  }
+  d.name = name;
+  d.update_time_ms = now_ms();
+  if (auto saved = store_.save_definition(d); !saved.ok()) return saved;
+  std::lock_guard lock((*entry)->mutex);
+  (*entry)->view.definition.name = name;
+  (*entry)->view.definition.update_time_ms = d.update_time_ms;
+  return {};
+}
+
+Result<void> ConnectorService::reset(const std::string& id, std::optional<LogPosition> to) {
+  std::lock_guard commands(commands_mutex_);
+  auto entry = find_live(id);
+  if (!entry.ok()) return entry.error();
+  if (auto stopped = require_stopped(*entry, "reset"); !stopped.ok()) return stopped;
+  const auto checkpoint = checkpoint_before(to.value_or(LogPosition(1)));
+  if (auto saved = store_.save_checkpoint(id, checkpoint); !saved.ok()) return saved;
+  std::lock_guard lock((*entry)->mutex);
+  (*entry)->view.definition.checkpoint = checkpoint;
+  spdlog::info("[{}] reset: the next start delivers from log position {}", id, checkpoint.value() + 1);
+  return {};
+}
+
+Result<void> ConnectorService::remove(const std::string& id) {
+  std::lock_guard commands(commands_mutex_);
+  auto entry = find_live(id);
+  if (!entry.ok()) return entry.error();
+  if (auto stopped = require_stopped(*entry, "delete"); !stopped.ok()) return stopped;
+  (*entry)->worker.reset();  // a run that ended on its own: its thread has finished
+  ConnectorDefinition d;
+  {
+    std::lock_guard lock((*entry)->mutex);
+    d = (*entry)->view.definition;
+  }
+  d.run_requested = false;
+  d.checkpoint.reset();  // deleting drops the checkpoint
+  d.delete_time_ms = d.update_time_ms = now_ms();
+  if (auto saved = store_.replace(d); !saved.ok()) return saved;
+  std::lock_guard lock((*entry)->mutex);
+  (*entry)->view.definition = d;
+  spdlog::info("[{}] deleted", id);
+  return {};
+}
+
+Result<void> ConnectorService::start(const std::string& id, std::optional<LogPosition> from) {
+  std::lock_guard commands(commands_mutex_);
+  auto entry = find_live(id);
+  if (!entry.ok()) return entry.error();
+  return start_locked(*entry, from);
+}
+
+Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry, std::optional<LogPosition> from) {
   ConnectorDefinition definition;
   {
     std::lock_guard lock(entry->mutex);
-    if (entry->view.state != ConnectorState::stopped) {
+    if (entry->view.state == ConnectorState::activating || entry->view.state == ConnectorState::running) {
       return make_error(ErrorCode::failed_precondition,
-                        "connector '" + entry->view.definition.id + "' cannot start: it is " +
-                            to_string(entry->view.state) + "; stop it first");
+                        "connector '" + entry->view.definition.id + "' is already " + to_string(entry->view.state));
+    }
+    if (entry->view.state == ConnectorState::deactivating) {
+      return make_error(ErrorCode::failed_precondition,
+                        "connector '" + entry->view.definition.id + "' is stopping; start it once it is stopped");
     }
     definition = entry->view.definition;
   }
@@ -183,11 +323,17 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry)
   }
   const std::array<std::span<const SettingSpec>, 2> tables{common_settings(), descriptor->settings};
   auto settings = connector::with_defaults(definition.settings, tables);
+  auto filter = RecordFilter::create(settings);
+  if (!filter.ok()) return filter.error();
 
-  LogPosition committed = definition.checkpoint.value_or(LogPosition());
+  std::optional<LogPosition> checkpoint = definition.checkpoint;
+  if (from) {
+    checkpoint = checkpoint_before(*from);
+    if (auto saved = store_.save_checkpoint(definition.id, checkpoint); !saved.ok()) return saved;
+  }
   LogPosition start_from;
-  if (definition.checkpoint) {
-    start_from = definition.checkpoint->next();
+  if (checkpoint) {
+    start_from = checkpoint->next();
   } else if (settings.at("subscription:initialPosition") == "earliest") {
     start_from = LogPosition(1);
   } else {
@@ -199,6 +345,7 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry)
   {
     std::lock_guard lock(entry->mutex);
     entry->view.definition.run_requested = true;
+    entry->view.definition.checkpoint = checkpoint;
     entry->view.definition.error.reset();
     entry->view.state = ConnectorState::activating;
     entry->view.state_update_time_ms = now_ms();
@@ -240,7 +387,9 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry)
       .settings = std::move(settings),
       .descriptor = descriptor,
       .start_from = start_from,
-      .committed = committed,
+      .committed = checkpoint.value_or(LogPosition()),
+      .filter = std::move(filter).value(),
+      .metrics = entry->metrics,
   };
   entry->worker = std::make_unique<ConnectorWorker>(log_, std::move(options), std::move(hooks));
   entry->worker->start();
@@ -255,8 +404,9 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry)
 
 Result<void> ConnectorService::stop(const std::string& id) {
   std::lock_guard commands(commands_mutex_);
-  auto entry = find(id);
-  if (!entry) return make_error(ErrorCode::not_found, "no connector with id '" + id + "'");
+  auto found = find_live(id);
+  if (!found.ok()) return found.error();
+  auto& entry = *found;
   if (auto saved = store_.save_run_requested(id, false); !saved.ok()) return saved;
   {
     std::lock_guard lock(entry->mutex);
@@ -276,26 +426,42 @@ Result<void> ConnectorService::stop(const std::string& id) {
   return {};
 }
 
-std::vector<ConnectorView> ConnectorService::list() const {
+ListResult ConnectorService::list(const ListQuery& query) const {
   std::vector<std::shared_ptr<Entry>> entries;
   {
     std::lock_guard lock(map_mutex_);
     for (const auto& [id, entry] : entries_) entries.push_back(entry);
   }
-  std::vector<ConnectorView> views;
-  views.reserve(entries.size());
+  auto wanted = [](const auto& filter, const auto& value) {
+    return filter.empty() || std::find(filter.begin(), filter.end(), value) != filter.end();
+  };
+  std::vector<ConnectorView> matches;
   for (const auto& entry : entries) {
-    std::lock_guard lock(entry->mutex);
-    views.push_back(entry->view);
+    auto view = entry->snapshot();
+    const auto& d = view.definition;
+    if (d.delete_time_ms && !query.show_deleted) continue;
+    if (!wanted(query.states, view.state) || !wanted(query.instance_type_names, d.instance_type_name) ||
+        !wanted(query.connector_ids, d.id)) {
+      continue;
+    }
+    matches.push_back(std::move(view));
   }
-  return views;
+  std::sort(matches.begin(), matches.end(), [](const ConnectorView& a, const ConnectorView& b) {
+    return std::tie(a.definition.create_time_ms, a.definition.id) < std::tie(b.definition.create_time_ms, b.definition.id);
+  });
+  ListResult result;
+  result.total_size = matches.size();
+  const auto first = (query.page - 1) * query.page_size;
+  for (std::size_t i = first; i < matches.size() && i < first + query.page_size; ++i) {
+    result.items.push_back(std::move(matches[i]));
+  }
+  return result;
 }
 
 Result<ConnectorView> ConnectorService::get(const std::string& id) const {
-  auto entry = find(id);
-  if (!entry) return make_error(ErrorCode::not_found, "no connector with id '" + id + "'");
-  std::lock_guard lock(entry->mutex);
-  return entry->view;
+  auto entry = find_live(id);
+  if (!entry.ok()) return entry.error();
+  return (*entry)->snapshot();
 }
 
 void ConnectorService::shutdown() {

@@ -81,7 +81,10 @@ void ConnectorWorker::run() {
   } else {
     failure = stream(**sink);
   }
-  if (failure) log(connector::LogLevel::error, "stopped: " + failure->message);
+  if (failure) {
+    options_.metrics->runs_failed.fetch_add(1, std::memory_order_relaxed);
+    log(connector::LogLevel::error, "stopped: " + failure->message);
+  }
   hooks_.on_stopped(std::move(failure));
 }
 
@@ -92,6 +95,8 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink) {
   const auto commit_threshold = static_cast<std::size_t>(connector::get_int(settings, "autocommit:recordsThreshold", 1000));
   const bool ignore_system_headers = connector::get_bool(settings, "headers:ignoreSystem", true);
 
+  auto& metrics = *options_.metrics;
+  const auto& filter = *options_.filter;
   CheckpointTracker tracker(options_.committed);
   LogPosition committed = options_.committed;
   std::vector<StoredEvent> pending;  // read from the log, not yet handed to the sink
@@ -115,6 +120,7 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink) {
     std::optional<Error> first_failure;
     for (auto& outcome : outcomes) {
       if (outcome.error) {
+        metrics.errors.fetch_add(1, std::memory_order_relaxed);
         if (!first_failure) {
           first_failure = make_error(outcome.error->code, "delivery of the record at log position " +
                                                               std::to_string(outcome.position.value()) +
@@ -122,10 +128,13 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink) {
         }
         continue;
       }
-      if (auto acked = tracker.acknowledged(outcome.position); !acked.ok()) {
+      auto acked = tracker.acknowledged(outcome.position);
+      if (!acked.ok()) {
         if (!first_failure) first_failure = acked.error();
         continue;
       }
+      metrics.observe_latency(Clock::now() - *acked);
+      metrics.records_delivered.fetch_add(1, std::memory_order_relaxed);
       ++acked_since_commit;
     }
     outcomes.clear();
@@ -173,6 +182,17 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink) {
     }
     while (pending_index < pending.size() && tracker.in_flight() < kMaxInFlight) {
       const auto& event = pending[pending_index];
+      if (!filter.matches(event)) {
+        // Not for this connector: it needs no delivery, but the checkpoint moves past it.
+        if (auto tracked = tracker.skipped(event.position); !tracked.ok()) {
+          failure = tracked.error();
+          break;
+        }
+        metrics.records_filtered.fetch_add(1, std::memory_order_relaxed);
+        ++acked_since_commit;
+        ++pending_index;
+        continue;
+      }
       auto written = sink.write(make_record(event, options_.connector_id, ignore_system_headers));
       if (!written.ok()) {
         if (written.error().code == ErrorCode::resource_exhausted) break;  // wait for an outcome

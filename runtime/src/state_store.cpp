@@ -11,6 +11,9 @@ using connector::make_error;
 
 namespace {
 
+// Bumped when the schema changes; another version is refused with a clear error.
+constexpr int kSchemaVersion = 1;
+
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS connectors (
   id                   TEXT PRIMARY KEY,
@@ -23,9 +26,14 @@ CREATE TABLE IF NOT EXISTS connectors (
   error_message        TEXT,
   create_time_ms       INTEGER NOT NULL,
   update_time_ms       INTEGER NOT NULL,
-  settings_update_time_ms INTEGER NOT NULL
+  settings_update_time_ms INTEGER NOT NULL,
+  delete_time_ms       INTEGER            -- set: soft-deleted
 );
 )sql";
+
+constexpr const char* kColumns =
+    "id, name, instance_type_name, settings, run_requested, checkpoint, error_code, error_message, "
+    "create_time_ms, update_time_ms, settings_update_time_ms, delete_time_ms";
 
 connector::Error storage_error(const sqlite::Error& e) {
   return make_error(ErrorCode::unavailable, std::string("the state store failed: ") + e.what());
@@ -34,9 +42,36 @@ connector::Error storage_error(const sqlite::Error& e) {
 }  // namespace
 
 struct StateStore::Impl {
-  explicit Impl(const std::string& path) : db(sqlite::Database::open(path)) { db.exec(kSchema); }
+  explicit Impl(const std::string& path) : db(sqlite::Database::open(path)) {
+    sqlite::Statement version(db, "PRAGMA user_version");
+    version.step();
+    auto found = version.column_int(0);
+    sqlite::Statement tables(db, "SELECT count(*) FROM sqlite_master WHERE name = 'connectors'");
+    tables.step();
+    if (tables.column_int(0) != 0 && found != kSchemaVersion) {
+      throw sqlite::Error(path + " holds connector state of schema version " + std::to_string(found) +
+                          ", this sinkhost reads version " + std::to_string(kSchemaVersion));
+    }
+    db.exec(kSchema);
+    db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+  }
   sqlite::Database db;
 };
+
+namespace {
+void bind_definition(sqlite::Statement& s, const ConnectorDefinition& d) {
+  s.bind(1, d.id)
+      .bind(2, d.name)
+      .bind(3, d.instance_type_name)
+      .bind(4, nlohmann::json(d.settings).dump())
+      .bind(5, std::int64_t{d.run_requested ? 1 : 0})
+      .bind(6, d.create_time_ms)
+      .bind(7, d.update_time_ms)
+      .bind(8, d.settings_update_time_ms);
+  if (d.delete_time_ms) s.bind(9, *d.delete_time_ms);
+  else s.bind_null(9);
+}
+}  // namespace
 
 StateStore::StateStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 StateStore::~StateStore() = default;
@@ -52,10 +87,8 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& path) {
 Result<std::vector<ConnectorDefinition>> StateStore::load_all() {
   std::lock_guard lock(mutex_);
   try {
-    sqlite::Statement select(impl_->db,
-                             "SELECT id, name, instance_type_name, settings, run_requested, checkpoint, "
-                             "error_code, error_message, create_time_ms, update_time_ms, "
-                             "settings_update_time_ms FROM connectors ORDER BY create_time_ms, id");
+    sqlite::Statement select(impl_->db, (std::string("SELECT ") + kColumns +
+                                         " FROM connectors ORDER BY create_time_ms, id").c_str());
     std::vector<ConnectorDefinition> out;
     while (select.step()) {
       ConnectorDefinition d;
@@ -69,6 +102,7 @@ Result<std::vector<ConnectorDefinition>> StateStore::load_all() {
       d.create_time_ms = select.column_int(8);
       d.update_time_ms = select.column_int(9);
       d.settings_update_time_ms = select.column_int(10);
+      if (!select.column_is_null(11)) d.delete_time_ms = select.column_int(11);
       out.push_back(std::move(d));
     }
     return out;
@@ -85,17 +119,11 @@ Result<void> StateStore::save_definition(const ConnectorDefinition& d) {
     sqlite::Statement upsert(
         impl_->db,
         "INSERT INTO connectors (id, name, instance_type_name, settings, run_requested, create_time_ms, "
-        "update_time_ms, settings_update_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+        "update_time_ms, settings_update_time_ms, delete_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
         "ON CONFLICT (id) DO UPDATE SET name = ?2, instance_type_name = ?3, settings = ?4, "
-        "run_requested = ?5, update_time_ms = ?7, settings_update_time_ms = ?8");
-    upsert.bind(1, d.id)
-        .bind(2, d.name)
-        .bind(3, d.instance_type_name)
-        .bind(4, nlohmann::json(d.settings).dump())
-        .bind(5, std::int64_t{d.run_requested ? 1 : 0})
-        .bind(6, d.create_time_ms)
-        .bind(7, d.update_time_ms)
-        .bind(8, d.settings_update_time_ms);
+        "run_requested = ?5, create_time_ms = ?6, update_time_ms = ?7, settings_update_time_ms = ?8, "
+        "delete_time_ms = ?9");
+    bind_definition(upsert, d);
     upsert.step();
     return {};
   } catch (const sqlite::Error& e) {
@@ -103,11 +131,33 @@ Result<void> StateStore::save_definition(const ConnectorDefinition& d) {
   }
 }
 
-Result<void> StateStore::save_checkpoint(const std::string& id, LogPosition position) {
+Result<void> StateStore::replace(const ConnectorDefinition& d) {
+  std::lock_guard lock(mutex_);
+  try {
+    sqlite::Statement insert(
+        impl_->db,
+        "INSERT OR REPLACE INTO connectors (id, name, instance_type_name, settings, run_requested, create_time_ms, "
+        "update_time_ms, settings_update_time_ms, delete_time_ms, checkpoint, error_code, error_message) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+    bind_definition(insert, d);
+    if (d.checkpoint) insert.bind(10, static_cast<std::int64_t>(d.checkpoint->value()));
+    else insert.bind_null(10);
+    if (d.error) insert.bind(11, d.error->code).bind(12, d.error->message);
+    else insert.bind_null(11).bind_null(12);
+    insert.step();
+    return {};
+  } catch (const sqlite::Error& e) {
+    return storage_error(e);
+  }
+}
+
+Result<void> StateStore::save_checkpoint(const std::string& id, std::optional<LogPosition> position) {
   std::lock_guard lock(mutex_);
   try {
     sqlite::Statement update(impl_->db, "UPDATE connectors SET checkpoint = ?2 WHERE id = ?1");
-    update.bind(1, id).bind(2, static_cast<std::int64_t>(position.value()));
+    update.bind(1, id);
+    if (position) update.bind(2, static_cast<std::int64_t>(position->value()));
+    else update.bind_null(2);
     update.step();
     return {};
   } catch (const sqlite::Error& e) {

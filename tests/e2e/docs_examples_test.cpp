@@ -81,5 +81,19 @@ TEST(DocsExamples, StreamsApiExamplesInDocsApiMdWork) {
   run_examples("docs/api.md", "## Streams", {{"127.0.0.1:2113", "127.0.0.1:" + std::to_string(host.port())}}, 8);
 }
 
+TEST(DocsExamples, ConnectorApiExamplesInDocsApiMdWork) {
+  TempDir dir;
+  SinkhostProcess host(dir.path() + "/data");
+  host.start();
+  run_examples("docs/api.md", "## Connectors", {{"127.0.0.1:2113", "127.0.0.1:" + std::to_string(host.port())}}, 20);
+}
+
+TEST(DocsExamples, KurrentDbDocExamplesWorkUnmodified) {
+  TempDir dir;
+  SinkhostProcess host(dir.path() + "/data");
+  host.start();
+  run_examples("docs/api.md", "## KurrentDB's examples", {{"127.0.0.1:2113", "127.0.0.1:" + std::to_string(host.port())}}, 5);
+}
+
 }  // namespace
 }  // namespace sinkhost::test

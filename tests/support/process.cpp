@@ -48,9 +48,10 @@ SinkhostProcess::~SinkhostProcess() {
   if (pid_ > 0) stop();
 }
 
-void SinkhostProcess::start() {
+void SinkhostProcess::launch() {
   port_ = free_port();
-  std::vector<std::string> args = {SINKHOST_BINARY, "--listen", "127.0.0.1:" + std::to_string(port_),
+  const auto host = listen_host_.find(':') != std::string::npos ? "[" + listen_host_ + "]" : listen_host_;
+  std::vector<std::string> args = {SINKHOST_BINARY, "--listen", host + ":" + std::to_string(port_),
                                    "--data-dir", data_dir_};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = fork();
@@ -64,6 +65,10 @@ void SinkhostProcess::start() {
     execv(argv[0], argv.data());
     _exit(127);
   }
+}
+
+void SinkhostProcess::start() {
+  launch();
   ASSERT_GT(pid_, 0) << "fork failed";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -73,13 +78,34 @@ void SinkhostProcess::start() {
       FAIL() << "sinkhost exited during start-up:\n" << log();
     }
     try {
-      if (http_request(port_, "GET", "/health").status == 200) return;
+      if (ready_check_ ? ready_check_(port_) : http_request(port_, "GET", "/health").status == 200) return;
     } catch (const std::exception&) {
       // not listening yet
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  FAIL() << "sinkhost did not answer /health within 20 s:\n" << log();
+  FAIL() << "sinkhost was not ready within 20 s:\n" << log();
+}
+
+int SinkhostProcess::run_expecting_exit(std::chrono::seconds timeout) {
+  launch();
+  if (pid_ <= 0) {
+    ADD_FAILURE() << "fork failed";
+    return -1;
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill_hard();
+  ADD_FAILURE() << "sinkhost was expected to refuse to start but still ran after " << timeout.count() << " s:\n"
+                << log();
+  return -1;
 }
 
 int SinkhostProcess::stop() {

@@ -1,72 +1,9 @@
 // The management API's routes, called in-process with the real event log, state store and the
 // plugins from the build tree (no sockets, no Kafka).
-#include "sinkhost/management_api/api.hpp"
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include "process.hpp"
-#include "sinkhost/runtime/connector_service.hpp"
-#include "sinkhost/runtime/event_log.hpp"
-#include "sinkhost/runtime/plugin_registry.hpp"
-#include "sinkhost/runtime/state_store.hpp"
+#include "api_fixture.hpp"
 
 namespace sinkhost::management_api {
 namespace {
-
-using nlohmann::json;
-
-constexpr const char* kEventId = "0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
-
-class ApiTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(plugins_.load_directory(SINKHOST_PLUGIN_DIR).ok());
-    auto log = runtime::EventLog::open(dir_.path() + "/events.db");
-    ASSERT_TRUE(log.ok());
-    log_ = std::move(log).value();
-    auto store = runtime::StateStore::open(dir_.path() + "/state.db");
-    ASSERT_TRUE(store.ok());
-    store_ = std::move(store).value();
-    service_ = std::make_unique<runtime::ConnectorService>(*log_, *store_, plugins_);
-    api_ = std::make_unique<Api>(*log_, *service_, ApiOptions{.version = "test"});
-  }
-
-  HttpResponse call(const std::string& method, const std::string& target, const std::string& body = "",
-                    const std::string& content_type = "application/json") {
-    HttpRequest request{.method = method, .target = target, .headers = {}, .body = body};
-    if (!content_type.empty()) request.headers["content-type"] = content_type;
-    return api_->handle(request);
-  }
-
-  static json body(const HttpResponse& response) { return json::parse(response.body); }
-
-  // Asserts the google.rpc.Status shape and returns the field violations as field -> description.
-  static std::map<std::string, std::string> violations(const HttpResponse& response) {
-    auto j = body(response);
-    EXPECT_TRUE(j["code"].is_number_integer());
-    EXPECT_TRUE(j["message"].is_string());
-    EXPECT_FALSE(j["message"].get<std::string>().empty());
-    std::map<std::string, std::string> out;
-    for (const auto& detail : j["details"]) {
-      EXPECT_EQ(detail["@type"], "type.googleapis.com/google.rpc.BadRequest");
-      for (const auto& v : detail["fieldViolations"]) out[v["field"]] = v["description"];
-    }
-    return out;
-  }
-
-  std::string kafka_settings(const std::string& extra = "") {
-    return R"({"settings": {"instanceTypeName": "kafka-sink", "topic": "orders", "bootstrapServers": "127.0.0.1:1")" +
-           extra + "}}";
-  }
-
-  test::TempDir dir_;
-  runtime::PluginRegistry plugins_;
-  std::unique_ptr<runtime::EventLog> log_;
-  std::unique_ptr<runtime::StateStore> store_;
-  std::unique_ptr<runtime::ConnectorService> service_;
-  std::unique_ptr<Api> api_;
-};
 
 TEST_F(ApiTest, HealthAnswersOk) {
   auto response = call("GET", "/health", "", "");
@@ -289,7 +226,7 @@ TEST_F(ApiTest, CreateRefusesBadInputWithOneViolationPerProblem) {
   auto unknown_type = call("POST", "/connectors/my-sink", R"({"settings": {"instanceTypeName": "nope-sink"}})");
   EXPECT_EQ(unknown_type.status, 400);
   EXPECT_EQ(violations(unknown_type),
-            (std::map<std::string, std::string>{{"instanceTypeName", "unknown connector type 'nope-sink'; known types: kafka-sink"}}));
+            (std::map<std::string, std::string>{{"instanceTypeName", "unknown connector type 'nope-sink'; known types: kafka-sink, logger-sink"}}));
 
   auto missing_topic = call("POST", "/connectors/my-sink", R"({"settings": {"instanceTypeName": "kafka-sink", "color": "red",
                                                                  "autocommit:interval": "soon"}})");

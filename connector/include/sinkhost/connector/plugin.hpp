@@ -17,6 +17,9 @@ struct SinkDescriptor {
   std::string description;
   std::vector<SettingSpec> settings; // the plugin's own settings (the runtime adds the shared ones)
   Result<std::unique_ptr<Sink>> (*create)(SinkContext context) = nullptr;
+  // Rules that span settings ("path is required when output is file"), checked at create,
+  // reconfigure and validate time on settings with defaults applied. Optional.
+  std::vector<FieldViolation> (*check)(const Settings& settings) = nullptr;
 };
 
 }  // namespace sinkhost::connector

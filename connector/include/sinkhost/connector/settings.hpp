@@ -44,8 +44,11 @@ const SettingSpec* find_spec(std::span<const SettingSpec> table, std::string_vie
 // every required setting must be present. Returns the settings with keys (and enumeration
 // values) in their canonical spelling, or an invalid_argument Error with one field violation
 // per problem. Defaults are not filled in: see with_defaults().
+// `accepted`, when given, receives the canonical entries that passed even when others failed,
+// so that rules across settings can still be checked and reported in the same answer.
 Result<Settings> validate_settings(const Settings& input,
-                                   std::span<const std::span<const SettingSpec>> tables);
+                                   std::span<const std::span<const SettingSpec>> tables,
+                                   Settings* accepted = nullptr);
 
 // The settings a connector runs with: `settings` plus every default it does not override.
 Settings with_defaults(const Settings& settings,

@@ -40,9 +40,18 @@ class Api {
   HttpResponse read(const Target& target, const std::string& stream);
 
   // connectors_routes.cpp
+  HttpResponse connectors(const HttpRequest& request, const Target& target);
   HttpResponse create_connector(const HttpRequest& request, const std::string& id);
-  HttpResponse list_connectors(const Target& target);
+  HttpResponse reconfigure_connector(const HttpRequest& request, const std::string& id, bool nested);
+  HttpResponse list_connectors(const HttpRequest& request, const Target& target);
   HttpResponse get_connector(const std::string& id);
+  HttpResponse get_connector_settings(const std::string& id, bool nested);
+
+  // plugins_routes.cpp
+  HttpResponse connector_plugins(const HttpRequest& request, const Target& target);
+
+  // metrics_routes.cpp
+  HttpResponse metrics();
 
   // Readers are per connection and not thread-safe: routes borrow one from a small pool and
   // give it back when the BorrowedReader goes out of scope.

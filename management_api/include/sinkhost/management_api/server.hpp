@@ -24,13 +24,22 @@ class HttpServer {
     std::size_t header_limit = 16 * 1024;        // larger headers get 431
     std::chrono::seconds io_timeout{30};         // a request must arrive (and a response leave) within this
     std::size_t handler_threads = 4;             // routes may block (a stop waits for a flush)
+    // HTTPS only when both are set: PEM files (the certificate file may hold the chain, the key
+    // must not be encrypted). TLS 1.2 or later; the handshake runs under io_timeout.
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    // Connections served at once. Past it a new connection is answered 503 (google.rpc.Status
+    // UNAVAILABLE, "too many connections") and closed; the connections being served go on.
+    std::size_t max_connections = 1000;
   };
 
   HttpServer(Handler handler, Options options);
   ~HttpServer();
 
-  // Binds and listens; fails with a clear message when the address is taken.
+  // Loads the TLS certificate and key (when set), binds and listens; fails with a clear message
+  // when a file cannot be used or the address is taken.
   connector::Result<void> listen();
+  bool https() const;
   std::uint16_t port() const;
 
   // Serves until SIGINT or SIGTERM arrives, or stop() is called.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 
@@ -28,9 +29,12 @@ class CheckpointTracker {
   // A record needs no delivery (filtered out): it counts as acknowledged at once.
   Result<void> skipped(LogPosition position);
 
-  // The sink confirmed delivery. An unknown or repeated acknowledgement is an error: it means
-  // a sink reported an outcome twice, or for a record it never received.
-  Result<void> acknowledged(LogPosition position);
+  using Clock = std::chrono::steady_clock;
+
+  // The sink confirmed delivery; returns when the record was dispatched. An unknown or
+  // repeated acknowledgement is an error: it means a sink reported an outcome twice, or for a
+  // record it never received.
+  Result<Clock::time_point> acknowledged(LogPosition position);
 
   // The highest position p such that every record dispatched at or before p was acknowledged.
   LogPosition committable() const { return committable_; }
@@ -42,6 +46,7 @@ class CheckpointTracker {
   struct Entry {
     LogPosition position;
     bool acknowledged;
+    Clock::time_point dispatched_at;
   };
   Result<void> track(LogPosition position, bool acknowledged);
   void advance();

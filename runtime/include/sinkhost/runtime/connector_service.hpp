@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sinkhost/runtime/connector_metrics.hpp"
 #include "sinkhost/runtime/connector_worker.hpp"
 #include "sinkhost/runtime/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
@@ -20,11 +21,30 @@ struct ConnectorView {
   ConnectorDefinition definition;
   ConnectorState state = ConnectorState::stopped;
   std::int64_t state_update_time_ms = 0;
+  std::shared_ptr<const ConnectorMetrics> metrics;
 };
 
 const char* to_string(ConnectorState state);  // "CONNECTOR_STATE_RUNNING", ...
 
-// The connectors of this host: commands (create, start, stop) and queries (list, get).
+struct ListQuery {
+  std::vector<ConnectorState> states;          // empty: any
+  std::vector<std::string> instance_type_names;  // canonical type names; empty: any
+  std::vector<std::string> connector_ids;      // empty: any
+  bool show_deleted = false;
+  std::size_t page = 1;       // 1-based
+  std::size_t page_size = 100;
+};
+
+struct ListResult {
+  std::vector<ConnectorView> items;  // the page
+  std::size_t total_size = 0;        // every match
+};
+
+// The connectors of this host: commands and queries, with KurrentDB's state machine:
+// create -> STOPPED; start (refused while ACTIVATING or RUNNING) -> ACTIVATING -> RUNNING;
+// stop (idempotent) -> DEACTIVATING -> STOPPED; a failure -> STOPPED with errorDetails;
+// reset, delete: only when STOPPED; reconfigure, rename: in any state (settings take effect
+// at the next start). Deleted connectors are kept (soft delete) and answer 404 to commands.
 //
 // Locking: commands are serialized by one mutex, which may be held while a worker is joined;
 // workers never take it (their hooks lock only their own entry), so a join cannot deadlock.
@@ -43,11 +63,22 @@ class ConnectorService {
 
   Result<void> create(const std::string& id, const std::optional<std::string>& name,
                       const connector::Settings& settings);
-  Result<void> start(const std::string& id);
+  Result<void> reconfigure(const std::string& id, const connector::Settings& settings);
+  // `from`: deliver from this log position (inclusive) instead of after the checkpoint.
+  Result<void> start(const std::string& id, std::optional<LogPosition> from = std::nullopt);
   Result<void> stop(const std::string& id);
+  // The next start delivers from `to` (inclusive), or from the first event when absent.
+  Result<void> reset(const std::string& id, std::optional<LogPosition> to = std::nullopt);
+  Result<void> rename(const std::string& id, const std::string& name);
+  Result<void> remove(const std::string& id);
 
-  std::vector<ConnectorView> list() const;
+  ListResult list(const ListQuery& query = {}) const;
   Result<ConnectorView> get(const std::string& id) const;
+
+  const PluginRegistry& plugins() const { return plugins_; }
+  LogPosition log_head() const { return log_.head(); }
+  // True once restore() has run: the host is ready to serve (GET /ready).
+  bool restored() const { return restored_.load(std::memory_order_acquire); }
 
   // Stops every worker, keeping the state the user asked for, so that connectors left
   // running run again at the next start of the host.
@@ -55,8 +86,10 @@ class ConnectorService {
 
  private:
   struct Entry;
-  std::shared_ptr<Entry> find(const std::string& id) const;
-  Result<void> start_locked(const std::shared_ptr<Entry>& entry);
+  std::shared_ptr<Entry> find(const std::string& id) const;  // deleted ones included
+  Result<std::shared_ptr<Entry>> find_live(const std::string& id) const;
+  Result<void> start_locked(const std::shared_ptr<Entry>& entry, std::optional<LogPosition> from);
+  Result<void> require_stopped(const std::shared_ptr<Entry>& entry, const char* command) const;
 
   EventLog& log_;
   StateStore& store_;
@@ -66,6 +99,7 @@ class ConnectorService {
   mutable std::mutex map_mutex_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;
   std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> restored_{false};
 };
 
 }  // namespace sinkhost::runtime

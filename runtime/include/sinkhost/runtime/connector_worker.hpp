@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "sinkhost/connector/plugin.hpp"
+#include "sinkhost/runtime/connector_metrics.hpp"
 #include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/record_filter.hpp"
 
 namespace sinkhost::runtime {
 
@@ -37,6 +39,8 @@ class ConnectorWorker final : public connector::DeliveryListener {
     const connector::SinkDescriptor* descriptor = nullptr;
     LogPosition start_from;        // first position to read (inclusive)
     LogPosition committed;         // position already checkpointed
+    std::shared_ptr<const RecordFilter> filter;  // which events to deliver
+    std::shared_ptr<ConnectorMetrics> metrics;
   };
 
   ConnectorWorker(EventLog& log, Options options, Hooks hooks);

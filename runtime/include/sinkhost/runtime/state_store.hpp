@@ -35,6 +35,7 @@ struct ConnectorDefinition {
   std::int64_t create_time_ms = 0;
   std::int64_t update_time_ms = 0;
   std::int64_t settings_update_time_ms = 0;
+  std::optional<std::int64_t> delete_time_ms;  // set: soft-deleted
 };
 
 // Persists connector definitions and checkpoints in SQLite (state.db in the data directory).
@@ -45,9 +46,14 @@ class StateStore {
   ~StateStore();
 
   Result<std::vector<ConnectorDefinition>> load_all();
-  // Inserts or replaces the definition columns; leaves the checkpoint and error alone.
+  // Inserts or replaces the definition columns (name, type, settings, run-requested, times,
+  // deletion); leaves the checkpoint and error alone.
   Result<void> save_definition(const ConnectorDefinition& definition);
-  Result<void> save_checkpoint(const std::string& id, LogPosition position);
+  // Replaces everything stored for the connector, checkpoint and error included (create on a
+  // deleted id).
+  Result<void> replace(const ConnectorDefinition& definition);
+  // nullopt clears the checkpoint.
+  Result<void> save_checkpoint(const std::string& id, std::optional<LogPosition> position);
   Result<void> save_run_requested(const std::string& id, bool run_requested);
   Result<void> save_error(const std::string& id, const std::optional<ErrorDetails>& error);
 

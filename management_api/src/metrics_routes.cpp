@@ -1,0 +1,97 @@
+// GET /metrics in the Prometheus text exposition format (version 0.0.4).
+#include <fmt/format.h>
+
+#include "routes_common.hpp"
+#include "sinkhost/management_api/api.hpp"
+#include "sinkhost/runtime/connector_service.hpp"
+
+namespace sinkhost::management_api {
+
+namespace {
+
+// Label values escape backslash, double quote and newline.
+std::string label(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+void family(std::string& out, const char* name, const char* type, const char* help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+}  // namespace
+
+HttpResponse Api::metrics() {
+  runtime::ListQuery query;
+  query.page_size = std::numeric_limits<std::size_t>::max();
+  const auto connectors = connectors_.list(query).items;
+  const auto head = log_.head().value();
+
+  std::string out;
+  family(out, "sinkhost_event_log_head_position", "gauge", "Log position of the newest event.");
+  out += fmt::format("sinkhost_event_log_head_position {}\n", head);
+
+  auto per_connector = [&](const char* name, const char* type, const char* help, auto value_of) {
+    family(out, name, type, help);
+    for (const auto& c : connectors) {
+      out += fmt::format("{}{{connector=\"{}\",type=\"{}\"}} {}\n", name, label(c.definition.id),
+                         label(c.definition.instance_type_name), value_of(c));
+    }
+  };
+  using View = runtime::ConnectorView;
+  per_connector("sinkhost_connector_records_delivered_total", "counter",
+                "Records the sink acknowledged since the host started.",
+                [](const View& c) { return c.metrics->records_delivered.load(); });
+  per_connector("sinkhost_connector_records_filtered_total", "counter",
+                "Records read but not delivered because the subscription filter did not match.",
+                [](const View& c) { return c.metrics->records_filtered.load(); });
+  per_connector("sinkhost_connector_delivery_errors_total", "counter", "Records whose delivery failed.",
+                [](const View& c) { return c.metrics->errors.load(); });
+  per_connector("sinkhost_connector_failed_runs_total", "counter", "Runs that ended in a failure.",
+                [](const View& c) { return c.metrics->runs_failed.load(); });
+  per_connector("sinkhost_connector_checkpoint_position", "gauge", "Log position of the committed checkpoint.",
+                [](const View& c) { return c.definition.checkpoint ? c.definition.checkpoint->value() : 0; });
+  per_connector("sinkhost_connector_lag_events", "gauge", "Log head minus the committed checkpoint.",
+                [&](const View& c) {
+                  auto committed = c.definition.checkpoint ? c.definition.checkpoint->value() : 0;
+                  return head > committed ? head - committed : 0;
+                });
+
+  family(out, "sinkhost_connector_state", "gauge", "1 for the connector's current state.");
+  for (const auto& c : connectors) {
+    out += fmt::format("sinkhost_connector_state{{connector=\"{}\",type=\"{}\",state=\"{}\"}} 1\n",
+                       label(c.definition.id), label(c.definition.instance_type_name), runtime::to_string(c.state));
+  }
+
+  family(out, "sinkhost_connector_delivery_latency_seconds", "histogram",
+         "Time from handing a record to the sink until its acknowledgement.");
+  for (const auto& c : connectors) {
+    const auto id = label(c.definition.id);
+    const auto& m = *c.metrics;
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < m.latency_buckets.size(); ++i) {
+      cumulative += m.latency_buckets[i].load();
+      auto le = i < runtime::ConnectorMetrics::kLatencyBuckets.size()
+                    ? fmt::format("{}", runtime::ConnectorMetrics::kLatencyBuckets[i])
+                    : std::string("+Inf");
+      out += fmt::format("sinkhost_connector_delivery_latency_seconds_bucket{{connector=\"{}\",le=\"{}\"}} {}\n", id, le,
+                         cumulative);
+    }
+    out += fmt::format("sinkhost_connector_delivery_latency_seconds_sum{{connector=\"{}\"}} {}\n", id,
+                       static_cast<double>(m.latency_sum_us.load()) / 1e6);
+    out += fmt::format("sinkhost_connector_delivery_latency_seconds_count{{connector=\"{}\"}} {}\n", id,
+                       m.latency_count.load());
+  }
+  HttpResponse response;
+  response.content_type = "text/plain; version=0.0.4";
+  response.body = std::move(out);
+  return response;
+}
+
+}  // namespace sinkhost::management_api

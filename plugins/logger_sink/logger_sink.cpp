@@ -1,0 +1,151 @@
+// logger-sink: writes each record as one JSON line to the sinkhost log or to a file, and
+// acknowledges it once written. It shows the host is a host, and lets tests and demos run
+// without Kafka. (KurrentDB's equivalent is serilog-sink.)
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sinkhost/connector/plugin.hpp"
+
+namespace sinkhost::logger_sink {
+namespace {
+
+using connector::ErrorCode;
+using connector::LogLevel;
+using connector::make_error;
+using connector::Result;
+using connector::SettingSpec;
+using connector::SettingType;
+using nlohmann::json;
+
+std::string base64(std::string_view bytes) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (unsigned char c : bytes) {
+    buffer = (buffer << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(alphabet[(buffer >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(alphabet[(buffer << (6 - bits)) & 63]);
+  while (out.size() % 4 != 0) out.push_back('=');
+  return out;
+}
+
+// One record as one line of JSON: the same fields a Kafka consumer would see, spelled out.
+std::string to_line(const connector::Record& r, bool include_headers) {
+  json line = {{"recordId", r.record_id},
+               {"stream", r.stream_id},
+               {"revision", r.stream_revision},
+               {"position", r.position.value()},
+               {"eventType", r.schema_subject},
+               {"timestamp", r.timestamp_ms}};
+  if (r.schema_type == connector::SchemaType::json) {
+    line["data"] = json::parse(r.data, nullptr, /*allow_exceptions=*/false);
+  } else {
+    line["dataBase64"] = base64(r.data);
+  }
+  if (include_headers) {
+    json headers = json::object();
+    for (const auto& h : r.headers) headers[h.name] = h.value;
+    line["headers"] = std::move(headers);
+  }
+  return line.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+class LoggerSink final : public connector::Sink {
+ public:
+  explicit LoggerSink(connector::SinkContext context)
+      : context_(std::move(context)),
+        to_file_(connector::get_or(context_.settings, "output", "log") == "file"),
+        include_headers_(connector::get_bool(context_.settings, "includeHeaders", false)) {}
+
+  Result<void> open() override {
+    if (!to_file_) return {};
+    const auto path = connector::get_or(context_.settings, "path", "");
+    file_.reset(std::fopen(path.c_str(), "a"));
+    if (!file_) {
+      return make_error(ErrorCode::unavailable, "cannot open " + path + " for appending: " + std::strerror(errno));
+    }
+    return {};
+  }
+
+  // Writes synchronously, then acknowledges: an acknowledged record is in the file (or the
+  // log) as far as the operating system is concerned.
+  Result<void> write(const connector::Record& record) override {
+    auto line = to_line(record, include_headers_);
+    if (to_file_) {
+      line.push_back('\n');
+      if (std::fwrite(line.data(), 1, line.size(), file_.get()) != line.size() || std::fflush(file_.get()) != 0) {
+        return make_error(ErrorCode::unavailable, std::string("writing the record failed: ") + std::strerror(errno));
+      }
+    } else {
+      context_.log(LogLevel::info, line);
+    }
+    context_.listener->delivered(record.position);
+    return {};
+  }
+
+  void close(std::chrono::milliseconds) noexcept override { file_.reset(); }
+
+ private:
+  connector::SinkContext context_;
+  bool to_file_;
+  bool include_headers_;
+  std::unique_ptr<std::FILE, FileCloser> file_;
+};
+
+Result<std::unique_ptr<connector::Sink>> create(connector::SinkContext context) {
+  return std::unique_ptr<connector::Sink>(std::make_unique<LoggerSink>(std::move(context)));
+}
+
+std::vector<connector::FieldViolation> check(const connector::Settings& settings) {
+  if (connector::get_or(settings, "output", "log") == "file" && connector::get_or(settings, "path", "").empty()) {
+    return {{"path", "required when output is file"}};
+  }
+  return {};
+}
+
+const connector::SinkDescriptor& descriptor() {
+  static const connector::SinkDescriptor d{
+      .type_name = "logger-sink",
+      // serilog-sink is KurrentDB's name for the same sink; EventStore.Connectors.Testing.LoggerSink
+      // is the type name of EventStoreDB 24.10's preview documentation.
+      .aliases = {"LoggerSink", "serilog-sink", "SerilogSink", "EventStore.Connectors.Testing.LoggerSink"},
+      .description = "Writes each record as one JSON line to the sinkhost log or to a file, and acknowledges it "
+                     "once written. For demos, tests and debugging filters.",
+      .settings =
+          {
+              {.name = "output",
+               .type = SettingType::enumeration,
+               .default_value = "log",
+               .allowed_values = {"log", "file"},
+               .doc = "Where the lines go: log = sinkhost's log (info level), file = the file named by path."},
+              {.name = "path", .doc = "The file lines are appended to when output is file (created if missing)."},
+              {.name = "includeHeaders",
+               .type = SettingType::boolean,
+               .default_value = "false",
+               .doc = "Add the record's headers (esdb-*) to each line."},
+          },
+      .create = &create,
+      .check = &check,
+  };
+  return d;
+}
+
+}  // namespace
+}  // namespace sinkhost::logger_sink
+
+SINKHOST_DECLARE_PLUGIN(sinkhost::logger_sink::descriptor)

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace sinkhost::runtime {
+
+// Counters of one connector since the host started, written by its worker thread and read by
+// GET /metrics. Relaxed atomics: each value is exact, a scrape is not a consistent snapshot.
+struct ConnectorMetrics {
+  // Upper bounds (seconds) of the delivery latency histogram's buckets: from handing a record
+  // to the sink until its acknowledgement.
+  static constexpr std::array<double, 12> kLatencyBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                             0.1,   0.25,   0.5,   1.0,  2.5,   10.0};
+
+  std::atomic<std::uint64_t> records_delivered{0};  // acknowledged by the sink
+  std::atomic<std::uint64_t> records_filtered{0};   // read but not matching the filter
+  std::atomic<std::uint64_t> errors{0};             // records whose delivery failed
+  std::atomic<std::uint64_t> runs_failed{0};        // runs that ended in a failure
+  std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_buckets{};  // last: +Inf
+  std::atomic<std::uint64_t> latency_count{0};
+  std::atomic<std::uint64_t> latency_sum_us{0};
+
+  void observe_latency(std::chrono::steady_clock::duration latency) {
+    const double seconds = std::chrono::duration<double>(latency).count();
+    std::size_t bucket = 0;
+    while (bucket < kLatencyBuckets.size() && seconds > kLatencyBuckets[bucket]) ++bucket;
+    latency_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+    latency_count.fetch_add(1, std::memory_order_relaxed);
+    latency_sum_us.fetch_add(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(latency).count()),
+        std::memory_order_relaxed);
+  }
+};
+
+}  // namespace sinkhost::runtime

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sinkhost/connector/result.hpp"
+#include "sinkhost/connector/settings.hpp"
+#include "sinkhost/runtime/event_log.hpp"
+
+namespace re2 {
+class RE2;
+}
+
+namespace sinkhost::runtime {
+
+// Which events a connector delivers, from its subscription:filter:* settings, with KurrentDB's
+// rules:
+// - no expression and no scope: every event except system events (stream or event type
+//   starting with '$'); no expression with a scope: every event, system events included;
+// - scope `stream` matches the stream id, scope `record` the event type; without a scope,
+//   streamId and regex/prefix filters match the stream id and eventType filters the event type;
+// - filterType `streamId`: the stream id equals the expression; `eventType`: the event type
+//   equals one of the comma-separated expression's entries; `prefix`: starts with one of the
+//   comma-separated prefixes; `regex`: RE2 finds a match anywhere (use ^...$ to anchor);
+// - no filterType: an expression starting with '$' would be a JsonPath (refused until JsonPath
+//   filters exist), anything else is a regex.
+// Thread-safety: immutable after create(); matches() may run on any thread.
+class RecordFilter {
+ public:
+  // Fails with one field violation per bad setting (an invalid regex names RE2's complaint).
+  static connector::Result<std::shared_ptr<const RecordFilter>> create(const connector::Settings& settings);
+  ~RecordFilter();
+
+  bool matches(const StoredEvent& event) const;
+
+ private:
+  enum class Target { stream, event_type };
+  enum class Kind { all_but_system, all, exact, prefix, regex };
+  RecordFilter() = default;
+
+  Target target_ = Target::stream;
+  Kind kind_ = Kind::all_but_system;
+  std::vector<std::string> values_;  // exact values or prefixes
+  std::unique_ptr<re2::RE2> regex_;
+};
+
+}  // namespace sinkhost::runtime

@@ -1,0 +1,113 @@
+#include "sinkhost/runtime/record_filter.hpp"
+
+#include <re2/re2.h>
+
+namespace sinkhost::runtime {
+
+using connector::ErrorCode;
+using connector::make_error;
+
+namespace {
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    auto item = text.substr(start, end - start);
+    auto first = item.find_first_not_of(' ');
+    auto last = item.find_last_not_of(' ');
+    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
+    start = end + 1;
+  }
+  return out;
+}
+
+bool is_system(const StoredEvent& event) {
+  return (!event.stream.empty() && event.stream.front() == '$') ||
+         (!event.event_type.empty() && event.event_type.front() == '$');
+}
+
+}  // namespace
+
+RecordFilter::~RecordFilter() = default;
+
+connector::Result<std::shared_ptr<const RecordFilter>> RecordFilter::create(const connector::Settings& settings) {
+  const auto scope = connector::get_or(settings, "subscription:filter:scope", "");
+  auto type = connector::get_or(settings, "subscription:filter:filterType", "");
+  const auto expression = connector::get_or(settings, "subscription:filter:expression", "");
+
+  std::shared_ptr<RecordFilter> filter(new RecordFilter());
+  if (expression.empty()) {
+    filter->kind_ = scope.empty() || scope == "unspecified" ? Kind::all_but_system : Kind::all;
+    return std::shared_ptr<const RecordFilter>(filter);
+  }
+  if (type.empty()) {
+    if (expression.front() == '$') {
+      return make_error(ErrorCode::invalid_argument, "the connector settings are not valid",
+                        {{"subscription:filter:expression",
+                          "looks like a JsonPath; JsonPath filters are not supported yet: set "
+                          "subscription:filter:filterType to regex, prefix, streamId or eventType"}});
+    }
+    type = "regex";
+  }
+  if (type == "jsonPath") {
+    return make_error(ErrorCode::invalid_argument, "the connector settings are not valid",
+                      {{"subscription:filter:filterType",
+                        "jsonPath filters are not supported yet; use regex, prefix, streamId or eventType"}});
+  }
+
+  if (scope == "record") filter->target_ = Target::event_type;
+  else if (scope == "stream") filter->target_ = Target::stream;
+  else filter->target_ = type == "eventType" ? Target::event_type : Target::stream;
+
+  if (type == "streamId") {
+    filter->kind_ = Kind::exact;
+    filter->values_ = {expression};
+  } else if (type == "eventType") {
+    filter->kind_ = Kind::exact;
+    filter->values_ = split_commas(expression);
+  } else if (type == "prefix") {
+    filter->kind_ = Kind::prefix;
+    filter->values_ = split_commas(expression);
+  } else {
+    RE2::Options options;
+    options.set_log_errors(false);
+    auto regex = std::make_unique<RE2>(expression, options);
+    if (!regex->ok()) {
+      return make_error(ErrorCode::invalid_argument, "the connector settings are not valid",
+                        {{"subscription:filter:expression",
+                          "not a valid regular expression (RE2 syntax: no backreferences or lookarounds): " +
+                              regex->error()}});
+    }
+    filter->kind_ = Kind::regex;
+    filter->regex_ = std::move(regex);
+  }
+  return std::shared_ptr<const RecordFilter>(filter);
+}
+
+bool RecordFilter::matches(const StoredEvent& event) const {
+  const auto& subject = target_ == Target::stream ? event.stream : event.event_type;
+  switch (kind_) {
+    case Kind::all_but_system:
+      return !is_system(event);
+    case Kind::all:
+      return true;
+    case Kind::exact:
+      for (const auto& v : values_) {
+        if (subject == v) return true;
+      }
+      return false;
+    case Kind::prefix:
+      for (const auto& v : values_) {
+        if (subject.starts_with(v)) return true;
+      }
+      return false;
+    case Kind::regex:
+      return RE2::PartialMatch(subject, *regex_);
+  }
+  return false;
+}
+
+}  // namespace sinkhost::runtime
