@@ -3,6 +3,7 @@
 namespace sinkhost::kafka_sink {
 
 using connector::SettingSpec;
+using connector::SettingType;
 
 const std::vector<SettingSpec>& settings_table() {
   static const std::vector<SettingSpec> table = {
@@ -10,6 +11,105 @@ const std::vector<SettingSpec>& settings_table() {
       {.name = "bootstrapServers",
        .default_value = "localhost:9092",
        .doc = "Comma-separated host:port list of Kafka brokers to connect to first."},
+      {.name = "clientId",
+       .doc = "The client id the brokers see (quotas, logs). Default: sinkhost-<connector id>."},
+      {.name = "defaultHeaders:",
+       .prefix = true,
+       .doc = "A static header added to every message: defaultHeaders:<Name> = value."},
+
+      {.name = "authentication:securityProtocol",
+       .type = SettingType::enumeration,
+       .default_value = "plaintext",
+       .allowed_values = {"plaintext", "saslPlaintext", "saslSsl", "ssl"},
+       .doc = "plaintext: no TLS, no SASL; saslPlaintext: SASL without TLS; saslSsl: SASL over TLS; ssl: TLS "
+              "without SASL (add a client certificate for mTLS)."},
+      {.name = "authentication:saslMechanism",
+       .type = SettingType::enumeration,
+       .default_value = "plain",
+       .allowed_values = {"plain", "scramSha256", "scramSha512"},
+       .doc = "The SASL mechanism for saslPlaintext and saslSsl."},
+      {.name = "authentication:username", .doc = "The SASL user name."},
+      {.name = "authentication:password", .secret = true, .doc = "The SASL password."},
+      {.name = "authentication:tls:caCertificate",
+       .doc = "PEM text of the CA certificate(s) that signed the brokers' certificates. Default: the system's "
+              "trusted CAs."},
+      {.name = "authentication:tls:clientCertificate",
+       .doc = "PEM text of the client certificate, for brokers that require one (mTLS)."},
+      {.name = "authentication:tls:clientKey",
+       .secret = true,
+       .doc = "PEM text of the client certificate's private key (unencrypted PKCS#8 or PKCS#1)."},
+      {.name = "authentication:tls:verifyCertificates",
+       .type = SettingType::boolean,
+       .default_value = "true",
+       .doc = "Check the brokers' certificates and host names. Turn off only for tests: without it anyone on "
+              "the path can read and change the traffic."},
+
+      {.name = "partitionKeyExtraction:enabled",
+       .type = SettingType::boolean,
+       .default_value = "false",
+       .doc = "Give each message a key taken from the record (see source). Keyed messages are partitioned "
+              "with murmur2, as Java producers do."},
+      {.name = "partitionKeyExtraction:source",
+       .type = SettingType::enumeration,
+       .default_value = "partitionKey",
+       .allowed_values = {"partitionKey", "stream", "streamSuffix", "headers", "data"},
+       .doc = "partitionKey: the record's key (set by a transform); stream: the regex in expression on the "
+              "stream id (first capture group, else the whole match); streamSuffix: the stream id after its "
+              "first '-'; headers: the values of the comma-separated metadata names in expression, joined with "
+              "'-'; data: the first of the comma-separated JSON Pointers in expression present in the event's "
+              "JSON data. When nothing matches, the message has no key."},
+      {.name = "partitionKeyExtraction:expression",
+       .doc = "The regex (source stream), header names (source headers) or JSON Pointers (source data)."},
+      {.name = "partition",
+       .type = SettingType::integer,
+       .doc = "Send every message to this partition.",
+       .min = 0,
+       .max = 1000000},
+      {.name = "defaultPartition",
+       .type = SettingType::integer,
+       .doc = "The partition for messages without a key. Without it they go round-robin over the topic's "
+              "partitions.",
+       .min = 0,
+       .max = 1000000},
+
+      {.name = "waitForBrokerAck",
+       .type = SettingType::boolean,
+       .default_value = "false",
+       .doc = "true: send one message at a time, each after the previous one was acknowledged (slow); false: "
+              "keep many in flight. Either way the checkpoint only moves past acknowledged messages."},
+      {.name = "compression:type",
+       .type = SettingType::enumeration,
+       .default_value = "Zstd",
+       .allowed_values = {"None", "Gzip", "Lz4", "Zstd", "Snappy"},
+       .doc = "How message batches are compressed."},
+      {.name = "compression:level",
+       .type = SettingType::integer,
+       .default_value = "6",
+       .doc = "Compression level (-1: the codec's default; gzip 0-9, lz4 0-12, zstd 1-12).",
+       .min = -1,
+       .max = 12},
+      {.name = "brokerAddressFamily",
+       .type = SettingType::enumeration,
+       .default_value = "V4",
+       .allowed_values = {"Any", "V4", "V6"},
+       .doc = "Which IP version to use for broker addresses."},
+      {.name = "resilience:reconnectBackoffMaxMs",
+       .type = SettingType::integer,
+       .default_value = "20000",
+       .doc = "Longest wait between reconnection attempts to a broker (ms).",
+       .min = 0,
+       .max = 3600000},
+      {.name = "resilience:messageSendMaxRetries",
+       .type = SettingType::integer,
+       .default_value = "2147483647",
+       .doc = "How often a failed produce request is retried.",
+       .min = 1,
+       .max = 2147483647},
+      {.name = "producer:",
+       .prefix = true,
+       .doc = "A librdkafka producer property passed through as is (producer:linger.ms = 20). Properties that "
+              "would weaken delivery guarantees or security (acks, idempotence, retries, security, SASL, TLS, "
+              "partitioner, plugins) are refused."},
   };
   return table;
 }
