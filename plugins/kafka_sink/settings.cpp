@@ -14,8 +14,8 @@ const std::vector<SettingSpec>& settings_table() {
       {.name = "clientId",
        .doc = "The client id the brokers see (quotas, logs). Default: sinkhost-<connector id>."},
       {.name = "defaultHeaders:",
-       .prefix = true,
-       .doc = "A static header added to every message: defaultHeaders:<Name> = value."},
+       .doc = "A static header added to every message: defaultHeaders:<Name> = value.",
+       .prefix = true},
 
       {.name = "authentication:securityProtocol",
        .type = SettingType::enumeration,
@@ -106,10 +106,10 @@ const std::vector<SettingSpec>& settings_table() {
        .min = 1,
        .max = 2147483647},
       {.name = "producer:",
-       .prefix = true,
        .doc = "A librdkafka producer property passed through as is (producer:linger.ms = 20). Properties that "
               "would weaken delivery guarantees or security (acks, idempotence, retries, security, SASL, TLS, "
-              "partitioner, plugins) are refused."},
+              "partitioner, plugins) are refused.",
+       .prefix = true},
   };
   return table;
 }
