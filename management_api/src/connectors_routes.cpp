@@ -79,6 +79,12 @@ json view_to_json(const runtime::ConnectorView& view, bool include_settings) {
   };
   if (d.checkpoint) item["position"] = d.checkpoint->value();
   if (d.error) item["errorDetails"] = {{"code", d.error->code}, {"message", d.error->message}};
+  // A transient problem the sink keeps retrying through (a broker down), while it lasts.
+  if (view.metrics) {
+    if (auto degraded = view.metrics->degraded()) {
+      item["warningDetails"] = {{"code", degraded->code}, {"message", degraded->message}};
+    }
+  }
   if (d.delete_time_ms) item["deleteTime"] = runtime::format_rfc3339(*d.delete_time_ms);
   if (include_settings) item["settings"] = d.settings;
   return item;

@@ -63,6 +63,13 @@ HttpResponse Api::metrics() {
                   return head > committed ? head - committed : 0;
                 });
 
+  per_connector("sinkhost_connector_restarts_total", "counter",
+                "Times the sink was rebuilt after a fatal error and resent from the checkpoint.",
+                [](const View& c) { return c.metrics->restarts.load(); });
+  per_connector("sinkhost_connector_degraded", "gauge",
+                "1 while the sink reports a transient problem (a broker down) and keeps retrying.",
+                [](const View& c) { return c.metrics->degraded() ? 1 : 0; });
+
   family(out, "sinkhost_connector_state", "gauge", "1 for the connector's current state.");
   for (const auto& c : connectors) {
     out += fmt::format("sinkhost_connector_state{{connector=\"{}\",type=\"{}\",state=\"{}\"}} 1\n",

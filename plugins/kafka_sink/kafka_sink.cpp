@@ -6,9 +6,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "key_extractor.hpp"
+#include "producer_config.hpp"
 #include "settings.hpp"
 #include "sinkhost/connector/plugin.hpp"
 
@@ -24,84 +28,174 @@ using connector::Result;
 struct ProducerDeleter {
   void operator()(rd_kafka_t* producer) const { rd_kafka_destroy(producer); }
 };
-struct ConfDeleter {
-  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
-};
 struct HeadersDeleter {
   void operator()(rd_kafka_headers_t* headers) const { rd_kafka_headers_destroy(headers); }
 };
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
+};
+struct TopicConfDeleter {
+  void operator()(rd_kafka_topic_conf_t* conf) const { rd_kafka_topic_conf_destroy(conf); }
+};
 
-// How many bytes librdkafka may queue before write() reports "full" (its default is 1 GiB).
-constexpr const char* kQueueMaxKbytes = "65536";
-// How long open() waits for the brokers to describe the topic.
-constexpr int kMetadataTimeoutMs = 5000;
+// How long open() waits for the brokers to describe the topic (and to refuse bad credentials).
+constexpr int kOpenTimeoutMs = 10000;
+constexpr std::string_view kDefaultHeaderPrefix = "defaultHeaders:";
+
+// Errors that no retry will fix: the connector stops and says why.
+bool is_permanent_delivery_error(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+      return true;
+    default:
+      return false;
+  }
+}
+
+ErrorCode code_for(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+      return ErrorCode::permission_denied;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+      return ErrorCode::not_found;
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+      return ErrorCode::invalid_argument;
+    default:
+      return ErrorCode::unavailable;
+  }
+}
 
 class KafkaSink final : public connector::Sink {
  public:
-  explicit KafkaSink(connector::SinkContext context)
-      : context_(std::move(context)), topic_(connector::get_or(context_.settings, "topic", "")) {}
+  KafkaSink(connector::SinkContext context, KeyExtractor keys)
+      : context_(std::move(context)),
+        topic_name_(connector::get_or(context_.settings, "topic", "")),
+        keys_(std::move(keys)),
+        wait_for_ack_(connector::get_bool(context_.settings, "waitForBrokerAck", false)) {
+    if (auto p = connector::get(context_.settings, "partition")) partition_ = std::stoi(*p);
+    if (auto p = connector::get(context_.settings, "defaultPartition")) default_partition_ = std::stoi(*p);
+    for (const auto& [key, value] : context_.settings) {
+      if (key.starts_with(kDefaultHeaderPrefix)) default_headers_.push_back({key.substr(kDefaultHeaderPrefix.size()), value});
+    }
+    auto mechanism = connector::get_or(context_.settings, "authentication:saslMechanism", "plain");
+    auto protocol = connector::get_or(context_.settings, "authentication:securityProtocol", "plaintext");
+    auth_description_ = protocol == "saslPlaintext" || protocol == "saslSsl"
+                            ? "SASL " + mechanism + " as '" + connector::get_or(context_.settings, "authentication:username", "") + "'"
+                            : protocol;
+  }
 
   ~KafkaSink() override { close(std::chrono::milliseconds(0)); }
 
   Result<void> open() override {
-    std::unique_ptr<rd_kafka_conf_t, ConfDeleter> conf(rd_kafka_conf_new());
-    const std::pair<const char*, std::string> properties[] = {
-        {"bootstrap.servers", connector::get_or(context_.settings, "bootstrapServers", "localhost:9092")},
-        {"client.id", "sinkhost-" + context_.connector_id},
-        // Idempotence implies acks=all and keeps order per partition across retries.
-        {"enable.idempotence", "true"},
-        // Keyed records land where Java producers put them.
-        {"partitioner", "murmur2_random"},
-        {"queue.buffering.max.kbytes", kQueueMaxKbytes},
-    };
-    char reason[512];
-    for (const auto& [name, value] : properties) {
-      if (rd_kafka_conf_set(conf.get(), name, value.c_str(), reason, sizeof reason) != RD_KAFKA_CONF_OK) {
-        return make_error(ErrorCode::invalid_argument, std::string("Kafka producer option ") + name + ": " + reason);
-      }
-    }
-    rd_kafka_conf_set_opaque(conf.get(), this);
-    rd_kafka_conf_set_dr_msg_cb(conf.get(), &KafkaSink::on_delivery);
-    rd_kafka_conf_set_error_cb(conf.get(), &KafkaSink::on_error);
-    rd_kafka_conf_set_log_cb(conf.get(), &KafkaSink::on_log);
+    auto conf = build_producer_conf(context_.settings, context_.connector_id);
+    if (!conf.ok()) return conf.error();
+    rd_kafka_conf_set_opaque(conf->get(), this);
+    rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaSink::on_delivery);
+    rd_kafka_conf_set_error_cb(conf->get(), &KafkaSink::on_error);
+    rd_kafka_conf_set_log_cb(conf->get(), &KafkaSink::on_log);
 
-    rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), reason, sizeof reason);
+    // Keyed records: murmur2, like Java producers. Unkeyed: round-robin (the KurrentDB docs'
+    // promise; librdkafka's own choice for them would be random).
+    std::unique_ptr<rd_kafka_topic_conf_t, TopicConfDeleter> topic_conf(rd_kafka_topic_conf_new());
+    rd_kafka_topic_conf_set_opaque(topic_conf.get(), this);
+    rd_kafka_topic_conf_set_partitioner_cb(topic_conf.get(), &KafkaSink::choose_partition);
+    rd_kafka_conf_set_default_topic_conf(conf->get(), topic_conf.release());
+
+    char reason[512];
+    rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), reason, sizeof reason);
     if (producer == nullptr) {
       return make_error(ErrorCode::invalid_argument, std::string("cannot create the Kafka producer: ") + reason);
     }
-    conf.release();  // rd_kafka_new took ownership
+    (void)conf->release();  // rd_kafka_new took ownership
     producer_.reset(producer);
-    check_topic();
+    topic_.reset(rd_kafka_topic_new(producer, topic_name_.c_str(), nullptr));
+
+    // Ask for the topic's metadata: it shows at once whether the brokers answer and accept our
+    // credentials, instead of the first record failing later.
+    const rd_kafka_metadata_t* metadata = nullptr;
+    auto err = rd_kafka_metadata(producer, 0, topic_.get(), &metadata, kOpenTimeoutMs);
+    {
+      std::lock_guard lock(mutex_);
+      opening_ = false;
+      if (open_failure_) return *open_failure_;
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      context_.log(LogLevel::warn, std::string("cannot reach the Kafka brokers yet (") + rd_kafka_err2str(err) +
+                                       "); records wait until they can be delivered");
+    } else {
+      if (metadata->topic_cnt == 1 && metadata->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        context_.log(LogLevel::warn, "topic '" + topic_name_ + "' is not available (" +
+                                         rd_kafka_err2str(metadata->topics[0].err) +
+                                         "); records wait until the broker creates it");
+      }
+      rd_kafka_metadata_destroy(metadata);
+    }
     // Delivery reports are served by this thread; rd_kafka_poll blocks until one is ready
     // (or rd_kafka_yield wakes it at close), so an idle connector costs no CPU.
     poller_ = std::thread([this] {
       while (!stop_polling_.load(std::memory_order_acquire)) rd_kafka_poll(producer_.get(), 1000);
     });
-    context_.log(LogLevel::info, "producing to topic '" + topic_ + "'");
+    context_.log(LogLevel::info, "producing to topic '" + topic_name_ + "'");
     return {};
   }
 
   Result<void> write(const connector::Record& record) override {
-    std::unique_ptr<rd_kafka_headers_t, HeadersDeleter> headers(rd_kafka_headers_new(record.headers.size()));
-    for (const auto& h : record.headers) {
-      rd_kafka_header_add(headers.get(), h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
-                          static_cast<ssize_t>(h.value.size()));
+    if (wait_for_ack_ && in_flight_.load(std::memory_order_acquire) > 0) {
+      return make_error(ErrorCode::resource_exhausted, "waiting for the broker to acknowledge the previous record");
     }
+    std::unique_ptr<rd_kafka_headers_t, HeadersDeleter> headers(
+        rd_kafka_headers_new(record.headers.size() + default_headers_.size()));
+    using Headers = std::vector<connector::Header>;
+    for (const Headers* list : std::initializer_list<const Headers*>{&record.headers, &default_headers_}) {
+      for (const auto& h : *list) {
+        rd_kafka_header_add(headers.get(), h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
+                            static_cast<ssize_t>(h.value.size()));
+      }
+    }
+    const auto key = keys_.key(record);
+    // The producev macros cast their arguments: give them plain pointers and sizes.
+    const void* key_data = key ? key->data() : nullptr;
+    const std::size_t key_size = key ? key->size() : 0;
+    std::int32_t partition = RD_KAFKA_PARTITION_UA;
+    if (partition_) partition = *partition_;
+    else if (!key && default_partition_) partition = *default_partition_;
+
     // The position rides along as the message's opaque, so the delivery report needs no lookup.
     void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(record.position.value()));
+    in_flight_.fetch_add(1, std::memory_order_acq_rel);
     auto err = rd_kafka_producev(
-        producer_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        producer_.get(), RD_KAFKA_V_RKT(topic_.get()), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_VALUE(const_cast<char*>(record.data.data()), record.data.size()),
-        RD_KAFKA_V_TIMESTAMP(record.timestamp_ms), RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque),
-        RD_KAFKA_V_END);
+        RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_TIMESTAMP(record.timestamp_ms),
+        RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      headers.release();  // librdkafka owns the headers once the message is accepted
+      (void)headers.release();  // librdkafka owns the headers once the message is accepted
       return {};
     }
+    in_flight_.fetch_sub(1, std::memory_order_acq_rel);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       return make_error(ErrorCode::resource_exhausted, "the Kafka producer queue is full");
     }
-    return make_error(ErrorCode::unavailable, std::string("Kafka refused the record: ") + rd_kafka_err2str(err));
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      context_.listener->restart_from_checkpoint(fatal_error());
+      return make_error(ErrorCode::resource_exhausted, "the Kafka producer is being rebuilt");
+    }
+    return make_error(code_for(err), "Kafka refused the record at log position " +
+                                         std::to_string(record.position.value()) + " for topic '" + topic_name_ +
+                                         "': " + rd_kafka_err2str(err));
   }
 
   void close(std::chrono::milliseconds deadline) noexcept override {
@@ -119,56 +213,79 @@ class KafkaSink final : public connector::Sink {
       for (int i = 0; i < 100 && rd_kafka_outq_len(producer_.get()) > 0; ++i) rd_kafka_poll(producer_.get(), 100);
     }
     rd_kafka_poll(producer_.get(), 0);
+    topic_.reset();
     producer_.reset();
   }
 
  private:
-  // Asks the brokers for the topic's metadata, to tell the user early when the brokers cannot
-  // be reached or the topic does not exist. Not fatal: librdkafka keeps trying, a broker that
-  // auto-creates topics creates it with the first record, and records that cannot be delivered
-  // within message.timeout.ms fail through their delivery reports.
-  void check_topic() {
-    struct TopicDeleter {
-      void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
-    };
-    std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic(rd_kafka_topic_new(producer_.get(), topic_.c_str(), nullptr));
-    const rd_kafka_metadata_t* metadata = nullptr;
-    auto err = rd_kafka_metadata(producer_.get(), 0, topic.get(), &metadata, kMetadataTimeoutMs);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      context_.log(LogLevel::warn, std::string("cannot reach the Kafka brokers yet (") + rd_kafka_err2str(err) +
-                                       "); records wait until they can be delivered");
+  Error fatal_error() {
+    char detail[512] = "";
+    auto err = rd_kafka_fatal_error(producer_.get(), detail, sizeof detail);
+    return make_error(ErrorCode::unavailable, std::string("fatal Kafka producer error: ") + rd_kafka_err2name(err) + ": " + detail);
+  }
+
+  static std::int32_t choose_partition(const rd_kafka_topic_t* topic, const void* key, size_t key_size,
+                                       std::int32_t partition_count, void* topic_opaque, void* message_opaque) {
+    if (key != nullptr) {
+      return rd_kafka_msg_partitioner_murmur2(topic, key, key_size, partition_count, topic_opaque, message_opaque);
+    }
+    auto* self = static_cast<KafkaSink*>(topic_opaque);
+    return static_cast<std::int32_t>(self->round_robin_.fetch_add(1, std::memory_order_relaxed) %
+                                     static_cast<std::uint32_t>(partition_count));
+  }
+
+  static void on_delivery(rd_kafka_t* producer, const rd_kafka_message_t* message, void* opaque) {
+    auto* self = static_cast<KafkaSink*>(opaque);
+    self->in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+    connector::LogPosition position(reinterpret_cast<std::uintptr_t>(message->_private));
+    auto* listener = self->context_.listener;
+    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (self->degraded_.exchange(false)) listener->degraded(std::nullopt);
+      listener->delivered(position);
       return;
     }
-    if (metadata->topic_cnt == 1 && metadata->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      context_.log(LogLevel::warn, "topic '" + topic_ + "' is not available (" + rd_kafka_err2str(metadata->topics[0].err) +
-                                       "); records wait until the broker creates it or message.timeout.ms passes");
+    if (rd_kafka_fatal_error(producer, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // The producer is dead; the runtime rebuilds it and resends from the checkpoint, so
+      // this record's outcome no longer matters.
+      listener->restart_from_checkpoint(self->fatal_error());
+      return;
     }
-    rd_kafka_metadata_destroy(metadata);
+    std::string text = std::string(rd_kafka_err2str(message->err));
+    if (is_permanent_delivery_error(message->err)) text += " (topic '" + self->topic_name_ + "')";
+    listener->failed(position, make_error(code_for(message->err), "Kafka: " + text));
   }
 
-  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  static void on_error(rd_kafka_t* producer, int code, const char* reason, void* opaque) {
     auto* self = static_cast<KafkaSink*>(opaque);
-    connector::LogPosition position(reinterpret_cast<std::uintptr_t>(message->_private));
-    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      self->context_.listener->delivered(position);
-    } else {
-      self->context_.listener->failed(
-          position, make_error(ErrorCode::unavailable, std::string("Kafka: ") + rd_kafka_err2str(message->err)));
+    auto err = static_cast<rd_kafka_resp_err_t>(code);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      self->context_.log(LogLevel::error, std::string("Kafka fatal error: ") + reason);
+      self->context_.listener->restart_from_checkpoint(self->fatal_error());
+      return;
     }
-  }
-
-  static void on_error(rd_kafka_t* producer, int err, const char* reason, void* opaque) {
-    auto* self = static_cast<KafkaSink*>(opaque);
-    bool fatal = err == RD_KAFKA_RESP_ERR__FATAL;
-    std::string text = std::string("Kafka ") + (fatal ? "fatal error: " : "error: ") + reason;
-    if (fatal) {
-      char detail[512];
-      rd_kafka_fatal_error(producer, detail, sizeof detail);
-      text += std::string(" (") + detail + ")";
+    const bool auth = err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED;
+    const bool tls = err == RD_KAFKA_RESP_ERR__SSL;
+    if (auth || tls) {
+      // Retrying with the same credentials or certificates cannot succeed.
+      auto error = make_error(auth ? ErrorCode::permission_denied : ErrorCode::unavailable,
+                              std::string(auth ? "Kafka authentication failed (" + self->auth_description_ + "): "
+                                               : "Kafka TLS handshake failed: ") + reason);
+      std::lock_guard lock(self->mutex_);
+      if (self->opening_) {
+        if (!self->open_failure_) self->open_failure_ = error;
+      } else {
+        self->context_.listener->sink_failed(std::move(error));
+      }
+      return;
     }
-    // Transient errors (a broker down) are retried by librdkafka; records that cannot be
-    // delivered before message.timeout.ms fail through their delivery reports.
-    self->context_.log(fatal ? LogLevel::error : LogLevel::warn, text);
+    // Transient (a broker down, a timeout): librdkafka retries; records wait in flight.
+    self->context_.log(LogLevel::warn, std::string("Kafka: ") + reason);
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+        err == RD_KAFKA_RESP_ERR__RESOLVE || err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+      self->degraded_.store(true);
+      self->context_.listener->degraded(make_error(ErrorCode::unavailable, std::string("Kafka: ") + reason));
+    }
+    (void)producer;
   }
 
   static void on_log(const rd_kafka_t* producer, int level, const char* facility, const char* message) {
@@ -179,23 +296,42 @@ class KafkaSink final : public connector::Sink {
   }
 
   connector::SinkContext context_;
-  std::string topic_;
+  std::string topic_name_;
+  KeyExtractor keys_;
+  bool wait_for_ack_;
+  std::optional<std::int32_t> partition_;
+  std::optional<std::int32_t> default_partition_;
+  std::vector<connector::Header> default_headers_;
+  std::string auth_description_;  // for error messages: mechanism and user, never the password
+
   std::unique_ptr<rd_kafka_t, ProducerDeleter> producer_;
+  std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic_;
   std::thread poller_;
   std::atomic<bool> stop_polling_{false};
+  std::atomic<std::uint32_t> round_robin_{0};
+  std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<bool> degraded_{false};
+
+  std::mutex mutex_;  // guards opening_ and open_failure_
+  bool opening_ = true;
+  std::optional<Error> open_failure_;
 };
 
 Result<std::unique_ptr<connector::Sink>> create(connector::SinkContext context) {
-  return std::unique_ptr<connector::Sink>(std::make_unique<KafkaSink>(std::move(context)));
+  auto keys = KeyExtractor::create(context.settings);
+  if (!keys.ok()) return keys.error();
+  return std::unique_ptr<connector::Sink>(std::make_unique<KafkaSink>(std::move(context), std::move(keys).value()));
 }
 
 const connector::SinkDescriptor& descriptor() {
   static const connector::SinkDescriptor d{
       .type_name = "kafka-sink",
       .aliases = {"KafkaSink"},
-      .description = "Produces every record to an Apache Kafka topic.",
+      .description = "Produces every record to an Apache Kafka topic with an idempotent producer (acks=all, order "
+                     "kept per partition); the checkpoint moves only past records the broker acknowledged.",
       .settings = settings_table(),
       .create = &create,
+      .check = &check_settings,
   };
   return d;
 }

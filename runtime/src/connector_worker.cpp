@@ -64,23 +64,49 @@ void ConnectorWorker::log(connector::LogLevel level, std::string_view message) c
   }
 }
 
-void ConnectorWorker::run() {
-  hooks_.on_state(ConnectorState::activating);
+void ConnectorWorker::sink_failed(Error error) noexcept {
+  std::lock_guard lock(mutex_);
+  if (!sink_failure_) sink_failure_ = std::move(error);
+  wake_.notify_one();
+}
+
+void ConnectorWorker::restart_from_checkpoint(Error reason) noexcept {
+  std::lock_guard lock(mutex_);
+  if (!restart_reason_) restart_reason_ = std::move(reason);
+  wake_.notify_one();
+}
+
+void ConnectorWorker::degraded(std::optional<Error> condition) noexcept {
+  if (condition) {
+    options_.metrics->set_degraded(ConnectorMetrics::Condition{connector::code_name(condition->code), condition->message});
+  } else {
+    options_.metrics->set_degraded(std::nullopt);
+  }
+}
+
+Result<std::unique_ptr<connector::Sink>> ConnectorWorker::open_sink() {
   connector::SinkContext context{
       .connector_id = options_.connector_id,
       .settings = options_.settings,
       .listener = this,
       .log = [this](connector::LogLevel level, std::string_view message) { log(level, message); },
   };
-  std::optional<Error> failure;
   auto sink = options_.descriptor->create(std::move(context));
+  if (!sink.ok()) return sink.error();
+  if (auto opened = (*sink)->open(); !opened.ok()) return opened.error();
+  return std::move(sink).value();
+}
+
+void ConnectorWorker::run() {
+  hooks_.on_state(ConnectorState::activating);
+  std::optional<Error> failure;
+  auto sink = open_sink();
   if (!sink.ok()) {
     failure = sink.error();
-  } else if (auto opened = (*sink)->open(); !opened.ok()) {
-    failure = opened.error();
   } else {
-    failure = stream(**sink);
+    failure = stream(*sink);
   }
+  options_.metrics->set_degraded(std::nullopt);
   if (failure) {
     options_.metrics->runs_failed.fetch_add(1, std::memory_order_relaxed);
     log(connector::LogLevel::error, "stopped: " + failure->message);
@@ -88,7 +114,7 @@ void ConnectorWorker::run() {
   hooks_.on_stopped(std::move(failure));
 }
 
-std::optional<Error> ConnectorWorker::stream(connector::Sink& sink) {
+std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& sink) {
   const auto& settings = options_.settings;
   const bool autocommit = connector::get_bool(settings, "autocommit:enabled", true);
   const auto commit_interval = std::chrono::milliseconds(connector::get_int(settings, "autocommit:interval", 5000));
@@ -102,6 +128,7 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink) {
   std::vector<StoredEvent> pending;  // read from the log, not yet handed to the sink
   std::size_t pending_index = 0;
   std::size_t acked_since_commit = 0;
+  bool sink_full = false;  // the sink said "full": write again only after an outcome arrived
   auto last_commit = Clock::now();
   std::optional<Error> failure;
 
@@ -142,24 +169,26 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink) {
   };
 
   // Wake on every append; the callback only takes our mutex, so it cannot block appends long.
-  auto subscription = Subscription::open(log_, options_.start_from, [this] {
+  auto wake = [this] {
     std::lock_guard lock(mutex_);
     wake_.notify_one();
-  });
+  };
+  auto subscription = Subscription::open(log_, options_.start_from, wake);
   if (!subscription.ok()) return subscription.error();
-  auto& source = **subscription;
+  std::unique_ptr<Subscription> source = std::move(subscription).value();
   hooks_.on_state(ConnectorState::running);
-  log(connector::LogLevel::info, "running from log position " + std::to_string(source.next().value()));
+  log(connector::LogLevel::info, "running from log position " + std::to_string(source->next().value()));
 
   std::vector<Outcome> outcomes;
+  std::optional<Error> restart;
   while (!failure) {
     {
       std::unique_lock lock(mutex_);
       auto has_work = [&] {
-        bool can_send = tracker.in_flight() < kMaxInFlight;
+        bool can_send = tracker.in_flight() < kMaxInFlight && !sink_full;
         bool have_pending = pending_index < pending.size();
-        return stop_requested_ || !outcomes_.empty() || (can_send && have_pending) ||
-               (can_send && !have_pending && source.has_new());
+        return stop_requested_ || sink_failure_ || restart_reason_ || !outcomes_.empty() ||
+               (can_send && have_pending) || (can_send && !have_pending && source->has_new());
       };
       if (autocommit && tracker.committable() != committed) {
         wake_.wait_until(lock, last_commit + commit_interval, has_work);
@@ -167,12 +196,50 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink) {
         wake_.wait(lock, has_work);
       }
       outcomes.swap(outcomes_);
-      if (stop_requested_) break;
+      if (sink_failure_) failure = sink_failure_;
+      restart.swap(restart_reason_);
+      if (stop_requested_ || failure) break;
     }
-    if ((failure = apply(outcomes))) break;
+    if (!outcomes.empty()) sink_full = false;
+    if (auto error = apply(outcomes); error && !restart) {
+      failure = error;
+      break;
+    }
 
-    if (pending_index >= pending.size() && tracker.in_flight() < kMaxInFlight && source.has_new()) {
-      auto batch = source.read(kReadBatch);
+    if (restart) {
+      // The sink lost track of what it sent: keep what was acknowledged, then start over from
+      // the checkpoint with a new sink.
+      log(connector::LogLevel::warn, "restarting the sink and resending from the checkpoint: " + restart->message);
+      if ((failure = commit())) break;
+      sink->close(std::chrono::milliseconds(0));
+      {
+        std::lock_guard lock(mutex_);
+        outcomes_.clear();  // outcomes of the old sink: nothing after the checkpoint counts
+      }
+      source.reset();
+      auto reopened = Subscription::open(log_, committed.next(), wake);
+      if (!reopened.ok()) {
+        failure = reopened.error();
+        break;
+      }
+      source = std::move(reopened).value();
+      auto fresh = open_sink();
+      if (!fresh.ok()) {
+        failure = fresh.error();
+        break;
+      }
+      sink = std::move(fresh).value();
+      tracker = CheckpointTracker(committed);
+      pending.clear();
+      pending_index = 0;
+      sink_full = false;
+      restart.reset();
+      metrics.restarts.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+
+    if (pending_index >= pending.size() && tracker.in_flight() < kMaxInFlight && source->has_new()) {
+      auto batch = source->read(kReadBatch);
       if (!batch.ok()) {
         failure = batch.error();
         break;
@@ -180,7 +247,7 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink) {
       pending = std::move(batch).value();
       pending_index = 0;
     }
-    while (pending_index < pending.size() && tracker.in_flight() < kMaxInFlight) {
+    while (!sink_full && pending_index < pending.size() && tracker.in_flight() < kMaxInFlight) {
       const auto& event = pending[pending_index];
       if (!filter.matches(event)) {
         // Not for this connector: it needs no delivery, but the checkpoint moves past it.
@@ -193,9 +260,12 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink) {
         ++pending_index;
         continue;
       }
-      auto written = sink.write(make_record(event, options_.connector_id, ignore_system_headers));
+      auto written = sink->write(make_record(event, options_.connector_id, ignore_system_headers));
       if (!written.ok()) {
-        if (written.error().code == ErrorCode::resource_exhausted) break;  // wait for an outcome
+        if (written.error().code == ErrorCode::resource_exhausted && tracker.in_flight() > 0) {
+          sink_full = true;  // wait for an outcome
+          break;
+        }
         failure = written.error();
         break;
       }
@@ -211,10 +281,10 @@ std::optional<Error> ConnectorWorker::stream(connector::Sink& sink) {
     }
   }
 
-  subscription->reset();  // no more wake-ups
+  source.reset();  // no more wake-ups
   hooks_.on_state(ConnectorState::deactivating);
   // close() reports every outstanding record, so after it the tracker knows all outcomes.
-  sink.close(kCloseDeadline);
+  sink->close(kCloseDeadline);
   {
     std::lock_guard lock(mutex_);
     outcomes.swap(outcomes_);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ struct Record {
   std::string metadata;          // the event's metadata as JSON object text ("{}" when none)
   std::int64_t timestamp_ms = 0; // when the event was appended, milliseconds since the Unix epoch
   std::vector<Header> headers;   // the esdb-* headers the runtime adds (see docs/api.md)
+  std::optional<std::string> key;  // a partition key set upstream (a transform); none by default
 };
 
 }  // namespace sinkhost::connector

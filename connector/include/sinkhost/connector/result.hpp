@@ -21,6 +21,21 @@ enum class ErrorCode {
   internal,             // a bug or an unexpected system failure
 };
 
+// The google.rpc.Code name of an error code ("INVALID_ARGUMENT"), as errorDetails shows it.
+inline const char* code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid_argument: return "INVALID_ARGUMENT";
+    case ErrorCode::not_found: return "NOT_FOUND";
+    case ErrorCode::already_exists: return "ALREADY_EXISTS";
+    case ErrorCode::failed_precondition: return "FAILED_PRECONDITION";
+    case ErrorCode::permission_denied: return "PERMISSION_DENIED";
+    case ErrorCode::resource_exhausted: return "RESOURCE_EXHAUSTED";
+    case ErrorCode::unavailable: return "UNAVAILABLE";
+    case ErrorCode::internal: return "INTERNAL";
+  }
+  return "UNKNOWN";
+}
+
 struct FieldViolation {
   std::string field;
   std::string description;

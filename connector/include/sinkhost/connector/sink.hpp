@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,16 @@ class DeliveryListener {
   virtual void delivered(LogPosition position) noexcept = 0;
   // The record was not delivered and will not be retried by the sink.
   virtual void failed(LogPosition position, Error error) noexcept = 0;
+  // The sink cannot go on (authentication or TLS refused, say): the connector stops with this
+  // error. Records not yet acknowledged are sent again at the next start.
+  virtual void sink_failed(Error error) noexcept = 0;
+  // The sink lost track of what it sent (a fatal producer error): the runtime closes it, opens
+  // a new one and sends again everything after the last checkpoint. Nothing is lost; records
+  // sent but not checkpointed may arrive twice.
+  virtual void restart_from_checkpoint(Error reason) noexcept = 0;
+  // A transient condition (a broker down): the sink keeps retrying and the connector keeps
+  // running, but users should see it. nullopt: the condition is over.
+  virtual void degraded(std::optional<Error> condition) noexcept = 0;
 };
 
 enum class LogLevel { debug, info, warn, error };

@@ -4,6 +4,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
 
 namespace sinkhost::runtime {
 
@@ -23,6 +26,22 @@ struct ConnectorMetrics {
   std::atomic<std::uint64_t> latency_count{0};
   std::atomic<std::uint64_t> latency_sum_us{0};
 
+  std::atomic<std::uint64_t> restarts{0};  // sink rebuilt after a fatal error, resent from the checkpoint
+
+  // A transient condition the sink reported (a broker down), while it lasts.
+  struct Condition {
+    std::string code;
+    std::string message;
+  };
+  void set_degraded(std::optional<Condition> condition) {
+    std::lock_guard lock(condition_mutex_);
+    degraded_ = std::move(condition);
+  }
+  std::optional<Condition> degraded() const {
+    std::lock_guard lock(condition_mutex_);
+    return degraded_;
+  }
+
   void observe_latency(std::chrono::steady_clock::duration latency) {
     const double seconds = std::chrono::duration<double>(latency).count();
     std::size_t bucket = 0;
@@ -33,6 +52,10 @@ struct ConnectorMetrics {
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(latency).count()),
         std::memory_order_relaxed);
   }
+
+ private:
+  mutable std::mutex condition_mutex_;
+  std::optional<Condition> degraded_;
 };
 
 }  // namespace sinkhost::runtime

@@ -53,6 +53,9 @@ class ConnectorWorker final : public connector::DeliveryListener {
   // connector::DeliveryListener: called from the sink's threads.
   void delivered(LogPosition position) noexcept override;
   void failed(LogPosition position, Error error) noexcept override;
+  void sink_failed(Error error) noexcept override;
+  void restart_from_checkpoint(Error reason) noexcept override;
+  void degraded(std::optional<Error> condition) noexcept override;
 
  private:
   struct Outcome {
@@ -61,7 +64,8 @@ class ConnectorWorker final : public connector::DeliveryListener {
   };
 
   void run();
-  std::optional<Error> stream(connector::Sink& sink);
+  Result<std::unique_ptr<connector::Sink>> open_sink();
+  std::optional<Error> stream(std::unique_ptr<connector::Sink>& sink);
   void log(connector::LogLevel level, std::string_view message) const;
 
   EventLog& log_;
@@ -72,6 +76,8 @@ class ConnectorWorker final : public connector::DeliveryListener {
   std::condition_variable wake_;
   bool stop_requested_ = false;
   std::vector<Outcome> outcomes_;  // filled by the sink's threads, drained by the worker
+  std::optional<Error> sink_failure_;
+  std::optional<Error> restart_reason_;
 
   std::thread thread_;
 };

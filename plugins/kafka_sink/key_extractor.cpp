@@ -1,0 +1,143 @@
+#include "key_extractor.hpp"
+
+#include <nlohmann/json.hpp>
+#include <re2/re2.h>
+
+namespace sinkhost::kafka_sink {
+
+using connector::ErrorCode;
+using connector::make_error;
+
+namespace {
+
+constexpr const char* kMetadataHeaderPrefix = "esdb-record-headers-";
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    auto item = text.substr(start, end - start);
+    auto first = item.find_first_not_of(' ');
+    auto last = item.find_last_not_of(' ');
+    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
+    start = end + 1;
+  }
+  return out;
+}
+
+const std::string* find_header(const connector::Record& record, const std::string& name) {
+  for (const auto& h : record.headers) {
+    if (h.name == name) return &h.value;
+  }
+  const auto prefixed = kMetadataHeaderPrefix + name;
+  for (const auto& h : record.headers) {
+    if (h.name == prefixed) return &h.value;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+KeyExtractor::KeyExtractor(KeyExtractor&&) noexcept = default;
+KeyExtractor::~KeyExtractor() = default;
+
+connector::Result<KeyExtractor> KeyExtractor::create(const connector::Settings& settings) {
+  KeyExtractor extractor;
+  if (!connector::get_bool(settings, "partitionKeyExtraction:enabled", false)) return extractor;
+  const auto source = connector::get_or(settings, "partitionKeyExtraction:source", "partitionKey");
+  const auto expression = connector::get_or(settings, "partitionKeyExtraction:expression", "");
+  auto invalid = [](std::string description) {
+    return make_error(ErrorCode::invalid_argument, "the connector settings are not valid",
+                      {{"partitionKeyExtraction:expression", std::move(description)}});
+  };
+
+  if (source == "partitionKey") {
+    extractor.source_ = Source::partition_key;
+  } else if (source == "streamSuffix") {
+    extractor.source_ = Source::stream_suffix;
+  } else if (source == "stream") {
+    if (expression.empty()) return invalid("required with source stream: a regex on the stream id, e.g. ^(.*)_data$");
+    RE2::Options options;
+    options.set_log_errors(false);
+    extractor.regex_ = std::make_unique<re2::RE2>(expression, options);
+    if (!extractor.regex_->ok()) {
+      return invalid("not a valid regular expression (RE2 syntax: no backreferences or lookarounds): " +
+                     extractor.regex_->error());
+    }
+    extractor.source_ = Source::stream;
+  } else if (source == "headers") {
+    extractor.names_ = split_commas(expression);
+    if (extractor.names_.empty()) return invalid("required with source headers: comma-separated metadata names, e.g. region,zone");
+    extractor.source_ = Source::headers;
+  } else if (source == "data") {
+    extractor.names_ = split_commas(expression);
+    if (extractor.names_.empty()) return invalid("required with source data: comma-separated JSON Pointers, e.g. /userId,/anonymousId");
+    for (const auto& pointer : extractor.names_) {
+      try {
+        (void)nlohmann::json::json_pointer(pointer);
+      } catch (const nlohmann::json::exception&) {
+        return invalid("'" + pointer + "' is not a JSON Pointer (RFC 6901: /field/0/name)");
+      }
+    }
+    extractor.source_ = Source::data;
+  }
+  return extractor;
+}
+
+std::optional<std::string> KeyExtractor::key(const connector::Record& record) const {
+  switch (source_) {
+    case Source::none:
+      return std::nullopt;
+    case Source::partition_key:
+      return record.key;
+    case Source::stream: {
+      // The first capture group when the regex has one, else the whole match.
+      if (regex_->NumberOfCapturingGroups() > 0) {
+        std::string group;
+        if (RE2::PartialMatch(record.stream_id, *regex_, &group)) return group;
+        return std::nullopt;
+      }
+      re2::StringPiece match;
+      if (regex_->Match(record.stream_id, 0, record.stream_id.size(), RE2::UNANCHORED, &match, 1)) {
+        return std::string(match.data(), match.size());
+      }
+      return std::nullopt;
+    }
+    case Source::stream_suffix: {
+      auto dash = record.stream_id.find('-');
+      if (dash == std::string::npos) return std::nullopt;
+      return record.stream_id.substr(dash + 1);
+    }
+    case Source::headers: {
+      std::string key;
+      bool any = false;
+      for (const auto& name : names_) {
+        if (const auto* value = find_header(record, name)) {
+          if (any) key += '-';
+          key += *value;
+          any = true;
+        }
+      }
+      if (!any) return std::nullopt;
+      return key;
+    }
+    case Source::data: {
+      if (record.schema_type != connector::SchemaType::json) return std::nullopt;
+      auto data = nlohmann::json::parse(record.data, nullptr, /*allow_exceptions=*/false);
+      if (data.is_discarded()) return std::nullopt;
+      for (const auto& pointer : names_) {
+        nlohmann::json::json_pointer p(pointer);
+        if (!data.contains(p)) continue;
+        const auto& value = data[p];
+        if (value.is_null()) continue;
+        return value.is_string() ? value.get<std::string>() : value.dump();
+      }
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace sinkhost::kafka_sink

@@ -1,0 +1,162 @@
+#include "producer_config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "key_extractor.hpp"
+
+namespace sinkhost::kafka_sink {
+
+using connector::ErrorCode;
+using connector::FieldViolation;
+using connector::get_or;
+using connector::make_error;
+
+namespace {
+
+constexpr std::string_view kPassThroughPrefix = "producer:";
+
+// Pass-through properties that would break what sinkhost promises: at-least-once with order
+// per partition (acks, idempotence, retries, in-flight limits), where records land
+// (partitioner), security (every security.*, sasl.*, ssl.* property is a setting of its own),
+// or the process itself (plugins load code; callbacks and opaques are not strings).
+bool refused_property(std::string_view name) {
+  static constexpr std::array<std::string_view, 20> exact = {
+      "acks", "request.required.acks", "enable.idempotence", "max.in.flight.requests.per.connection",
+      "max.in.flight", "retries", "message.send.max.retries", "enable.gapless.guarantee", "transactional.id",
+      "partitioner", "partitioner_cb", "bootstrap.servers", "metadata.broker.list", "client.id", "security.protocol",
+      "plugin.library.paths", "interceptors", "dr_cb", "dr_msg_cb", "enable.ssl.certificate.verification"};
+  if (std::find(exact.begin(), exact.end(), name) != exact.end()) return true;
+  return name.starts_with("sasl.") || name.starts_with("ssl.") || name.starts_with("ssl_") ||
+         name.ends_with("_cb") || name == "opaque" || name == "background_event_cb";
+}
+
+const char* security_protocol(const std::string& value) {
+  if (value == "saslPlaintext") return "SASL_PLAINTEXT";
+  if (value == "saslSsl") return "SASL_SSL";
+  if (value == "ssl") return "SSL";
+  return "PLAINTEXT";
+}
+
+const char* sasl_mechanism(const std::string& value) {
+  if (value == "scramSha256") return "SCRAM-SHA-256";
+  if (value == "scramSha512") return "SCRAM-SHA-512";
+  return "PLAIN";
+}
+
+std::string lower(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+}  // namespace
+
+connector::Result<ConfPtr> build_producer_conf(const connector::Settings& s, const std::string& connector_id) {
+  ConfPtr conf(rd_kafka_conf_new());
+  std::vector<std::pair<std::string, std::string>> properties = {
+      {"bootstrap.servers", get_or(s, "bootstrapServers", "localhost:9092")},
+      {"client.id", get_or(s, "clientId", "sinkhost-" + connector_id)},
+      // Idempotence implies acks=all and keeps order per partition across retries.
+      {"enable.idempotence", "true"},
+      {"compression.type", lower(get_or(s, "compression:type", "Zstd"))},
+      {"compression.level", get_or(s, "compression:level", "6")},
+      {"broker.address.family", lower(get_or(s, "brokerAddressFamily", "V4"))},
+      {"reconnect.backoff.max.ms", get_or(s, "resilience:reconnectBackoffMaxMs", "20000")},
+      {"message.send.max.retries", get_or(s, "resilience:messageSendMaxRetries", "2147483647")},
+      // A broker that is down is waited for, not given up on: records stay in flight (and the
+      // connector reports itself degraded) until they are delivered. Permanent errors still
+      // fail them at once.
+      {"message.timeout.ms", "0"},
+      // Bound what waits in librdkafka's queue (its default is 1 GiB).
+      {"queue.buffering.max.kbytes", "65536"},
+  };
+  const auto protocol = get_or(s, "authentication:securityProtocol", "plaintext");
+  properties.emplace_back("security.protocol", security_protocol(protocol));
+  if (protocol == "saslPlaintext" || protocol == "saslSsl") {
+    properties.emplace_back("sasl.mechanisms", sasl_mechanism(get_or(s, "authentication:saslMechanism", "plain")));
+    properties.emplace_back("sasl.username", get_or(s, "authentication:username", ""));
+    properties.emplace_back("sasl.password", get_or(s, "authentication:password", ""));
+  }
+  if (protocol == "ssl" || protocol == "saslSsl") {
+    if (auto ca = connector::get(s, "authentication:tls:caCertificate")) properties.emplace_back("ssl.ca.pem", *ca);
+    if (auto cert = connector::get(s, "authentication:tls:clientCertificate")) {
+      properties.emplace_back("ssl.certificate.pem", *cert);
+    }
+    if (auto key = connector::get(s, "authentication:tls:clientKey")) properties.emplace_back("ssl.key.pem", *key);
+    if (!connector::get_bool(s, "authentication:tls:verifyCertificates", true)) {
+      properties.emplace_back("enable.ssl.certificate.verification", "false");
+      properties.emplace_back("ssl.endpoint.identification.algorithm", "none");
+    } else {
+      properties.emplace_back("ssl.endpoint.identification.algorithm", "https");
+    }
+  }
+  for (const auto& [key, value] : s) {
+    if (key.starts_with(kPassThroughPrefix)) properties.emplace_back(key.substr(kPassThroughPrefix.size()), value);
+  }
+
+  char reason[512];
+  for (const auto& [name, value] : properties) {
+    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), reason, sizeof reason) != RD_KAFKA_CONF_OK) {
+      // Never echo the value: it may be a password or a key.
+      return make_error(ErrorCode::invalid_argument, "Kafka producer property " + name + ": " + reason);
+    }
+  }
+  return conf;
+}
+
+std::vector<FieldViolation> check_settings(const connector::Settings& s) {
+  std::vector<FieldViolation> violations;
+  const auto protocol = get_or(s, "authentication:securityProtocol", "plaintext");
+  const bool sasl = protocol == "saslPlaintext" || protocol == "saslSsl";
+  if (sasl) {
+    for (const char* key : {"authentication:username", "authentication:password"}) {
+      if (get_or(s, key, "").empty()) violations.push_back({key, "required when securityProtocol is " + protocol});
+    }
+  }
+  const bool tls = protocol == "ssl" || protocol == "saslSsl";
+  const bool has_cert = !get_or(s, "authentication:tls:clientCertificate", "").empty();
+  const bool has_key = !get_or(s, "authentication:tls:clientKey", "").empty();
+  if (has_cert != has_key) {
+    violations.push_back({has_cert ? "authentication:tls:clientKey" : "authentication:tls:clientCertificate",
+                          "a client certificate and its key go together"});
+  }
+  if (!tls) {
+    for (const char* key : {"authentication:tls:caCertificate", "authentication:tls:clientCertificate",
+                            "authentication:tls:clientKey"}) {
+      if (!get_or(s, key, "").empty()) {
+        violations.push_back({key, "only used with securityProtocol ssl or saslSsl, not " + protocol});
+      }
+    }
+  }
+  for (const char* key : {"authentication:tls:caCertificate", "authentication:tls:clientCertificate"}) {
+    auto value = get_or(s, key, "");
+    if (!value.empty() && value.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      violations.push_back({key, "must be PEM text (-----BEGIN CERTIFICATE----- ...)"});
+    }
+  }
+  if (has_key && get_or(s, "authentication:tls:clientKey", "").find("PRIVATE KEY-----") == std::string::npos) {
+    violations.push_back({"authentication:tls:clientKey", "must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY----- ...)"});
+  }
+
+  // Pass-through properties: refused ones, then let librdkafka judge names and values.
+  ConfPtr scratch(rd_kafka_conf_new());
+  char reason[512];
+  for (const auto& [key, value] : s) {
+    if (!key.starts_with(kPassThroughPrefix)) continue;
+    auto name = key.substr(kPassThroughPrefix.size());
+    if (refused_property(name)) {
+      violations.push_back({key, "not allowed: sinkhost sets it to keep its delivery and security guarantees, "
+                                 "or it has a setting of its own (see docs/plugins/kafka-sink.md)"});
+    } else if (rd_kafka_conf_set(scratch.get(), name.c_str(), value.c_str(), reason, sizeof reason) != RD_KAFKA_CONF_OK) {
+      violations.push_back({key, std::string("librdkafka: ") + reason});
+    }
+  }
+
+  if (auto extractor = KeyExtractor::create(s); !extractor.ok()) {
+    for (auto& v : extractor.error().field_violations) violations.push_back(std::move(v));
+  }
+  return violations;
+}
+
+}  // namespace sinkhost::kafka_sink

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+
+#include "sinkhost/connector/result.hpp"
+#include "sinkhost/connector/settings.hpp"
+
+namespace sinkhost::kafka_sink {
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
+};
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+// The librdkafka producer configuration for a connector's settings (defaults applied):
+// idempotence (acks=all, order kept per partition), security, compression, resilience, and
+// the `producer:` pass-through. Callbacks are set by the sink.
+connector::Result<ConfPtr> build_producer_conf(const connector::Settings& settings, const std::string& connector_id);
+
+// Rules across kafka-sink settings, checked at create/reconfigure/validate time: SASL needs
+// credentials, a client key needs its certificate, pass-through properties must exist and may
+// not weaken delivery or security, key extraction needs a usable expression.
+std::vector<connector::FieldViolation> check_settings(const connector::Settings& settings);
+
+}  // namespace sinkhost::kafka_sink
