@@ -264,7 +264,13 @@ class KafkaSink final : public connector::Sink {
       return;
     }
     const bool auth = err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED;
-    const bool tls = err == RD_KAFKA_RESP_ERR__SSL;
+    // A broker refusing our certificate (or its absence) reaches us as a transport error that
+    // carries the TLS alert; it will not go away by retrying either.
+    const std::string_view text(reason);
+    const bool tls = err == RD_KAFKA_RESP_ERR__SSL ||
+                     (err == RD_KAFKA_RESP_ERR__TRANSPORT &&
+                      (text.find("SSL alert") != std::string_view::npos || text.find("alert bad certificate") != std::string_view::npos ||
+                       text.find("certificate required") != std::string_view::npos));
     if (auth || tls) {
       // Retrying with the same credentials or certificates cannot succeed.
       auto error = make_error(auth ? ErrorCode::permission_denied : ErrorCode::unavailable,

@@ -25,7 +25,7 @@ bool refused_property(std::string_view name) {
   static constexpr std::array<std::string_view, 20> exact = {
       "acks", "request.required.acks", "enable.idempotence", "max.in.flight.requests.per.connection",
       "max.in.flight", "retries", "message.send.max.retries", "enable.gapless.guarantee", "transactional.id",
-      "partitioner", "partitioner_cb", "bootstrap.servers", "metadata.broker.list", "client.id", "security.protocol",
+      "partitioner", "sticky.partitioning.linger.ms", "bootstrap.servers", "metadata.broker.list", "client.id", "security.protocol",
       "plugin.library.paths", "interceptors", "dr_cb", "dr_msg_cb", "enable.ssl.certificate.verification"};
   if (std::find(exact.begin(), exact.end(), name) != exact.end()) return true;
   return name.starts_with("sasl.") || name.starts_with("ssl.") || name.starts_with("ssl_") ||
@@ -70,6 +70,9 @@ connector::Result<ConfPtr> build_producer_conf(const connector::Settings& s, con
       {"message.timeout.ms", "0"},
       // Bound what waits in librdkafka's queue (its default is 1 GiB).
       {"queue.buffering.max.kbytes", "65536"},
+      // Unkeyed messages go round-robin through our partitioner; librdkafka's sticky
+      // partitioning would otherwise place them itself, in runs on one partition.
+      {"sticky.partitioning.linger.ms", "0"},
   };
   const auto protocol = get_or(s, "authentication:securityProtocol", "plaintext");
   properties.emplace_back("security.protocol", security_protocol(protocol));

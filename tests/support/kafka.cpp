@@ -94,4 +94,22 @@ std::string unique_topic(const std::string& prefix) {
          std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
 }
 
+void create_topic(const std::string& name, int partitions) {
+  auto env = kafka_env();
+  int exit_code = -1;
+  auto output = run_command("KAFKA_STATE_DIR=" + env["KAFKA_STATE_DIR"] + " bash " + SINKHOST_SOURCE_DIR +
+                                "/deploy/kafka/kafka.sh create-topic " + name + " " + std::to_string(partitions) + " 2>&1",
+                            &exit_code);
+  ASSERT_EQ(exit_code, 0) << "creating topic " << name << " failed:\n" << output;
+}
+
+std::string kafka_file(const std::string& env_key) {
+  auto env = kafka_env();
+  std::ifstream in(env[env_key]);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (text.str().empty()) ADD_FAILURE() << env_key << " names no readable file: " << env[env_key];
+  return text.str();
+}
+
 }  // namespace sinkhost::test
