@@ -34,9 +34,6 @@ struct HeadersDeleter {
 struct TopicDeleter {
   void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
 };
-struct TopicConfDeleter {
-  void operator()(rd_kafka_topic_conf_t* conf) const { rd_kafka_topic_conf_destroy(conf); }
-};
 
 // How long open() waits for the brokers to describe the topic (and to refuse bad credentials).
 constexpr int kOpenTimeoutMs = 10000;
@@ -108,10 +105,15 @@ class KafkaSink final : public connector::Sink {
 
     // Keyed records: murmur2, like Java producers. Unkeyed: round-robin (the KurrentDB docs'
     // promise; librdkafka's own choice for them would be random).
-    std::unique_ptr<rd_kafka_topic_conf_t, TopicConfDeleter> topic_conf(rd_kafka_topic_conf_new());
-    rd_kafka_topic_conf_set_opaque(topic_conf.get(), this);
-    rd_kafka_topic_conf_set_partitioner_cb(topic_conf.get(), &KafkaSink::choose_partition);
-    rd_kafka_conf_set_default_topic_conf(conf->get(), topic_conf.release());
+    // Topic-level properties set on the global configuration (message.timeout.ms, compression)
+    // live in its default topic configuration: extend that one, never replace it.
+    rd_kafka_topic_conf_t* topic_conf = rd_kafka_conf_get_default_topic_conf(conf->get());
+    if (topic_conf == nullptr) {
+      topic_conf = rd_kafka_topic_conf_new();
+      rd_kafka_conf_set_default_topic_conf(conf->get(), topic_conf);  // conf owns it now
+    }
+    rd_kafka_topic_conf_set_opaque(topic_conf, this);
+    rd_kafka_topic_conf_set_partitioner_cb(topic_conf, &KafkaSink::choose_partition);
 
     char reason[512];
     rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), reason, sizeof reason);

@@ -1,0 +1,219 @@
+// End-to-end delivery to a real Kafka broker: events appended to the log, delivered by
+// kafka-sink connectors and acknowledged by the broker (checkpoint included), against the same
+// messages sent by a plain librdkafka producer with the same settings. Prints numbers; not a
+// test (docs/performance.md has the figures and the command).
+//
+//   sinkhost_bench_kafka --bootstrap 127.0.0.1:9092 [--events N]
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "process.hpp"
+#include "sinkhost/runtime/connector_service.hpp"
+#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/plugin_registry.hpp"
+#include "sinkhost/runtime/record_builder.hpp"
+#include "sinkhost/runtime/state_store.hpp"
+
+using namespace sinkhost;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string event_data(std::uint64_t n) {
+  std::string data = R"({"orderId":"order-)" + std::to_string(n) + R"(","customer":"customer-42","total":125.5,"note":")";
+  data.append(248 - data.size(), 'x');
+  return data + "\"}";
+}
+
+std::string uuid(std::uint64_t n) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "cccccccc-0000-4000-8000-%012llu", static_cast<unsigned long long>(n % 1000000000000ULL));
+  return buffer;
+}
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// The plain producer: the properties kafka-sink sets, the same value and the same headers.
+double plain_producer(const std::string& bootstrap, const std::string& topic, const std::vector<runtime::StoredEvent>& events) {
+  char error[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  for (auto [k, v] : std::vector<std::pair<const char*, const char*>>{
+           {"bootstrap.servers", bootstrap.c_str()}, {"enable.idempotence", "true"}, {"compression.type", "zstd"},
+           {"compression.level", "6"}, {"queue.buffering.max.kbytes", "65536"}, {"message.timeout.ms", "0"},
+           {"sticky.partitioning.linger.ms", "0"}}) {
+    rd_kafka_conf_set(conf, k, v, error, sizeof error);
+  }
+  std::atomic<std::size_t> acked{0};
+  rd_kafka_conf_set_opaque(conf, &acked);
+  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) static_cast<std::atomic<std::size_t>*>(opaque)->fetch_add(1);
+  });
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  auto start = Clock::now();
+  for (const auto& e : events) {
+    auto record = runtime::make_record(e, "plain-producer", true);  // the same headers sinkhost sends
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(record.headers.size());
+    for (const auto& h : record.headers) rd_kafka_header_add(headers, h.name.data(), -1, h.value.data(), h.value.size());
+    while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_VALUE(const_cast<char*>(record.data.data()), record.data.size()),
+                             RD_KAFKA_V_TIMESTAMP(record.timestamp_ms), RD_KAFKA_V_HEADERS(headers),
+                             RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer, 10);
+    }
+    rd_kafka_poll(producer, 0);
+  }
+  rd_kafka_flush(producer, 120000);
+  double seconds = seconds_since(start);
+  rd_kafka_destroy(producer);
+  if (acked != events.size()) std::fprintf(stderr, "plain producer: only %zu acknowledged\n", acked.load());
+  return seconds;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string bootstrap = "127.0.0.1:9092";
+  std::size_t events = 200000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string arg = argv[i];
+    if (arg == "--bootstrap") bootstrap = argv[i + 1];
+    if (arg == "--events") events = std::stoul(argv[i + 1]);
+  }
+  spdlog::set_level(spdlog::level::warn);
+  test::TempDir dir;
+  auto log = runtime::EventLog::open(dir.path() + "/events.db");
+  auto store = runtime::StateStore::open(dir.path() + "/state.db");
+  runtime::PluginRegistry plugins;
+  if (auto loaded = plugins.load_directory(SINKHOST_PLUGIN_DIR); !loaded.ok()) return 1;
+  runtime::ConnectorService service(**log, **store, plugins);
+
+  // The backlog: ~250-byte JSON events with metadata, appended before any connector starts.
+  for (std::size_t b = 0; b < events / 1000; ++b) {
+    runtime::AppendRequest request{.stream = "order-" + std::to_string(b % 100), .events = {}};
+    for (std::size_t i = 0; i < 1000; ++i) {
+      auto n = b * 1000 + i;
+      request.events.push_back({.event_id = uuid(n), .event_type = "OrderPlaced", .is_json = true,
+                                .data = event_data(n), .metadata = R"({"tenant":"acme","source":"bench"})"});
+    }
+    if (!(*log)->append(std::move(request)).ok()) return 1;
+  }
+  auto reader = (*log)->open_reader();
+  std::vector<runtime::StoredEvent> backlog;
+  for (runtime::LogPosition from(1); backlog.size() < events;) {
+    auto batch = (*reader)->read_all(from, 10000);
+    if (!batch.ok() || batch->empty()) break;
+    from = batch->back().position.next();
+    backlog.insert(backlog.end(), batch->begin(), batch->end());
+  }
+  const auto run_id = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  std::printf("Kafka delivery benchmark: %zu events of ~250 bytes with 12 headers each, broker %s\n", events, bootstrap.c_str());
+
+  double plain = plain_producer(bootstrap, "bench-plain-" + run_id, backlog);
+  std::printf("%-58s %8.2f s %10.0f msg/s\n", "plain librdkafka producer (same settings, same messages)", plain,
+              events / plain);
+
+  auto run_connectors = [&](int count) {
+    auto start = Clock::now();
+    for (int c = 0; c < count; ++c) {
+      auto id = "bench-" + std::to_string(count) + "-" + std::to_string(c);
+      if (!service.create(id, std::nullopt,
+                          {{"instanceTypeName", "kafka-sink"}, {"topic", "bench-" + run_id + "-" + id},
+                           {"bootstrapServers", bootstrap}, {"subscription:initialPosition", "earliest"}})
+               .ok() ||
+          !service.start(id).ok()) {
+        std::fprintf(stderr, "cannot start %s\n", id.c_str());
+        std::exit(1);
+      }
+    }
+    for (bool done = false; !done;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      done = true;
+      for (int c = 0; c < count; ++c) {
+        auto view = service.get("bench-" + std::to_string(count) + "-" + std::to_string(c));
+        if (!view->definition.checkpoint || view->definition.checkpoint->value() < events) {
+          // The checkpoint is committed by autocommit (5 s) or on stop: stop the finished ones.
+          if (view->metrics->records_delivered.load() >= events) (void)service.stop(view->definition.id);
+          done = false;
+        }
+      }
+    }
+    return seconds_since(start);
+  };
+  double one = run_connectors(1);
+  std::printf("%-58s %8.2f s %10.0f msg/s  (%.0f%% of plain)\n", "sinkhost, 1 kafka-sink connector (to checkpoint)", one,
+              events / one, 100.0 * plain / one);
+  double ten = run_connectors(10);
+  std::printf("%-58s %8.2f s %10.0f msg/s in total\n", "sinkhost, 10 kafka-sink connectors (to checkpoint)", ten,
+              10.0 * events / ten);
+
+  // Latency at a steady 5,000 events/s: append time -> the checkpoint covers the event.
+  if (!service.create("bench-latency", std::nullopt,
+                      {{"instanceTypeName", "kafka-sink"}, {"topic", "bench-latency-" + run_id},
+                       {"bootstrapServers", bootstrap}, {"subscription:initialPosition", "latest"},
+                       {"autocommit:interval", "1"}, {"autocommit:recordsThreshold", "1"}})
+           .ok() ||
+      !service.start("bench-latency").ok()) {
+    return 1;
+  }
+  // Warm up: the first record waits for the broker to create the topic; that is not latency.
+  {
+    runtime::AppendRequest warm{.stream = "latency-1", .events = {{.event_id = uuid(9999999), .event_type = "E",
+                                                                     .is_json = true, .data = event_data(0), .metadata = "{}"}}};
+    auto position = (*log)->append(std::move(warm))->last_position.value();
+    while (true) {
+      auto view = service.get("bench-latency");
+      if (view->definition.checkpoint && view->definition.checkpoint->value() >= position) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  const std::uint64_t first = (*log)->head().value() + 1;
+  const int rate = 5000, seconds = 10, batch = 50;
+  std::vector<Clock::time_point> appended_at;
+  std::vector<double> latencies_ms;
+  std::atomic<bool> appending{true};
+  std::thread appender([&] {
+    auto next = Clock::now();
+    for (int b = 0; b < rate * seconds / batch; ++b) {
+      runtime::AppendRequest request{.stream = "latency-1", .events = {}};
+      for (int i = 0; i < batch; ++i) {
+        auto n = 10000000 + b * batch + i;
+        request.events.push_back({.event_id = uuid(n), .event_type = "E", .is_json = true, .data = event_data(n), .metadata = "{}"});
+      }
+      auto now = Clock::now();
+      (void)(*log)->append(std::move(request));
+      for (int i = 0; i < batch; ++i) appended_at.push_back(now);  // read only after join
+      next += std::chrono::microseconds(1000000 * batch / rate);
+      std::this_thread::sleep_until(next);
+    }
+    appending = false;
+  });
+  std::vector<std::pair<std::uint64_t, Clock::time_point>> seen;  // checkpoint, when observed
+  while (appending) {
+    auto view = service.get("bench-latency");
+    if (view->definition.checkpoint) seen.emplace_back(view->definition.checkpoint->value(), Clock::now());
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  appender.join();
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < appended_at.size(); ++i) {
+    const auto position = first + i;
+    while (k < seen.size() && seen[k].first < position) ++k;
+    if (k == seen.size()) break;
+    latencies_ms.push_back(std::chrono::duration<double, std::milli>(seen[k].second - appended_at[i]).count());
+  }
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  if (!latencies_ms.empty()) {
+    std::printf("%-58s p50 %.1f ms  p99 %.1f ms  (%zu events)\n", "append -> checkpoint latency at 5,000 events/s",
+                latencies_ms[latencies_ms.size() / 2], latencies_ms[latencies_ms.size() * 99 / 100], latencies_ms.size());
+  }
+  service.shutdown();
+  return 0;
+}
