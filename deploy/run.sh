@@ -10,7 +10,14 @@ bash "$root/deploy/build.sh" "$root/build"
 bash "$root/deploy/kafka/kafka.sh" start
 trap 'bash "$root/deploy/kafka/kafka.sh" stop' EXIT
 echo "run.sh: Kafka at 127.0.0.1:${KAFKA_PLAINTEXT_PORT:-9092}; sinkhost at http://127.0.0.1:2113 (Ctrl-C stops both)" >&2
-"$root/build/bin/sinkhost" --data-dir "$root/data" "$@" &
+# Secret settings (SASL passwords, client keys) are stored encrypted with a data protection
+# token. For this local demo one is generated once into data/ (gitignored); a real deployment
+# keeps its token apart from the data (docs/security.md).
+mkdir -p "$root/data"
+if [ ! -s "$root/data/demo-token" ]; then
+  "$root/build/bin/sinkhost" token generate --output "$root/data/demo-token" >/dev/null
+fi
+"$root/build/bin/sinkhost" --data-dir "$root/data" --data-protection-token-file "$root/data/demo-token" "$@" &
 sinkhost_pid=$!
 trap 'kill -TERM $sinkhost_pid 2>/dev/null || true' INT TERM
 wait $sinkhost_pid || true

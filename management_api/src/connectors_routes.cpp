@@ -82,7 +82,9 @@ json view_to_json(const runtime::ConnectorView& view, bool include_settings) {
   // A transient problem the sink keeps retrying through (a broker down), while it lasts.
   if (view.metrics) {
     if (auto degraded = view.metrics->degraded()) {
-      item["warningDetails"] = {{"code", degraded->code}, {"message", degraded->message}};
+      // The sink wrote it while running: a secret it quotes is masked like in the log.
+      item["warningDetails"] = {{"code", degraded->code},
+                                {"message", runtime::SecretRedactor::global().redact(degraded->message)}};
     }
   }
   if (d.delete_time_ms) item["deleteTime"] = runtime::format_rfc3339(*d.delete_time_ms);

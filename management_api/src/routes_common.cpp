@@ -99,7 +99,9 @@ connector::Result<json> parse_json_body(std::string_view body) {
   try {
     return json::parse(body);
   } catch (const json::parse_error& e) {
-    return make_error(ErrorCode::invalid_argument, std::string("the body is not valid JSON: ") + e.what());
+    // Only the position: nlohmann's message quotes a fragment of the body, which may hold a secret.
+    return make_error(ErrorCode::invalid_argument,
+                      "the body is not valid JSON (syntax error at byte " + std::to_string(e.byte) + ")");
   }
 }
 

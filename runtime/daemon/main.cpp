@@ -1,6 +1,8 @@
 // The sinkhost daemon: opens the data directory, loads the plugins, restores the connectors
 // and serves the HTTP API until SIGINT or SIGTERM. `sinkhost user add/remove` manage the users
-// of --auth basic.
+// of --auth basic; `sinkhost token generate/rotate` the data protection token.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -21,6 +24,7 @@
 #include "sinkhost/runtime/connector_service.hpp"
 #include "sinkhost/runtime/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
+#include "sinkhost/runtime/secret_box.hpp"
 #include "sinkhost/runtime/settings_reference.hpp"
 #include "sinkhost/runtime/state_store.hpp"
 #include "sinkhost/version.hpp"
@@ -145,6 +149,113 @@ int run_user_remove(const std::string& users_file, const std::string& name) {
   return 0;
 }
 
+// --- The data protection token (docs/security.md) ---
+
+constexpr const char* kTokenEnvironment = "SINKHOST_DATA_PROTECTION_TOKEN";
+
+// The token from the environment, if set. Its value is then wiped in the environment block
+// itself (which is what /proc/PID/environ shows) and the variable removed, so it neither
+// lingers in this process's memory nor passes to a child.
+std::optional<runtime::SecretBytes> take_token_from_environment() {
+  char* value = std::getenv(kTokenEnvironment);
+  if (value == nullptr) return std::nullopt;
+  runtime::SecretBytes token{std::string_view(value)};
+  management_api::wipe_secret(value, std::strlen(value));
+  ::unsetenv(kTokenEnvironment);
+  return token;
+}
+
+// An exclusive lock on DATA_DIR/sinkhost.lock, held until the process exits: two hosts on one
+// data directory would overwrite each other's state, and `token rotate` must not re-encrypt
+// the secrets under a running host, which would go on writing with the old key. Returns an
+// error message, or "".
+std::string lock_data_dir(const std::string& data_dir) {
+  const auto path = (fs::path(data_dir) / "sinkhost.lock").string();
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return "cannot open " + path + ": " + std::strerror(errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd);
+    if (error == EWOULDBLOCK) return "another sinkhost process is using the data directory " + data_dir;
+    return "cannot lock " + path + ": " + std::strerror(error);
+  }
+  return "";  // the descriptor stays open (and locked) for the life of the process
+}
+
+int token_command_failed(const std::string& message) {
+  std::cerr << "sinkhost: " << message << "\n";
+  return 1;
+}
+
+// `sinkhost token generate [--output FILE]`: a new token on standard output, or in a new file
+// only its owner can read.
+int run_token_generate(const std::string& output) {
+  auto token = runtime::generate_token();
+  if (token.empty()) return token_command_failed("libsodium failed to initialize");
+  if (output.empty()) {
+    std::cout << token.view() << "\n" << std::flush;
+    return 0;
+  }
+  const int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    const int error = errno;
+    return token_command_failed("cannot create " + output + ": " + std::strerror(error) +
+                                (error == EEXIST ? " (a token file is never overwritten)" : ""));
+  }
+  runtime::SecretBytes line(token.size() + 1);
+  std::memcpy(line.data(), token.view().data(), token.size());
+  line.data()[token.size()] = '\n';
+  std::size_t written = 0;
+  int error = 0;
+  while (written < line.size()) {
+    auto n = ::write(fd, line.data() + written, line.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = errno;
+      break;
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
+  ::close(fd);
+  if (error != 0) {
+    ::unlink(output.c_str());
+    return token_command_failed("cannot write " + output + ": " + std::strerror(error));
+  }
+  std::cerr << "a new data protection token is in " << output << " (mode 0600)\n";
+  return 0;
+}
+
+// `sinkhost token rotate`: re-encrypts every stored secret from the old token to the new one,
+// all or nothing, with no host running on the data directory.
+int run_token_rotate(const std::string& data_dir, const std::string& old_file, const std::string& new_file) {
+  std::string old_warning;
+  std::string new_warning;
+  auto old_token = runtime::read_token_file(old_file, &old_warning);
+  if (!old_token.ok()) return token_command_failed(old_token.error().message);
+  auto new_token = runtime::read_token_file(new_file, &new_warning);
+  if (!new_token.ok()) return token_command_failed(new_token.error().message);
+  for (const auto& warning : {old_warning, new_warning}) {
+    if (!warning.empty()) std::cerr << "sinkhost: warning: " << warning << "\n";
+  }
+  const auto state_path = (fs::path(data_dir) / "state.db").string();
+  if (!fs::exists(state_path)) return token_command_failed("no " + state_path + ": is --data-dir right?");
+  if (auto locked = lock_data_dir(data_dir); !locked.empty()) {
+    return token_command_failed(locked + "; stop it before rotating the token");
+  }
+  auto store = runtime::StateStore::open(state_path);
+  if (!store.ok()) return token_command_failed(store.error().message);
+  auto count = runtime::rotate_token(**store, old_token->view(), new_token->view());
+  if (!count.ok()) {
+    const bool committed = count.error().code == connector::ErrorCode::unavailable &&
+                           count.error().message.find("were re-encrypted") != std::string::npos;
+    return token_command_failed(count.error().message + (committed ? "" : "; nothing changed"));
+  }
+  std::cout << "re-encrypted " << *count << " secret settings in " << state_path
+            << " under the new token; start sinkhost with the new token (the old one no longer opens them)\n";
+  return 0;
+}
+
 // Every connection is a file descriptor. Debian's default soft limit (1024) is barely above the
 // default connection cap, so raise the soft limit towards the hard one when the cap needs it.
 void ensure_descriptor_limit(std::size_t max_connections) {
@@ -235,18 +346,61 @@ int main(int argc, char** argv) {
     command->add_option("--data-dir", data_dir, "The data directory whose users file to change")->excludes(file);
   }
 
+  std::string token_file;
+  app.add_option("--data-protection-token-file", token_file,
+                 "File holding the data protection token that encrypts secret connector settings (default: the "
+                 "environment variable SINKHOST_DATA_PROTECTION_TOKEN; see `sinkhost token generate`)");
+
+  // sinkhost token generate [--output FILE] | token rotate --data-dir DIR --old-token-file F --new-token-file F
+  std::string token_output;
+  std::string old_token_file;
+  std::string new_token_file;
+  auto* token_command = app.add_subcommand("token", "Manage the data protection token of secret connector settings");
+  token_command->require_subcommand(1);
+  auto* token_generate = token_command->add_subcommand(
+      "generate", "Print a new random token (or write it to a new file, mode 0600, with --output)");
+  token_generate->add_option("--output", token_output, "Write the token to this new file instead");
+  auto* token_rotate = token_command->add_subcommand(
+      "rotate", "Re-encrypt every stored secret setting from the old token to the new one, all or nothing; "
+                "sinkhost must not be running on the data directory");
+  token_rotate->add_option("--data-dir", data_dir, "The data directory whose secrets to re-encrypt")->required();
+  token_rotate->add_option("--old-token-file", old_token_file, "File holding the current token")->required();
+  token_rotate->add_option("--new-token-file", new_token_file, "File holding the new token")->required();
+
   bool print_settings_reference = false;
   app.add_flag("--settings-reference", print_settings_reference,
                "Print the settings reference of every loaded plugin (Markdown) and exit");
   app.set_version_flag("--version", std::string("sinkhost ") + SINKHOST_VERSION);
   CLI11_PARSE(app, argc, argv);
 
+  // Every log line passes the redactor, so a running connector's secret values never reach it.
+  runtime::install_redacting_logger();
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
   if (users_file.empty()) users_file = (fs::path(data_dir) / "users").string();
   if (*user_add) return run_user_add(users_file, user_name);
   if (*user_remove) return run_user_remove(users_file, user_name);
+  if (*token_generate) return run_token_generate(token_output);
+  if (*token_rotate) return run_token_rotate(data_dir, old_token_file, new_token_file);
+
+  // The token is read before anything is opened, so a bad one changes nothing.
+  auto environment_token = take_token_from_environment();
+  std::optional<runtime::SecretBytes> token;
+  if (!token_file.empty()) {
+    std::string warning;
+    auto read = runtime::read_token_file(token_file, &warning);
+    if (!read.ok()) return fail("refusing to start: " + read.error().message);
+    if (!warning.empty()) spdlog::warn("{}", warning);
+    if (environment_token) spdlog::info("--data-protection-token-file is used; {} is ignored", kTokenEnvironment);
+    token = std::move(read).value();
+  } else if (environment_token) {
+    if (auto valid = runtime::check_token(environment_token->view()); !valid.ok()) {
+      return fail(std::string("refusing to start: ") + kTokenEnvironment + ": " + valid.error().message);
+    }
+    token = std::move(environment_token);
+  }
+  environment_token.reset();
 
   std::string host;
   std::uint16_t port = 0;
@@ -279,6 +433,7 @@ int main(int argc, char** argv) {
   std::error_code ec;
   fs::create_directories(data_dir, ec);
   if (ec) return fail("cannot create the data directory " + data_dir + ": " + ec.message());
+  if (auto locked = lock_data_dir(data_dir); !locked.empty()) return fail("refusing to start: " + locked);
 
   runtime::PluginRegistry plugins;
   if (auto loaded = plugins.load_directory(plugins_dir); !loaded.ok()) return fail(loaded.error().message);
@@ -294,8 +449,16 @@ int main(int argc, char** argv) {
   if (!log.ok()) return fail(log.error().message);
   auto store = runtime::StateStore::open((fs::path(data_dir) / "state.db").string());
   if (!store.ok()) return fail(store.error().message);
+  // A wrong token stops the start here, instead of a host running with settings it cannot
+  // decrypt. The token itself is wiped once the key is derived.
+  auto secrets = runtime::open_data_protection(**store, token ? &*token : nullptr);
+  token.reset();
+  if (!secrets.ok()) return fail("refusing to start: " + secrets.error().message);
+  if (!*secrets) {
+    spdlog::info("no data protection token: connectors with secret settings are refused (see docs/security.md)");
+  }
 
-  runtime::ConnectorService connectors(**log, **store, plugins);
+  runtime::ConnectorService connectors(**log, **store, plugins, *secrets);
   management_api::Api api(**log, connectors, api_options);
   management_api::RequestHandler handler = [&api](const management_api::HttpRequest& r) { return api.handle(r); };
   if (authenticator) handler = management_api::with_basic_auth(authenticator, std::move(handler));

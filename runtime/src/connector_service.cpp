@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <condition_variable>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -26,19 +27,6 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-const char* error_code_name(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::invalid_argument: return "INVALID_ARGUMENT";
-    case ErrorCode::not_found: return "NOT_FOUND";
-    case ErrorCode::already_exists: return "ALREADY_EXISTS";
-    case ErrorCode::failed_precondition: return "FAILED_PRECONDITION";
-    case ErrorCode::permission_denied: return "PERMISSION_DENIED";
-    case ErrorCode::resource_exhausted: return "RESOURCE_EXHAUSTED";
-    case ErrorCode::unavailable: return "UNAVAILABLE";
-    case ErrorCode::internal: return "INTERNAL";
-  }
-  return "UNKNOWN";
-}
 
 bool valid_connector_id(const std::string& id) {
   if (id.size() < 5 || id.size() > 50) return false;
@@ -55,6 +43,24 @@ std::optional<connector::FieldViolation> check_name(const std::string& name) {
 // The checkpoint that makes the next run deliver `from` first (positions start at 1).
 LogPosition checkpoint_before(LogPosition from) {
   return from.value() <= 1 ? LogPosition(0) : LogPosition(from.value() - 1);
+}
+
+using Tables = std::array<std::span<const SettingSpec>, 2>;
+
+Tables tables_of(const connector::SinkDescriptor& descriptor) { return {common_settings(), descriptor.settings}; }
+
+// Which settings are secret comes from the tables, never from the values.
+bool is_secret(const Tables& tables, std::string_view key) {
+  for (auto table : tables) {
+    if (const auto* spec = connector::find_spec(table, key)) return spec->secret;
+  }
+  return false;
+}
+
+void wipe_secret_values(connector::Settings& settings, const Tables& tables) {
+  for (auto& [key, value] : settings) {
+    if (is_secret(tables, key)) wipe(value);
+  }
 }
 
 }  // namespace
@@ -88,8 +94,26 @@ struct ConnectorService::Entry {
   }
 };
 
-ConnectorService::ConnectorService(EventLog& log, StateStore& store, const PluginRegistry& plugins)
-    : log_(log), store_(store), plugins_(plugins) {}
+// Settings that passed validation. Secret values are in clear here (or the mask, for those a
+// reconfigure keeps): they are wiped when this goes away.
+struct ConnectorService::Checked {
+  connector::Settings settings;  // canonical
+  std::set<std::string> secret_keys;
+  std::set<std::string> kept;  // secret keys sent as the mask: the stored value stays
+
+  Checked() = default;
+  Checked(Checked&&) = default;
+  Checked& operator=(Checked&&) = default;
+  ~Checked() {
+    for (const auto& key : secret_keys) {
+      if (auto it = settings.find(key); it != settings.end()) wipe(it->second);
+    }
+  }
+};
+
+ConnectorService::ConnectorService(EventLog& log, StateStore& store, const PluginRegistry& plugins,
+                                   std::shared_ptr<const SecretBox> secrets)
+    : log_(log), store_(store), plugins_(plugins), secrets_(std::move(secrets)) {}
 
 ConnectorService::~ConnectorService() { shutdown(); }
 
@@ -119,6 +143,19 @@ Result<void> ConnectorService::restore() {
   auto definitions = store_.load_all();
   if (!definitions.ok()) return definitions.error();
   std::lock_guard commands(commands_mutex_);
+  std::size_t protected_now = 0;
+  for (auto& definition : *definitions) {
+    auto count = protect_clear_secrets(definition);
+    if (!count.ok()) return count.error();
+    protected_now += *count;
+  }
+  if (protected_now > 0) {
+    // The clear-text values must not survive in the WAL or in free pages either.
+    if (auto compacted = store_.compact(); !compacted.ok()) return compacted;
+    spdlog::warn("encrypted {} secret settings that an older sinkhost had stored in clear text; backups of state.db "
+                 "taken before this start still hold them",
+                 protected_now);
+  }
   for (auto& definition : *definitions) {
     auto entry = std::make_shared<Entry>();
     entry->view.definition = std::move(definition);
@@ -136,7 +173,33 @@ Result<void> ConnectorService::restore() {
   return {};
 }
 
-Result<connector::Settings> ConnectorService::validate(const connector::Settings& settings) const {
+Result<std::size_t> ConnectorService::protect_clear_secrets(ConnectorDefinition& definition) {
+  const auto* descriptor = plugins_.find(definition.instance_type_name);
+  if (descriptor == nullptr) return std::size_t{0};  // its start will say the type is missing
+  const auto tables = tables_of(*descriptor);
+  std::size_t count = 0;
+  for (auto& [key, value] : definition.settings) {
+    if (!is_secret(tables, key) || definition.sealed_settings.contains(key) || value == kSecretMask) continue;
+    if (!secrets_) {
+      return make_error(ErrorCode::failed_precondition,
+                        "state.db holds the secret setting '" + key + "' of connector '" + definition.id +
+                            "' in clear text, as an older sinkhost stored it; to encrypt it at this start, " +
+                            std::string(kTokenHelp));
+    }
+    definition.sealed_settings[key] = secrets_->seal(definition.id, key, value);
+    wipe(value);
+    value = kSecretMask;
+    ++count;
+  }
+  if (count > 0) {
+    if (auto saved = store_.save_definition(definition); !saved.ok()) return saved.error();
+  }
+  return count;
+}
+
+Result<ConnectorService::Checked> ConnectorService::check(const connector::Settings& settings,
+                                                          const std::string& connector_id,
+                                                          const SealedSettings* stored) const {
   const connector::SinkDescriptor* descriptor = nullptr;
   std::optional<std::string> given;
   for (const auto& [key, value] : settings) {
@@ -152,29 +215,100 @@ Result<connector::Settings> ConnectorService::validate(const connector::Settings
                       {{"instanceTypeName", given ? "unknown connector type '" + *given + "'; known types: " + known
                                                   : "required; known types: " + known}});
   }
-  const std::array<std::span<const SettingSpec>, 2> tables{common_settings(), descriptor->settings};
+  const auto tables = tables_of(*descriptor);
   connector::Settings accepted;
   auto canonical = connector::validate_settings(settings, tables, &accepted);
   std::vector<connector::FieldViolation> violations;
   if (!canonical.ok()) violations = canonical.error().field_violations;
-
-  // Rules across settings, checked on what passed so that one answer lists every problem: the
-  // subscription filter must compile, and the plugin's own rules must hold.
-  auto effective = connector::with_defaults(accepted, tables);
   auto add = [&](std::vector<connector::FieldViolation> more) {
     for (auto& v : more) {
       bool known = std::any_of(violations.begin(), violations.end(), [&](const auto& x) { return x.field == v.field; });
       if (!known) violations.push_back(std::move(v));
     }
   };
+
+  // Rules across settings, checked on what passed so that one answer lists every problem: the
+  // subscription filter must compile, and the plugin's own rules must hold. They see the real
+  // values: a kept secret is decrypted for them (a PEM key is checked for its form).
+  auto effective = connector::with_defaults(accepted, tables);
+  std::vector<SecretBytes> opened;
+  for (const auto& [key, value] : accepted) {
+    if (!is_secret(tables, key)) continue;
+    if (!secrets_) {
+      add({{key, "a secret setting is stored encrypted, and this host has no data protection token to encrypt it "
+                 "with: " + std::string(kTokenHelp)}});
+      continue;
+    }
+    if (value != kSecretMask) continue;
+    auto it = stored != nullptr ? stored->find(key) : SealedSettings::const_iterator();
+    if (stored == nullptr || it == stored->end()) {
+      add({{key, std::string(kSecretMask) + " stands for the stored value of a secret setting, and this connector "
+                 "has none: send the value itself"}});
+      continue;
+    }
+    auto plain = secrets_->unseal(connector_id, key, it->second);
+    if (!plain.ok()) {
+      add({{key, "the stored value cannot be kept (" + plain.error().message + "): send the value itself"}});
+      continue;
+    }
+    auto& slot = effective[key];
+    wipe(slot);
+    slot.assign(plain->view());
+    opened.push_back(std::move(plain).value());
+  }
   if (auto filter = RecordFilter::create(effective); !filter.ok()) add(filter.error().field_violations);
   if (descriptor->check != nullptr) add(descriptor->check(effective));
+  wipe_secret_values(effective, tables);
+
   if (!violations.empty()) {
+    // A plugin's message might quote the value it refused; a secret one must not come back.
+    std::vector<std::string_view> secret_values;
+    for (const auto& [key, value] : accepted) {
+      if (is_secret(tables, key) && value != kSecretMask) secret_values.push_back(value);
+    }
+    for (const auto& plain : opened) secret_values.push_back(plain.view());
+    for (auto& v : violations) v.description = redact(v.description, secret_values);
+    wipe_secret_values(accepted, tables);
+    if (canonical.ok()) wipe_secret_values(*canonical, tables);
     return make_error(ErrorCode::invalid_argument, "the connector settings are not valid", std::move(violations));
   }
+  wipe_secret_values(accepted, tables);
+  Checked out;
+  out.settings = std::move(canonical).value();
   // Stored under the type's own name, so that lists and filters see one spelling.
-  canonical->at("instanceTypeName") = descriptor->type_name;
-  return canonical;
+  out.settings.at("instanceTypeName") = descriptor->type_name;
+  for (const auto& [key, value] : out.settings) {
+    if (!is_secret(tables, key)) continue;
+    out.secret_keys.insert(key);
+    if (value == kSecretMask) out.kept.insert(key);
+  }
+  return out;
+}
+
+void ConnectorService::protect(const Checked& checked, const std::string& connector_id, const SealedSettings& stored,
+                               ConnectorDefinition& definition) const {
+  definition.settings.clear();
+  definition.sealed_settings.clear();
+  for (const auto& [key, value] : checked.settings) {
+    if (!checked.secret_keys.contains(key)) {
+      definition.settings.emplace(key, value);
+      continue;
+    }
+    definition.settings.emplace(key, std::string(kSecretMask));
+    // check() let a secret through only with a key, and a mask only with a stored value.
+    definition.sealed_settings.emplace(key, checked.kept.contains(key) ? stored.at(key)
+                                                                       : secrets_->seal(connector_id, key, value));
+  }
+}
+
+Result<connector::Settings> ConnectorService::validate(const connector::Settings& settings) const {
+  auto checked = check(settings, "", nullptr);
+  if (!checked.ok()) return checked.error();
+  connector::Settings shown;
+  for (const auto& [key, value] : checked->settings) {
+    shown.emplace(key, checked->secret_keys.contains(key) ? std::string(kSecretMask) : value);
+  }
+  return shown;
 }
 
 Result<void> ConnectorService::create(const std::string& id, const std::optional<std::string>& name,
@@ -189,8 +323,8 @@ Result<void> ConnectorService::create(const std::string& id, const std::optional
   if (!violations.empty()) {
     return make_error(ErrorCode::invalid_argument, "the connector cannot be created", std::move(violations));
   }
-  auto canonical = validate(settings);
-  if (!canonical.ok()) return canonical.error();
+  auto checked = check(settings, id, nullptr);
+  if (!checked.ok()) return checked.error();
 
   std::lock_guard commands(commands_mutex_);
   auto existing = find(id);
@@ -203,8 +337,8 @@ Result<void> ConnectorService::create(const std::string& id, const std::optional
   auto& d = entry->view.definition;
   d.id = id;
   d.name = name.value_or(id);
-  d.instance_type_name = canonical->at("instanceTypeName");
-  d.settings = std::move(canonical).value();
+  d.instance_type_name = checked->settings.at("instanceTypeName");
+  protect(*checked, id, {}, d);
   d.create_time_ms = d.update_time_ms = d.settings_update_time_ms = now_ms();
   entry->view.state_update_time_ms = d.create_time_ms;
   if (auto saved = store_.replace(d); !saved.ok()) return saved;
@@ -216,8 +350,7 @@ Result<void> ConnectorService::create(const std::string& id, const std::optional
 }
 
 Result<void> ConnectorService::reconfigure(const std::string& id, const connector::Settings& settings) {
-  auto canonical = validate(settings);
-  if (!canonical.ok()) return canonical.error();
+  // The connector first: a mask in `settings` keeps a value only this connector has stored.
   std::lock_guard commands(commands_mutex_);
   auto entry = find_live(id);
   if (!entry.ok()) return entry.error();
@@ -226,14 +359,18 @@ Result<void> ConnectorService::reconfigure(const std::string& id, const connecto
     std::lock_guard lock((*entry)->mutex);
     d = (*entry)->view.definition;
   }
-  d.instance_type_name = canonical->at("instanceTypeName");
-  d.settings = std::move(canonical).value();
+  const SealedSettings stored = d.sealed_settings;
+  auto checked = check(settings, id, &stored);
+  if (!checked.ok()) return checked.error();
+  d.instance_type_name = checked->settings.at("instanceTypeName");
+  protect(*checked, id, stored, d);
   d.update_time_ms = d.settings_update_time_ms = now_ms();
   if (auto saved = store_.save_definition(d); !saved.ok()) return saved;
   std::lock_guard lock((*entry)->mutex);
   auto& v = (*entry)->view.definition;
   v.instance_type_name = d.instance_type_name;
   v.settings = d.settings;
+  v.sealed_settings = d.sealed_settings;
   v.update_time_ms = v.settings_update_time_ms = d.settings_update_time_ms;
   spdlog::info("[{}] reconfigured; the new settings apply from the next start", id);
   return {};
@@ -284,6 +421,9 @@ Result<void> ConnectorService::remove(const std::string& id) {
   }
   d.run_requested = false;
   d.checkpoint.reset();  // deleting drops the checkpoint
+  // A deleted connector never runs again: its secrets have no use left, so they go.
+  for (const auto& [key, sealed] : d.sealed_settings) d.settings.erase(key);
+  d.sealed_settings.clear();
   d.delete_time_ms = d.update_time_ms = now_ms();
   if (auto saved = store_.replace(d); !saved.ok()) return saved;
   std::lock_guard lock((*entry)->mutex);
@@ -321,10 +461,33 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
     return make_error(ErrorCode::failed_precondition,
                       "connector type '" + definition.instance_type_name + "' is not loaded on this host");
   }
-  const std::array<std::span<const SettingSpec>, 2> tables{common_settings(), descriptor->settings};
+  const auto tables = tables_of(*descriptor);
   auto settings = connector::with_defaults(definition.settings, tables);
   auto filter = RecordFilter::create(settings);
   if (!filter.ok()) return filter.error();
+  if (!definition.sealed_settings.empty() && !secrets_) {
+    return make_error(ErrorCode::failed_precondition, "connector '" + definition.id +
+                                                          "' has encrypted secret settings and this host has no data "
+                                                          "protection token to decrypt them: " + std::string(kTokenHelp));
+  }
+  for (const auto& [key, value] : settings) {
+    if (value == kSecretMask && is_secret(tables, key) && !definition.sealed_settings.contains(key)) {
+      return make_error(ErrorCode::failed_precondition, "the secret setting '" + key + "' of connector '" +
+                                                            definition.id + "' has no stored value; set it again with "
+                                                            "PUT /connectors/" + definition.id + "/settings");
+    }
+  }
+  // Decrypted as late as possible, and only into the settings the worker takes over.
+  std::vector<SecretBytes> plaintexts;
+  for (const auto& [key, sealed] : definition.sealed_settings) {
+    auto plain = secrets_->unseal(definition.id, key, sealed);
+    if (!plain.ok()) {
+      return make_error(ErrorCode::failed_precondition,
+                        "the secret setting '" + key + "' of connector '" + definition.id + "' cannot be decrypted: " +
+                            plain.error().message + "; set it again with PUT /connectors/" + definition.id + "/settings");
+    }
+    plaintexts.push_back(std::move(plain).value());
+  }
 
   std::optional<LogPosition> checkpoint = definition.checkpoint;
   if (from) {
@@ -342,6 +505,19 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
 
   if (auto saved = store_.save_run_requested(definition.id, true); !saved.ok()) return saved;
   if (auto saved = store_.save_error(definition.id, std::nullopt); !saved.ok()) return saved;
+  // From here on nothing fails before the worker owns the settings. While it runs, its secret
+  // values are masked in every log line and in the error that ends the run.
+  auto& redactor = SecretRedactor::global();
+  redactor.remove(definition.id);
+  std::size_t next_plain = 0;
+  for (const auto& [key, sealed] : definition.sealed_settings) {
+    const auto& plain = plaintexts[next_plain++];
+    auto& slot = settings[key];
+    wipe(slot);
+    slot.assign(plain.view());
+    redactor.add(definition.id, plain.view());
+  }
+  plaintexts.clear();
   {
     std::lock_guard lock(entry->mutex);
     entry->view.definition.run_requested = true;
@@ -370,7 +546,9 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
       .on_stopped =
           [entry, this, id = definition.id](std::optional<Error> error) {
             std::optional<ErrorDetails> details;
-            if (error) details = ErrorDetails{error_code_name(error->code), error->message};
+            auto& redactor = SecretRedactor::global();
+            if (error) details = ErrorDetails{connector::code_name(error->code), redactor.redact(error->message)};
+            redactor.remove(id);
             // A failure ends the run the user asked for; a host shutdown does not.
             if (error && !shutting_down_) (void)store_.save_run_requested(id, false);
             (void)store_.save_error(id, details);

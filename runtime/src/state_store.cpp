@@ -11,15 +11,17 @@ using connector::make_error;
 
 namespace {
 
-// Bumped when the schema changes; another version is refused with a clear error.
-constexpr int kSchemaVersion = 1;
+// Bumped when the schema changes; another version is refused with a clear error. Version 2
+// added encrypted secret settings: a version 1 database is upgraded in place, and an older
+// sinkhost refuses a version 2 one instead of handing ciphertext to a sink as a password.
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS connectors (
   id                   TEXT PRIMARY KEY,
   name                 TEXT    NOT NULL,
   instance_type_name   TEXT    NOT NULL,
-  settings             TEXT    NOT NULL,  -- JSON object of canonical key -> value
+  settings             TEXT    NOT NULL,  -- JSON object of canonical key -> value (secrets masked)
   run_requested        INTEGER NOT NULL,
   checkpoint           INTEGER,           -- NULL: never committed
   error_code           TEXT,
@@ -27,13 +29,27 @@ CREATE TABLE IF NOT EXISTS connectors (
   create_time_ms       INTEGER NOT NULL,
   update_time_ms       INTEGER NOT NULL,
   settings_update_time_ms INTEGER NOT NULL,
-  delete_time_ms       INTEGER            -- set: soft-deleted
+  delete_time_ms       INTEGER,           -- set: soft-deleted
+  secret_settings      TEXT    NOT NULL DEFAULT '{}'  -- JSON object of secret key -> ciphertext
 );
+CREATE TABLE IF NOT EXISTS data_protection (
+  id        INTEGER PRIMARY KEY CHECK (id = 1),
+  format    INTEGER NOT NULL,
+  kdf       TEXT    NOT NULL,
+  salt      BLOB    NOT NULL,
+  opslimit  INTEGER NOT NULL,
+  memlimit  INTEGER NOT NULL,
+  verifier  TEXT    NOT NULL
+);
+)sql";
+
+constexpr const char* kUpgradeFrom1 = R"sql(
+ALTER TABLE connectors ADD COLUMN secret_settings TEXT NOT NULL DEFAULT '{}';
 )sql";
 
 constexpr const char* kColumns =
     "id, name, instance_type_name, settings, run_requested, checkpoint, error_code, error_message, "
-    "create_time_ms, update_time_ms, settings_update_time_ms, delete_time_ms";
+    "create_time_ms, update_time_ms, settings_update_time_ms, delete_time_ms, secret_settings";
 
 connector::Error storage_error(const sqlite::Error& e) {
   return make_error(ErrorCode::unavailable, std::string("the state store failed: ") + e.what());
@@ -43,17 +59,24 @@ connector::Error storage_error(const sqlite::Error& e) {
 
 struct StateStore::Impl {
   explicit Impl(const std::string& path) : db(sqlite::Database::open(path)) {
+    // Deleted and replaced content (an old ciphertext after a token rotation, a clear-text
+    // secret of an older version) is overwritten with zeros instead of lingering in free space.
+    db.exec("PRAGMA secure_delete = ON");
+    sqlite::Transaction transaction(db);
     sqlite::Statement version(db, "PRAGMA user_version");
     version.step();
     auto found = version.column_int(0);
     sqlite::Statement tables(db, "SELECT count(*) FROM sqlite_master WHERE name = 'connectors'");
     tables.step();
-    if (tables.column_int(0) != 0 && found != kSchemaVersion) {
+    const bool fresh = tables.column_int(0) == 0;
+    if (!fresh && found != kSchemaVersion && found != 1) {
       throw sqlite::Error(path + " holds connector state of schema version " + std::to_string(found) +
                           ", this sinkhost reads version " + std::to_string(kSchemaVersion));
     }
+    if (!fresh && found == 1) db.exec(kUpgradeFrom1);
     db.exec(kSchema);
     db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+    transaction.commit();
   }
   sqlite::Database db;
 };
@@ -70,6 +93,7 @@ void bind_definition(sqlite::Statement& s, const ConnectorDefinition& d) {
       .bind(8, d.settings_update_time_ms);
   if (d.delete_time_ms) s.bind(9, *d.delete_time_ms);
   else s.bind_null(9);
+  s.bind(13, nlohmann::json(d.sealed_settings).dump());
 }
 }  // namespace
 
@@ -103,6 +127,7 @@ Result<std::vector<ConnectorDefinition>> StateStore::load_all() {
       d.update_time_ms = select.column_int(9);
       d.settings_update_time_ms = select.column_int(10);
       if (!select.column_is_null(11)) d.delete_time_ms = select.column_int(11);
+      d.sealed_settings = nlohmann::json::parse(select.column_text(12)).get<SealedSettings>();
       out.push_back(std::move(d));
     }
     return out;
@@ -119,10 +144,11 @@ Result<void> StateStore::save_definition(const ConnectorDefinition& d) {
     sqlite::Statement upsert(
         impl_->db,
         "INSERT INTO connectors (id, name, instance_type_name, settings, run_requested, create_time_ms, "
-        "update_time_ms, settings_update_time_ms, delete_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+        "update_time_ms, settings_update_time_ms, delete_time_ms, secret_settings) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?13) "
         "ON CONFLICT (id) DO UPDATE SET name = ?2, instance_type_name = ?3, settings = ?4, "
         "run_requested = ?5, create_time_ms = ?6, update_time_ms = ?7, settings_update_time_ms = ?8, "
-        "delete_time_ms = ?9");
+        "delete_time_ms = ?9, secret_settings = ?13");
     bind_definition(upsert, d);
     upsert.step();
     return {};
@@ -137,8 +163,8 @@ Result<void> StateStore::replace(const ConnectorDefinition& d) {
     sqlite::Statement insert(
         impl_->db,
         "INSERT OR REPLACE INTO connectors (id, name, instance_type_name, settings, run_requested, create_time_ms, "
-        "update_time_ms, settings_update_time_ms, delete_time_ms, checkpoint, error_code, error_message) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+        "update_time_ms, settings_update_time_ms, delete_time_ms, checkpoint, error_code, error_message, "
+        "secret_settings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
     bind_definition(insert, d);
     if (d.checkpoint) insert.bind(10, static_cast<std::int64_t>(d.checkpoint->value()));
     else insert.bind_null(10);
@@ -189,6 +215,115 @@ Result<void> StateStore::save_error(const std::string& id, const std::optional<E
       update.bind_null(2).bind_null(3);
     }
     update.step();
+    return {};
+  } catch (const sqlite::Error& e) {
+    return storage_error(e);
+  }
+}
+
+namespace {
+DataProtectionRecord read_record(sqlite::Statement& s) {
+  return DataProtectionRecord{.format = static_cast<int>(s.column_int(0)),
+                              .kdf = s.column_text(1),
+                              .salt = s.column_text(2),
+                              .opslimit = s.column_int(3),
+                              .memlimit = s.column_int(4),
+                              .verifier = s.column_text(5)};
+}
+
+void bind_record(sqlite::Statement& s, const DataProtectionRecord& r) {
+  s.bind(1, std::int64_t{r.format})
+      .bind(2, r.kdf)
+      .bind_blob(3, r.salt)
+      .bind(4, r.opslimit)
+      .bind(5, r.memlimit)
+      .bind(6, r.verifier);
+}
+}  // namespace
+
+Result<std::optional<DataProtectionRecord>> StateStore::load_data_protection() {
+  std::lock_guard lock(mutex_);
+  try {
+    sqlite::Statement select(impl_->db,
+                             "SELECT format, kdf, salt, opslimit, memlimit, verifier FROM data_protection WHERE id = 1");
+    if (!select.step()) return std::optional<DataProtectionRecord>();
+    return std::optional<DataProtectionRecord>(read_record(select));
+  } catch (const sqlite::Error& e) {
+    return storage_error(e);
+  }
+}
+
+Result<void> StateStore::create_data_protection(const DataProtectionRecord& record) {
+  std::lock_guard lock(mutex_);
+  try {
+    // A plain INSERT: a record that exists (another process set one up) makes this fail
+    // instead of silently replacing the key of the data directory.
+    sqlite::Statement insert(impl_->db,
+                             "INSERT INTO data_protection (id, format, kdf, salt, opslimit, memlimit, verifier) "
+                             "VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)");
+    bind_record(insert, record);
+    insert.step();
+    return {};
+  } catch (const sqlite::Error& e) {
+    return storage_error(e);
+  }
+}
+
+Result<std::size_t> StateStore::count_sealed() {
+  std::lock_guard lock(mutex_);
+  try {
+    sqlite::Statement count(impl_->db, "SELECT count(*) FROM connectors WHERE secret_settings != '{}'");
+    count.step();
+    return static_cast<std::size_t>(count.column_int(0));
+  } catch (const sqlite::Error& e) {
+    return storage_error(e);
+  }
+}
+
+Result<std::size_t> StateStore::reseal_all(const DataProtectionRecord& record, const Resealer& reseal) {
+  std::lock_guard lock(mutex_);
+  try {
+    sqlite::Transaction transaction(impl_->db);
+    std::vector<std::pair<std::string, SealedSettings>> rows;
+    {
+      sqlite::Statement select(impl_->db, "SELECT id, secret_settings FROM connectors WHERE secret_settings != '{}'");
+      while (select.step()) {
+        rows.emplace_back(select.column_text(0),
+                          nlohmann::json::parse(select.column_text(1)).get<SealedSettings>());
+      }
+    }
+    std::size_t count = 0;
+    sqlite::Statement update(impl_->db, "UPDATE connectors SET secret_settings = ?2 WHERE id = ?1");
+    for (auto& [id, sealed] : rows) {
+      for (auto& [setting, value] : sealed) {
+        auto resealed = reseal(id, setting, value);
+        if (!resealed.ok()) return resealed.error();  // the transaction rolls back
+        value = std::move(resealed).value();
+        ++count;
+      }
+      update.reset();
+      update.bind(1, id).bind(2, nlohmann::json(sealed).dump());
+      update.step();
+    }
+    sqlite::Statement replace(impl_->db,
+                              "INSERT OR REPLACE INTO data_protection (id, format, kdf, salt, opslimit, memlimit, "
+                              "verifier) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)");
+    bind_record(replace, record);
+    replace.step();
+    transaction.commit();
+    return count;
+  } catch (const sqlite::Error& e) {
+    return storage_error(e);
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(ErrorCode::internal, std::string("the state store holds unreadable secret settings: ") + e.what());
+  }
+}
+
+Result<void> StateStore::compact() {
+  std::lock_guard lock(mutex_);
+  try {
+    impl_->db.exec("VACUUM");
+    impl_->db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     return {};
   } catch (const sqlite::Error& e) {
     return storage_error(e);

@@ -9,6 +9,7 @@
 
 #include "e2e_helpers.hpp"
 #include "kafka.hpp"
+#include "token.hpp"
 
 namespace sinkhost::test {
 namespace {
@@ -62,7 +63,7 @@ class KafkaSinkTest : public ::testing::Test {
   void SetUp() override {
     // Passwords and client keys are secrets: sinkhost stores them only with a data protection
     // token (docs/security.md). The daemon inherits this environment.
-    ::setenv("SINKHOST_DATA_PROTECTION_TOKEN", "kafka-sink-e2e-test-passphrase-not-secret", 1);
+    ::setenv("SINKHOST_DATA_PROTECTION_TOKEN", kTestToken.c_str(), 1);
     host_.start();
   }
 

@@ -47,6 +47,8 @@ class SinkhostProcess {
   int stop();
   void kill_hard();  // SIGKILL
   bool running() const { return pid_ > 0; }
+  // The daemon's process id while it runs (to look at /proc/PID), -1 otherwise.
+  pid_t pid() const { return pid_; }
   std::uint16_t port() const { return port_; }
   std::string log() const;
 

@@ -12,11 +12,13 @@
 #include "sinkhost/runtime/connector_worker.hpp"
 #include "sinkhost/runtime/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
+#include "sinkhost/runtime/secret_box.hpp"
 #include "sinkhost/runtime/state_store.hpp"
 
 namespace sinkhost::runtime {
 
-// What the management API shows of a connector.
+// What the management API shows of a connector. Secret settings hold kSecretMask: their values
+// are never part of a view, so no route can show them.
 struct ConnectorView {
   ConnectorDefinition definition;
   ConnectorState state = ConnectorState::stopped;
@@ -49,16 +51,24 @@ struct ListResult {
 // Locking: commands are serialized by one mutex, which may be held while a worker is joined;
 // workers never take it (their hooks lock only their own entry), so a join cannot deadlock.
 // Queries take only the map lock and the entries' locks, so they answer while a stop waits.
+//
+// Secrets: the values of settings the tables mark secret are encrypted with `secrets` before
+// anything is stored, kept encrypted in memory, and decrypted only to start the connector.
+// Without `secrets` (no data protection token), a secret setting is refused with a 400 that
+// says how to give a token. A reconfigure that sends kSecretMask for a secret setting keeps
+// its stored value.
 class ConnectorService {
  public:
-  ConnectorService(EventLog& log, StateStore& store, const PluginRegistry& plugins);
+  ConnectorService(EventLog& log, StateStore& store, const PluginRegistry& plugins,
+                   std::shared_ptr<const SecretBox> secrets = nullptr);
   ~ConnectorService();
 
-  // Loads the stored connectors and starts those the user left running.
+  // Loads the stored connectors and starts those the user left running. Secret settings an
+  // older sinkhost stored in clear are encrypted now (refused without a token).
   Result<void> restore();
 
   // Checks settings without storing anything: the sink type must be known and every setting
-  // valid for it. Returns the canonical settings.
+  // valid for it. Returns the canonical settings, secret values masked.
   Result<connector::Settings> validate(const connector::Settings& settings) const;
 
   Result<void> create(const std::string& id, const std::optional<std::string>& name,
@@ -86,6 +96,16 @@ class ConnectorService {
 
  private:
   struct Entry;
+  struct Checked;
+  // Validation shared by validate, create and reconfigure. `stored`: the encrypted values a
+  // mask may keep (reconfigure). The result holds secret values in clear and wipes them.
+  Result<Checked> check(const connector::Settings& settings, const std::string& connector_id,
+                        const SealedSettings* stored) const;
+  // The settings to store and show (secrets masked) and the encrypted values, from `checked`.
+  void protect(const Checked& checked, const std::string& connector_id, const SealedSettings& stored,
+               ConnectorDefinition& definition) const;
+  // Encrypts the secret settings an older sinkhost stored in clear; returns how many.
+  Result<std::size_t> protect_clear_secrets(ConnectorDefinition& definition);
   std::shared_ptr<Entry> find(const std::string& id) const;  // deleted ones included
   Result<std::shared_ptr<Entry>> find_live(const std::string& id) const;
   Result<void> start_locked(const std::shared_ptr<Entry>& entry, std::optional<LogPosition> from);
@@ -94,6 +114,7 @@ class ConnectorService {
   EventLog& log_;
   StateStore& store_;
   const PluginRegistry& plugins_;
+  std::shared_ptr<const SecretBox> secrets_;
 
   std::mutex commands_mutex_;
   mutable std::mutex map_mutex_;

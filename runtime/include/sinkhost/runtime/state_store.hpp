@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,12 +25,18 @@ struct ErrorDetails {
   std::string message;
 };
 
+// Secret setting name -> its value encrypted by SecretBox ("sinkhost:enc:v1:...").
+using SealedSettings = std::map<std::string, std::string>;
+
 // A connector as the user defined it, plus what must survive a restart.
 struct ConnectorDefinition {
   std::string id;
   std::string name;
   std::string instance_type_name;
+  // What every route shows: secret settings hold the mask (kSecretMask), never their value.
   Settings settings;
+  // The values of the secret settings, encrypted; decrypted only to start the connector.
+  SealedSettings sealed_settings;
   bool run_requested = false;            // the state the user asked for: started or stopped
   std::optional<LogPosition> checkpoint; // last committed position
   std::optional<ErrorDetails> error;
@@ -36,6 +44,17 @@ struct ConnectorDefinition {
   std::int64_t update_time_ms = 0;
   std::int64_t settings_update_time_ms = 0;
   std::optional<std::int64_t> delete_time_ms;  // set: soft-deleted
+};
+
+// How the data protection key of a data directory is derived from its token, and the proof
+// that a token is the right one (see secret_box.hpp). One per state.db.
+struct DataProtectionRecord {
+  int format = 1;
+  std::string kdf;             // "argon2id13" (passphrases) or "blake2b" (generated tokens)
+  std::string salt;            // random bytes
+  std::int64_t opslimit = 0;   // Argon2id only
+  std::int64_t memlimit = 0;   // Argon2id only
+  std::string verifier;        // a known text sealed with the key
 };
 
 // Persists connector definitions and checkpoints in SQLite (state.db in the data directory).
@@ -56,6 +75,26 @@ class StateStore {
   Result<void> save_checkpoint(const std::string& id, std::optional<LogPosition> position);
   Result<void> save_run_requested(const std::string& id, bool run_requested);
   Result<void> save_error(const std::string& id, const std::optional<ErrorDetails>& error);
+
+  // The data protection record; nullopt before a token was first given.
+  Result<std::optional<DataProtectionRecord>> load_data_protection();
+  // Stores the first record; refused when one exists (the key of a data directory changes only
+  // through reseal_all).
+  Result<void> create_data_protection(const DataProtectionRecord& record);
+  // How many connectors, deleted ones included, have encrypted settings.
+  Result<std::size_t> count_sealed();
+
+  // Token rotation, all-or-nothing: in one transaction, `reseal` turns every stored encrypted
+  // value (connector id, setting name, old value) into its new value, and `record` replaces the
+  // data protection record. The first error rolls everything back. Returns how many values
+  // were re-encrypted.
+  using Resealer = std::function<Result<std::string>(const std::string& id, const std::string& setting,
+                                                     const std::string& sealed)>;
+  Result<std::size_t> reseal_all(const DataProtectionRecord& record, const Resealer& reseal);
+
+  // Rewrites state.db without free pages and empties its WAL, so that values replaced since
+  // (old ciphertexts, clear-text secrets of an older version) are gone from every file.
+  Result<void> compact();
 
  private:
   struct Impl;
