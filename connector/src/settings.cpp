@@ -146,6 +146,21 @@ Settings with_defaults(const Settings& settings,
   return out;
 }
 
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    auto item = text.substr(start, end - start);
+    auto first = item.find_first_not_of(' ');
+    auto last = item.find_last_not_of(' ');
+    if (first != std::string_view::npos) out.emplace_back(item.substr(first, last - first + 1));
+    start = end + 1;
+  }
+  return out;
+}
+
 std::optional<std::string> get(const Settings& settings, std::string_view key) {
   auto it = settings.find(std::string(key));
   if (it == settings.end()) return std::nullopt;

@@ -12,20 +12,6 @@ namespace {
 
 constexpr const char* kMetadataHeaderPrefix = "esdb-record-headers-";
 
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    auto item = text.substr(start, end - start);
-    auto first = item.find_first_not_of(' ');
-    auto last = item.find_last_not_of(' ');
-    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
-    start = end + 1;
-  }
-  return out;
-}
 
 const std::string* find_header(const connector::Record& record, const std::string& name) {
   for (const auto& h : record.headers) {
@@ -68,11 +54,11 @@ connector::Result<KeyExtractor> KeyExtractor::create(const connector::Settings& 
     }
     extractor.source_ = Source::stream;
   } else if (source == "headers") {
-    extractor.names_ = split_commas(expression);
+    extractor.names_ = connector::split_list(expression);
     if (extractor.names_.empty()) return invalid("required with source headers: comma-separated metadata names, e.g. region,zone");
     extractor.source_ = Source::headers;
   } else if (source == "data") {
-    extractor.names_ = split_commas(expression);
+    extractor.names_ = connector::split_list(expression);
     if (extractor.names_.empty()) return invalid("required with source data: comma-separated JSON Pointers, e.g. /userId,/anonymousId");
     for (const auto& pointer : extractor.names_) {
       try {

@@ -88,6 +88,10 @@ struct ConnectorService::Entry {
     copy.metrics = metrics;
     return copy;
   }
+  ConnectorDefinition definition() const {
+    std::lock_guard lock(mutex);
+    return view.definition;
+  }
   bool deleted() const {
     std::lock_guard lock(mutex);
     return view.definition.delete_time_ms.has_value();
@@ -354,11 +358,7 @@ Result<void> ConnectorService::reconfigure(const std::string& id, const connecto
   std::lock_guard commands(commands_mutex_);
   auto entry = find_live(id);
   if (!entry.ok()) return entry.error();
-  ConnectorDefinition d;
-  {
-    std::lock_guard lock((*entry)->mutex);
-    d = (*entry)->view.definition;
-  }
+  ConnectorDefinition d = (*entry)->definition();
   const SealedSettings stored = d.sealed_settings;
   auto checked = check(settings, id, &stored);
   if (!checked.ok()) return checked.error();
@@ -381,11 +381,7 @@ Result<void> ConnectorService::rename(const std::string& id, const std::string& 
   std::lock_guard commands(commands_mutex_);
   auto entry = find_live(id);
   if (!entry.ok()) return entry.error();
-  ConnectorDefinition d;
-  {
-    std::lock_guard lock((*entry)->mutex);
-    d = (*entry)->view.definition;
-  }
+  ConnectorDefinition d = (*entry)->definition();
   d.name = name;
   d.update_time_ms = now_ms();
   if (auto saved = store_.save_definition(d); !saved.ok()) return saved;
@@ -414,11 +410,7 @@ Result<void> ConnectorService::remove(const std::string& id) {
   if (!entry.ok()) return entry.error();
   if (auto stopped = require_stopped(*entry, "delete"); !stopped.ok()) return stopped;
   (*entry)->worker.reset();  // a run that ended on its own: its thread has finished
-  ConnectorDefinition d;
-  {
-    std::lock_guard lock((*entry)->mutex);
-    d = (*entry)->view.definition;
-  }
+  ConnectorDefinition d = (*entry)->definition();
   d.run_requested = false;
   d.checkpoint.reset();  // deleting drops the checkpoint
   // A deleted connector never runs again: its secrets have no use left, so they go.

@@ -9,20 +9,6 @@ using connector::make_error;
 
 namespace {
 
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    auto item = text.substr(start, end - start);
-    auto first = item.find_first_not_of(' ');
-    auto last = item.find_last_not_of(' ');
-    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
-    start = end + 1;
-  }
-  return out;
-}
 
 bool is_system(const StoredEvent& event) {
   return (!event.stream.empty() && event.stream.front() == '$') ||
@@ -67,10 +53,10 @@ connector::Result<std::shared_ptr<const RecordFilter>> RecordFilter::create(cons
     filter->values_ = {expression};
   } else if (type == "eventType") {
     filter->kind_ = Kind::exact;
-    filter->values_ = split_commas(expression);
+    filter->values_ = connector::split_list(expression);
   } else if (type == "prefix") {
     filter->kind_ = Kind::prefix;
-    filter->values_ = split_commas(expression);
+    filter->values_ = connector::split_list(expression);
   } else {
     RE2::Options options;
     options.set_log_errors(false);

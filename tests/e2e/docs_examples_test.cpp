@@ -81,6 +81,13 @@ TEST(DocsExamples, StreamsApiExamplesInDocsApiMdWork) {
   run_examples("docs/api.md", "## Streams", {{"127.0.0.1:2113", "127.0.0.1:" + std::to_string(host.port())}}, 8);
 }
 
+TEST(DocsExamples, HealthExampleInDocsApiMdWorks) {
+  TempDir dir;
+  SinkhostProcess host(dir.path() + "/data");
+  host.start();
+  run_examples("docs/api.md", "## Health", {{"127.0.0.1:2113", "127.0.0.1:" + std::to_string(host.port())}}, 1);
+}
+
 TEST(DocsExamples, ConnectorApiExamplesInDocsApiMdWork) {
   TempDir dir;
   SinkhostProcess host(dir.path() + "/data");

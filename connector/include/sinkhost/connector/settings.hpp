@@ -54,6 +54,10 @@ Result<Settings> validate_settings(const Settings& input,
 Settings with_defaults(const Settings& settings,
                        std::span<const std::span<const SettingSpec>> tables);
 
+// A comma-separated setting value as its items, each trimmed of spaces, empty ones dropped
+// ("order-, invoice-" -> {"order-", "invoice-"}).
+std::vector<std::string> split_list(std::string_view text);
+
 // Typed reads of validated settings (the table guarantees they parse).
 std::optional<std::string> get(const Settings& settings, std::string_view key);
 std::string get_or(const Settings& settings, std::string_view key, std::string_view fallback);
