@@ -93,5 +93,39 @@ TEST_F(KafkaMockFaults, AfterInjectedProduceErrorsClearEveryEventArrivesOnce) {
   EXPECT_EQ(values.size(), 200u) << "and none twice";
 }
 
+TEST_F(KafkaMockFaults, AFatalProducerErrorRebuildsTheProducerAndLosesNothing) {
+  // An out-of-order sequence number is fatal for librdkafka's idempotent producer: the producer
+  // instance is dead. The sink must be rebuilt and resend everything after the checkpoint.
+  rd_kafka_mock_push_request_errors(cluster_, 0 /* Produce */, 1, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+  for (int i = 0; i < 100; ++i) append("order-" + std::to_string(i % 3), "E", {{"n", i}});
+  start_kafka_sink();
+  ASSERT_TRUE(eventually([&] { return position() == 100u; })) << connector("mock-sink").dump();
+  EXPECT_EQ(connector("mock-sink")["state"], "CONNECTOR_STATE_RUNNING");
+  auto metrics = call("GET", "/metrics", "", "").body;
+  EXPECT_EQ(metrics.find("sinkhost_connector_restarts_total{connector=\"mock-sink\",type=\"kafka-sink\"} 0"), std::string::npos)
+      << "the producer was rebuilt at least once";
+  auto values = topic_values();
+  std::set<std::string> distinct(values.begin(), values.end());
+  EXPECT_EQ(distinct.size(), 100u) << "every event arrived (some may twice: at-least-once)";
+}
+
+TEST_F(KafkaMockFaults, BrokersDownMarkTheConnectorDegradedButRunningUntilTheyReturn) {
+  for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_down(cluster_, b);
+  for (int i = 0; i < 20; ++i) append("order-1", "E", {{"n", i}});
+  start_kafka_sink();
+  ASSERT_TRUE(eventually([&] { return connector("mock-sink").contains("warningDetails"); })) << connector("mock-sink").dump();
+  auto c = connector("mock-sink");
+  EXPECT_EQ(c["state"], "CONNECTOR_STATE_RUNNING") << "a broker down is waited for, not a failure";
+  EXPECT_EQ(c["warningDetails"]["code"], "UNAVAILABLE");
+  EXPECT_FALSE(c.contains("position"));
+  EXPECT_NE(call("GET", "/metrics", "", "").body.find("sinkhost_connector_degraded{connector=\"mock-sink\",type=\"kafka-sink\"} 1"),
+            std::string::npos);
+
+  for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_up(cluster_, b);
+  ASSERT_TRUE(eventually([&] { return position() == 20u; })) << connector("mock-sink").dump();
+  EXPECT_FALSE(connector("mock-sink").contains("warningDetails")) << "the condition clears with the first delivery";
+  EXPECT_EQ(topic_values().size(), 20u);
+}
+
 }  // namespace
 }  // namespace sinkhost::management_api
