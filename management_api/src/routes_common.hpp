@@ -35,6 +35,5 @@ connector::Result<nlohmann::json> parse_json_request(const HttpRequest& request)
 std::string dump(const nlohmann::json& value);
 
 std::string percent_encode_segment(std::string_view segment);
-std::string base64_encode(std::string_view bytes);
 
 }  // namespace sinkhost::management_api::detail

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "routes_common.hpp"
+#include "sinkhost/connector/encoding.hpp"
 #include "sinkhost/management_api/api.hpp"
 #include "sinkhost/runtime/event_log.hpp"
 #include "sinkhost/runtime/record_builder.hpp"
@@ -63,7 +64,7 @@ json event_to_json(const runtime::StoredEvent& e) {
   if (e.is_json) {
     out["data"] = json::parse(e.data, nullptr, /*allow_exceptions=*/false);
   } else {
-    out["dataBase64"] = base64_encode(e.data);
+    out["dataBase64"] = connector::base64_encode(e.data);
   }
   out["metadata"] = json::parse(e.metadata, nullptr, false);
   return out;

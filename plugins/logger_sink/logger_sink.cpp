@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sinkhost/connector/encoding.hpp"
 #include "sinkhost/connector/plugin.hpp"
 
 namespace sinkhost::logger_sink {
@@ -22,24 +23,6 @@ using connector::SettingSpec;
 using connector::SettingType;
 using nlohmann::json;
 
-std::string base64(std::string_view bytes) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(alphabet[(buffer >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(alphabet[(buffer << (6 - bits)) & 63]);
-  while (out.size() % 4 != 0) out.push_back('=');
-  return out;
-}
-
 // One record as one line of JSON: the same fields a Kafka consumer would see, spelled out.
 std::string to_line(const connector::Record& r, bool include_headers) {
   json line = {{"recordId", r.record_id},
@@ -51,7 +34,7 @@ std::string to_line(const connector::Record& r, bool include_headers) {
   if (r.schema_type == connector::SchemaType::json) {
     line["data"] = json::parse(r.data, nullptr, /*allow_exceptions=*/false);
   } else {
-    line["dataBase64"] = base64(r.data);
+    line["dataBase64"] = connector::base64_encode(r.data);
   }
   if (include_headers) {
     json headers = json::object();

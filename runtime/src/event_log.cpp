@@ -80,6 +80,18 @@ Result<std::vector<StoredEvent>> collect(sqlite::Statement& statement) {
   }
 }
 
+// The stream's last revision from a prepared "SELECT max(revision) ... WHERE stream = ?1";
+// nullopt when the stream has no events.
+std::optional<std::uint64_t> query_last_revision(sqlite::Statement& statement, const std::string& stream) {
+  statement.reset();
+  statement.bind(1, stream);
+  statement.step();
+  std::optional<std::uint64_t> out;
+  if (!statement.column_is_null(0)) out = static_cast<std::uint64_t>(statement.column_int(0));
+  statement.reset();
+  return out;
+}
+
 std::int64_t as_int(std::uint64_t value) {
   // SQLite integers are signed; positions, revisions and counts stay far below 2^63.
   return value > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(value);
@@ -125,13 +137,7 @@ struct EventLog::Writer {
   }
 
   std::optional<std::uint64_t> stream_last_revision(const std::string& stream) {
-    last_revision.reset();
-    last_revision.bind(1, stream);
-    last_revision.step();
-    std::optional<std::uint64_t> out;
-    if (!last_revision.column_is_null(0)) out = static_cast<std::uint64_t>(last_revision.column_int(0));
-    last_revision.reset();
-    return out;
+    return query_last_revision(last_revision, stream);
   }
 
   // Applies one request inside the group's transaction. `next_position` is the position the
@@ -357,13 +363,7 @@ Result<std::vector<StoredEvent>> EventLogReader::read_stream(const std::string& 
 
 Result<std::optional<std::uint64_t>> EventLogReader::last_revision(const std::string& stream) {
   try {
-    last_revision_.reset();
-    last_revision_.bind(1, stream);
-    last_revision_.step();
-    std::optional<std::uint64_t> out;
-    if (!last_revision_.column_is_null(0)) out = static_cast<std::uint64_t>(last_revision_.column_int(0));
-    last_revision_.reset();
-    return out;
+    return query_last_revision(last_revision_, stream);
   } catch (const sqlite::Error& e) {
     return make_error(ErrorCode::unavailable, std::string("reading the event log failed: ") + e.what());
   }

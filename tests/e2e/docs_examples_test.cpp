@@ -74,33 +74,18 @@ void run_examples(const std::string& file, const std::string& section, const std
   }
 }
 
-TEST(DocsExamples, StreamsApiExamplesInDocsApiMdWork) {
+// Runs a section of docs/api.md against a fresh sinkhost.
+void run_api_md_section(const std::string& section, std::size_t at_least) {
   TempDir dir;
   SinkhostProcess host(dir.path() + "/data");
   host.start();
-  run_examples("docs/api.md", "## Streams", {{"127.0.0.1:2113", "127.0.0.1:" + std::to_string(host.port())}}, 8);
+  run_examples("docs/api.md", section, {{"127.0.0.1:2113", "127.0.0.1:" + std::to_string(host.port())}}, at_least);
 }
 
-TEST(DocsExamples, HealthExampleInDocsApiMdWorks) {
-  TempDir dir;
-  SinkhostProcess host(dir.path() + "/data");
-  host.start();
-  run_examples("docs/api.md", "## Health", {{"127.0.0.1:2113", "127.0.0.1:" + std::to_string(host.port())}}, 1);
-}
-
-TEST(DocsExamples, ConnectorApiExamplesInDocsApiMdWork) {
-  TempDir dir;
-  SinkhostProcess host(dir.path() + "/data");
-  host.start();
-  run_examples("docs/api.md", "## Connectors", {{"127.0.0.1:2113", "127.0.0.1:" + std::to_string(host.port())}}, 20);
-}
-
-TEST(DocsExamples, KurrentDbDocExamplesWorkUnmodified) {
-  TempDir dir;
-  SinkhostProcess host(dir.path() + "/data");
-  host.start();
-  run_examples("docs/api.md", "## KurrentDB's examples", {{"127.0.0.1:2113", "127.0.0.1:" + std::to_string(host.port())}}, 5);
-}
+TEST(DocsExamples, StreamsApiExamplesInDocsApiMdWork) { run_api_md_section("## Streams", 8); }
+TEST(DocsExamples, HealthExampleInDocsApiMdWorks) { run_api_md_section("## Health", 1); }
+TEST(DocsExamples, ConnectorApiExamplesInDocsApiMdWork) { run_api_md_section("## Connectors", 20); }
+TEST(DocsExamples, KurrentDbDocExamplesWorkUnmodified) { run_api_md_section("## KurrentDB's examples", 5); }
 
 }  // namespace
 }  // namespace sinkhost::test
