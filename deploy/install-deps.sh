@@ -9,6 +9,8 @@ packages=(
   # libraries sinkhost links against
   librdkafka-dev libboost1.81-dev nlohmann-json3-dev libsodium-dev libsqlite3-dev libssl-dev
   libre2-dev libfmt-dev libspdlog-dev libcli11-dev
+  # record transforms: Duktape's amalgamated source, compiled with a time limit hook (runtime/CMakeLists.txt)
+  duktape-dev
   # tests
   libgtest-dev libgmock-dev kcat curl openssl
   # the local Kafka broker (deploy/kafka): Java 17 runtime and Maven

@@ -55,6 +55,12 @@ HttpResponse Api::metrics() {
                 [](const View& c) { return c.metrics->errors.load(); });
   per_connector("sinkhost_connector_failed_runs_total", "counter", "Runs that ended in a failure.",
                 [](const View& c) { return c.metrics->runs_failed.load(); });
+  per_connector("sinkhost_connector_records_dropped_total", "counter",
+                "Records the transform dropped (it returned false); the checkpoint moves past them.",
+                [](const View& c) { return c.metrics->records_dropped.load(); });
+  per_connector("sinkhost_connector_transform_errors_total", "counter",
+                "Records the transform threw on or ran past its time limit on (each stops the connector).",
+                [](const View& c) { return c.metrics->transform_errors.load(); });
   per_connector("sinkhost_connector_checkpoint_position", "gauge", "Log position of the committed checkpoint.",
                 [](const View& c) { return c.definition.checkpoint ? c.definition.checkpoint->value() : 0; });
   per_connector("sinkhost_connector_lag_events", "gauge", "Log head minus the committed checkpoint.",

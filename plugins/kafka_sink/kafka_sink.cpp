@@ -166,7 +166,7 @@ class KafkaSink final : public connector::Sink {
                             static_cast<ssize_t>(h.value.size()));
       }
     }
-    const auto key = keys_.key(record);
+    const auto key = record.key_from_transform ? record.key : keys_.key(record);
     // The producev macros cast their arguments: give them plain pointers and sizes.
     const void* key_data = key ? key->data() : nullptr;
     const std::size_t key_size = key ? key->size() : 0;
@@ -199,6 +199,8 @@ class KafkaSink final : public connector::Sink {
                                          std::to_string(record.position.value()) + " for topic '" + topic_name_ +
                                          "': " + rd_kafka_err2str(err));
   }
+
+  std::optional<std::string> partition_key(const connector::Record& record) const override { return keys_.key(record); }
 
   void close(std::chrono::milliseconds deadline) noexcept override {
     if (!producer_) return;

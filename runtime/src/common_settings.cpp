@@ -51,6 +51,21 @@ std::span<const SettingSpec> common_settings() {
        .default_value = "true",
        .doc = "Drop event metadata entries whose name starts with '$' instead of forwarding them "
               "as esdb-record-headers-<name>."},
+      {.name = "transformer:enabled",
+       .type = SettingType::boolean,
+       .default_value = "false",
+       .doc = "Run transformer:function on every JSON record before the sink sees it (docs/transforms.md)."},
+      {.name = "transformer:function",
+       .doc = "Base64 of JavaScript that defines function transform(record), which edits the record in place: "
+              "its value, headers and key. Returning false drops the record. Checked when the connector is "
+              "created or reconfigured."},
+      {.name = "transformer:timeout",
+       .type = SettingType::integer,
+       .default_value = "1000",
+       .doc = "How long (milliseconds) the transform may run on one record before the connector stops with an "
+              "error naming the record (not in KurrentDB).",
+       .min = 1,
+       .max = 60000},
       {.name = "logging:enabled",
        .type = SettingType::boolean,
        .default_value = "true",

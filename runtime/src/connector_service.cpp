@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sinkhost/runtime/common_settings.hpp"
+#include "sinkhost/runtime/transform.hpp"
 #include "sinkhost/runtime/record_filter.hpp"
 
 namespace sinkhost::runtime {
@@ -261,6 +262,7 @@ Result<ConnectorService::Checked> ConnectorService::check(const connector::Setti
     opened.push_back(std::move(plain).value());
   }
   if (auto filter = RecordFilter::create(effective); !filter.ok()) add(filter.error().field_violations);
+  add(check_transform_settings(effective));
   if (descriptor->check != nullptr) add(descriptor->check(effective));
   wipe_secret_values(effective, tables);
 

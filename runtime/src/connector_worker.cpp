@@ -5,6 +5,7 @@
 #include "sinkhost/runtime/checkpoint_tracker.hpp"
 #include "sinkhost/runtime/record_builder.hpp"
 #include "sinkhost/runtime/subscription.hpp"
+#include "sinkhost/runtime/transform.hpp"
 
 namespace sinkhost::runtime {
 
@@ -123,10 +124,17 @@ std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& s
 
   auto& metrics = *options_.metrics;
   const auto& filter = *options_.filter;
+  // One JavaScript heap for the whole run; the function was checked when the settings were saved.
+  auto compiled = transform_from_settings(settings);
+  if (!compiled.ok()) return compiled.error();
+  const std::unique_ptr<RecordTransform> transform = std::move(compiled).value();
   CheckpointTracker tracker(options_.committed);
   LogPosition committed = options_.committed;
   std::vector<StoredEvent> pending;  // read from the log, not yet handed to the sink
   std::size_t pending_index = 0;
+  // pending[pending_index] built (and transformed) but refused by a full sink: written as it is
+  // when the sink has room, so the transform runs once per record.
+  std::optional<connector::Record> ready;
   std::size_t acked_since_commit = 0;
   bool sink_full = false;  // the sink said "full": write again only after an outcome arrived
   auto last_commit = Clock::now();
@@ -232,6 +240,7 @@ std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& s
       tracker = CheckpointTracker(committed);
       pending.clear();
       pending_index = 0;
+      ready.reset();
       sink_full = false;
       restart.reset();
       metrics.restarts.fetch_add(1, std::memory_order_relaxed);
@@ -260,7 +269,38 @@ std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& s
         ++pending_index;
         continue;
       }
-      auto written = sink->write(make_record(event, options_.connector_id, ignore_system_headers));
+      if (!ready) {
+        auto record = make_record(event, options_.connector_id, ignore_system_headers);
+        if (transform && record.schema_type == connector::SchemaType::json) {
+          // The transform sees the key the sink would extract, and decides the key it gets.
+          record.key = sink->partition_key(record);
+          record.key_from_transform = true;
+          auto verdict = transform->apply(record);
+          if (!verdict.ok()) {
+            // Never dispatched, so the checkpoint stays before this record.
+            metrics.transform_errors.fetch_add(1, std::memory_order_relaxed);
+            failure = make_error(verdict.error().code, "the transform failed on the record at log position " +
+                                                           std::to_string(event.position.value()) + " (stream '" +
+                                                           event.stream + "', revision " +
+                                                           std::to_string(event.revision) + "): it " +
+                                                           verdict.error().message);
+            break;
+          }
+          if (*verdict == RecordTransform::Verdict::drop) {
+            // Dropped on purpose: like a filtered event, the checkpoint moves past it.
+            if (auto tracked = tracker.skipped(event.position); !tracked.ok()) {
+              failure = tracked.error();
+              break;
+            }
+            metrics.records_dropped.fetch_add(1, std::memory_order_relaxed);
+            ++acked_since_commit;
+            ++pending_index;
+            continue;
+          }
+        }
+        ready = std::move(record);
+      }
+      auto written = sink->write(*ready);
       if (!written.ok()) {
         if (written.error().code == ErrorCode::resource_exhausted && tracker.in_flight() > 0) {
           sink_full = true;  // wait for an outcome
@@ -269,6 +309,7 @@ std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& s
         failure = written.error();
         break;
       }
+      ready.reset();
       if (auto tracked = tracker.dispatched(event.position); !tracked.ok()) {
         failure = tracked.error();
         break;

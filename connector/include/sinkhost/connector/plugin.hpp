@@ -26,9 +26,10 @@ struct SinkDescriptor {
 
 // A plugin shared library exports exactly this function. The version is in the symbol's name:
 // a host refuses libraries built against another SDK version instead of misreading them.
-#define SINKHOST_PLUGIN_ENTRY_SYMBOL "sinkhost_plugin_v1"
+// v2: Sink::partition_key and Record::key_from_transform (record transforms).
+#define SINKHOST_PLUGIN_ENTRY_SYMBOL "sinkhost_plugin_v2"
 #define SINKHOST_DECLARE_PLUGIN(descriptor_function)                                 \
   extern "C" __attribute__((visibility("default")))                                  \
-  const ::sinkhost::connector::SinkDescriptor* sinkhost_plugin_v1() {                \
+  const ::sinkhost::connector::SinkDescriptor* sinkhost_plugin_v2() {                \
     return &(descriptor_function)();                                                 \
   }

@@ -31,7 +31,10 @@ struct Record {
   std::string metadata;          // the event's metadata as JSON object text ("{}" when none)
   std::int64_t timestamp_ms = 0; // when the event was appended, milliseconds since the Unix epoch
   std::vector<Header> headers;   // the esdb-* headers the runtime adds (see docs/api.md)
-  std::optional<std::string> key;  // a partition key set upstream (a transform); none by default
+  // The partition key a transform left on the record (nullopt: no key), when key_from_transform
+  // is set; a sink then uses it as it is instead of extracting its own (Sink::partition_key).
+  std::optional<std::string> key;
+  bool key_from_transform = false;
 };
 
 }  // namespace sinkhost::connector

@@ -58,6 +58,15 @@ class Sink {
   // Any other error stops the connector.
   virtual Result<void> write(const Record& record) = 0;
 
+  // The partition key this sink gives `record` on its own (kafka-sink: partitionKeyExtraction),
+  // or nullopt. When a connector has a transform, the runtime calls this before the transform,
+  // shows the key to the transform as record.key, and writes the record with the transform's
+  // key in Record::key and key_from_transform set. Called on the thread that calls write().
+  virtual std::optional<std::string> partition_key(const Record& record) const {
+    (void)record;
+    return std::nullopt;
+  }
+
   // Delivers what it can within `deadline`, then reports every record still outstanding as
   // failed, so that no outcome is left unreported when close() returns.
   virtual void close(std::chrono::milliseconds deadline) noexcept = 0;

@@ -22,6 +22,8 @@ struct ConnectorMetrics {
   std::atomic<std::uint64_t> records_filtered{0};   // read but not matching the filter
   std::atomic<std::uint64_t> errors{0};             // records whose delivery failed
   std::atomic<std::uint64_t> runs_failed{0};        // runs that ended in a failure
+  std::atomic<std::uint64_t> records_dropped{0};    // dropped by the transform (it returned false)
+  std::atomic<std::uint64_t> transform_errors{0};   // records the transform threw on or ran too long on
   std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_buckets{};  // last: +Inf
   std::atomic<std::uint64_t> latency_count{0};
   std::atomic<std::uint64_t> latency_sum_us{0};
