@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "e2e_helpers.hpp"
+#include "kafka.hpp"
 
 namespace sinkhost::test {
 namespace {
@@ -85,6 +86,22 @@ void run_api_md_section(const std::string& section, std::size_t at_least) {
 TEST(DocsExamples, StreamsApiExamplesInDocsApiMdWork) { run_api_md_section("## Streams", 8); }
 TEST(DocsExamples, HealthExampleInDocsApiMdWorks) { run_api_md_section("## Health", 1); }
 TEST(DocsExamples, ConnectorApiExamplesInDocsApiMdWork) { run_api_md_section("## Connectors", 20); }
+// docs/transforms.md produces to Kafka: its sections run in order against one sinkhost and the
+// test broker, with topics of their own.
+TEST(KafkaDocsExamples, TransformExamplesInDocsTransformsMdWork) {
+  TempDir dir;
+  SinkhostProcess host(dir.path() + "/data");
+  host.start();
+  const std::map<std::string, std::string> replacements = {
+      {"127.0.0.1:2113", "127.0.0.1:" + std::to_string(host.port())},
+      {"127.0.0.1:9092", kafka_bootstrap()},
+      {"deploy/kafka/kafka.sh", "KAFKA_STATE_DIR=" + kafka_env()["KAFKA_STATE_DIR"] + " deploy/kafka/kafka.sh"},
+      {"transformed-orders", unique_topic("transformed-orders")},
+      {"checked-orders", unique_topic("checked-orders")}};
+  run_examples("docs/transforms.md", "## Example", replacements, 5);
+  run_examples("docs/transforms.md", "## When the function fails", replacements, 3);
+}
+
 TEST(DocsExamples, KurrentDbDocExamplesWorkUnmodified) { run_api_md_section("## KurrentDB's examples", 5); }
 
 }  // namespace
