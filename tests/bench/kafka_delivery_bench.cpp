@@ -4,6 +4,9 @@
 // test (docs/performance.md has the figures and the command).
 //
 //   sinkhost_bench_kafka --bootstrap 127.0.0.1:9092 [--events N]
+//   sinkhost_bench_kafka --bootstrap 127.0.0.1:9092 [--events N] --transform [--rounds R]
+// --transform: one connector without and with a typical small record transform, on the same
+// backlog, alternating R times (2 by default); the other measurements are skipped.
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "process.hpp"
+#include "sinkhost/connector/encoding.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
 #include "sinkhost/runtime/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
@@ -77,15 +81,29 @@ double plain_producer(const std::string& bootstrap, const std::string& topic, co
   return seconds;
 }
 
+// A typical small transform: a derived field, a header from metadata, a key from the data.
+constexpr const char* kTypicalTransform = R"(
+function transform(record) {
+  record.value.totalCents = Math.round(record.value.total * 100);
+  record.headers['x-tenant'] = record.headers['esdb-record-headers-tenant'];
+  record.key = record.value.customer;
+}
+)";
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string bootstrap = "127.0.0.1:9092";
   std::size_t events = 200000;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool compare_transform = false;
+  int rounds = 2;
+  for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--bootstrap") bootstrap = argv[i + 1];
-    if (arg == "--events") events = std::stoul(argv[i + 1]);
+    if (arg == "--transform") compare_transform = true;
+    if (i + 1 >= argc) continue;
+    if (arg == "--bootstrap") bootstrap = argv[++i];
+    else if (arg == "--events") events = std::stoul(argv[++i]);
+    else if (arg == "--rounds") rounds = std::stoi(argv[++i]);
   }
   spdlog::set_level(spdlog::level::warn);
   test::TempDir dir;
@@ -120,15 +138,15 @@ int main(int argc, char** argv) {
   std::printf("%-58s %8.2f s %10.0f msg/s\n", "plain librdkafka producer (same settings, same messages)", plain,
               events / plain);
 
-  auto run_connectors = [&](int count) {
+  auto run_connectors = [&](int count, const std::string& id_prefix = "bench-",
+                            const connector::Settings& extra = {}) {
     auto start = Clock::now();
     for (int c = 0; c < count; ++c) {
-      auto id = "bench-" + std::to_string(count) + "-" + std::to_string(c);
-      if (!service.create(id, std::nullopt,
-                          {{"instanceTypeName", "kafka-sink"}, {"topic", "bench-" + run_id + "-" + id},
-                           {"bootstrapServers", bootstrap}, {"subscription:initialPosition", "earliest"}})
-               .ok() ||
-          !service.start(id).ok()) {
+      auto id = id_prefix + std::to_string(count) + "-" + std::to_string(c);
+      connector::Settings settings = {{"instanceTypeName", "kafka-sink"}, {"topic", "bench-" + run_id + "-" + id},
+                                      {"bootstrapServers", bootstrap}, {"subscription:initialPosition", "earliest"}};
+      settings.insert(extra.begin(), extra.end());
+      if (!service.create(id, std::nullopt, settings).ok() || !service.start(id).ok()) {
         std::fprintf(stderr, "cannot start %s\n", id.c_str());
         std::exit(1);
       }
@@ -137,7 +155,7 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       done = true;
       for (int c = 0; c < count; ++c) {
-        auto view = service.get("bench-" + std::to_string(count) + "-" + std::to_string(c));
+        auto view = service.get(id_prefix + std::to_string(count) + "-" + std::to_string(c));
         if (!view->definition.checkpoint || view->definition.checkpoint->value() < events) {
           // The checkpoint is committed by autocommit (5 s) or on stop: stop the finished ones.
           if (view->metrics->records_delivered.load() >= events) (void)service.stop(view->definition.id);
@@ -147,6 +165,22 @@ int main(int argc, char** argv) {
     }
     return seconds_since(start);
   };
+  if (compare_transform) {
+    const connector::Settings transform = {{"transformer:enabled", "true"},
+                                           {"transformer:function", connector::base64_encode(kTypicalTransform)}};
+    for (int round = 1; round <= rounds; ++round) {
+      const auto round_id = std::to_string(round);
+      double without = run_connectors(1, "bench-plain-r" + round_id + "-");
+      double with = run_connectors(1, "bench-transform-r" + round_id + "-", transform);
+      std::printf("round %d: %-49s %8.2f s %10.0f msg/s\n", round, "1 connector, no transform (to checkpoint)", without,
+                  events / without);
+      std::printf("round %d: %-49s %8.2f s %10.0f msg/s  (%.0f%% of no transform)\n", round,
+                  "1 connector, typical transform (to checkpoint)", with, events / with, 100.0 * without / with);
+    }
+    service.shutdown();
+    return 0;
+  }
+
   double one = run_connectors(1);
   std::printf("%-58s %8.2f s %10.0f msg/s  (%.0f%% of plain)\n", "sinkhost, 1 kafka-sink connector (to checkpoint)", one,
               events / one, 100.0 * plain / one);
