@@ -130,6 +130,19 @@ TEST_F(KafkaTransform, TheTransformedValueHeadersAndKeyArriveInKafka) {
             std::string::npos) << metrics;
 }
 
+TEST_F(KafkaTransform, OneHeapPerRunAndOneCallPerRecordEvenWhenTheSinkIsFull) {
+  // waitForBrokerAck makes kafka-sink answer "full" while a record is in flight, so every
+  // record after the first is handed over at least twice: the transform must not run again.
+  for (int n = 1; n <= 5; ++n) append_event(host_.port(), "order-1", "OrderPlaced", {{"n", n}});
+  create_and_start("once-sink", settings("var calls = 0;\nfunction transform(record) { calls++; record.value.calls = calls; }",
+                                         {{"waitForBrokerAck", "true"}}));
+  auto messages = consume(topic_, 5);
+  ASSERT_EQ(messages.size(), 5u) << host_.log();
+  for (int n = 1; n <= 5; ++n) {
+    EXPECT_EQ(messages[n - 1].value, R"({"n":)" + std::to_string(n) + R"(,"calls":)" + std::to_string(n) + "}") << "the heap keeps its globals across records";
+  }
+}
+
 TEST_F(KafkaTransform, AThrowingTransformStopsBeforeItsRecordAndAFixedOneDeliversTheRest) {
   stops_then_recovers("throw-sink",
                       "function transform(record) {\n"
