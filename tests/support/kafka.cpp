@@ -94,12 +94,13 @@ std::string unique_topic(const std::string& prefix) {
          std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
 }
 
-void create_topic(const std::string& name, int partitions) {
+void create_topic(const std::string& name, int partitions, const std::vector<std::string>& configs) {
   auto env = kafka_env();
+  std::string command = "KAFKA_STATE_DIR=" + env["KAFKA_STATE_DIR"] + " bash " + SINKHOST_SOURCE_DIR +
+                        "/deploy/kafka/kafka.sh create-topic " + name + " " + std::to_string(partitions);
+  for (const auto& config : configs) command += " " + config;
   int exit_code = -1;
-  auto output = run_command("KAFKA_STATE_DIR=" + env["KAFKA_STATE_DIR"] + " bash " + SINKHOST_SOURCE_DIR +
-                                "/deploy/kafka/kafka.sh create-topic " + name + " " + std::to_string(partitions) + " 2>&1",
-                            &exit_code);
+  auto output = run_command(command + " 2>&1", &exit_code);
   ASSERT_EQ(exit_code, 0) << "creating topic " << name << " failed:\n" << output;
 }
 

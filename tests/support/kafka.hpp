@@ -33,8 +33,9 @@ std::vector<ConsumedMessage> consume(const std::string& topic, std::size_t count
 // A topic name no other test uses.
 std::string unique_topic(const std::string& prefix);
 
-// Creates a topic with `partitions` partitions on the test broker (deploy/kafka/kafka.sh).
-void create_topic(const std::string& name, int partitions);
+// Creates a topic with `partitions` partitions on the test broker (deploy/kafka/kafka.sh), with
+// topic configs such as "max.message.bytes=1024".
+void create_topic(const std::string& name, int partitions, const std::vector<std::string>& configs = {});
 
 // The text of a file named in the Kafka env file (certificates and keys: KAFKA_CA_PEM, ...).
 std::string kafka_file(const std::string& env_key);
