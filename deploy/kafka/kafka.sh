@@ -4,7 +4,7 @@
 # test suite. Jars come from Maven Central through pom.xml beside this script; TLS material, SCRAM
 # users and storage are made fresh at run time under the state dir. See README.md.
 #
-#   kafka.sh fetch | start | stop | status | env | create-topic NAME PARTITIONS
+#   kafka.sh fetch | start | stop | status | env | create-topic NAME PARTITIONS [KEY=VALUE ...]
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -47,6 +47,7 @@ JVM_OPTS="${KAFKA_JVM_OPTS:--XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.
 SASL_USERNAME="alice"
 SASL_PASSWORD="alice-secret"
 PLAIN_ADMIN_USERNAME="admin"
+FORBIDDEN_PREFIX="forbidden-"
 PLAIN_ADMIN_PASSWORD="admin-secret"
 
 # ---------------------------------------------------------------------------------------------
@@ -239,6 +240,13 @@ log.cleaner.threads=1
 log.cleaner.dedupe.buffer.size=16777216
 
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+
+# ACLs, so that tests can meet an authorization failure: everything is allowed where no ACL
+# names the resource; start adds one that denies $SASL_USERNAME every topic named $FORBIDDEN_PREFIX*.
+# ANONYMOUS (the PLAINTEXT and controller listeners) is a super user.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=true
+super.users=User:ANONYMOUS;User:$PLAIN_ADMIN_USERNAME
 EOF
     if [ "$KAFKA_MAJOR" -ge 4 ]; then
       echo "share.coordinator.state.topic.replication.factor=1"
@@ -354,6 +362,16 @@ format_storage() {
     || { cat "$LOG_DIR/format.out" >&2; die "formatting KRaft storage in $DATA_DIR failed"; }
 }
 
+# Denies $SASL_USERNAME every operation on topics named $FORBIDDEN_PREFIX* (see server.properties).
+add_acls() {
+  local acl_class=kafka.admin.AclCommand
+  [ "$KAFKA_MAJOR" -ge 4 ] && acl_class=org.apache.kafka.tools.AclCommand
+  run_tool "$acl_class" --bootstrap-server "127.0.0.1:$PLAINTEXT_PORT" --add \
+    --deny-principal "User:$SASL_USERNAME" --operation All \
+    --topic "$FORBIDDEN_PREFIX" --resource-pattern-type prefixed >"$LOG_DIR/acls.out" 2>&1 \
+    || { cat "$LOG_DIR/acls.out" >&2; die "adding the test ACLs failed"; }
+}
+
 write_env_file() {
   local tmp="$ENV_FILE.tmp.$$"
   cat >"$tmp" <<EOF
@@ -370,6 +388,7 @@ KAFKA_CLIENT_KEY_PEM=$CERT_DIR/client.key
 KAFKA_SASL_MECHANISMS=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
 KAFKA_SASL_USERNAME=$SASL_USERNAME
 KAFKA_SASL_PASSWORD=$SASL_PASSWORD
+KAFKA_FORBIDDEN_TOPIC_PREFIX=$FORBIDDEN_PREFIX
 EOF
   mv "$tmp" "$ENV_FILE"
 }
@@ -475,6 +494,7 @@ cmd_start() {
   pid=$!
   echo "$pid" >"$PID_FILE"
   wait_ready "$pid"
+  add_acls
   write_env_file
   log "ready in ${SECONDS}s (pid $pid); env: $ENV_FILE"
 }
@@ -530,8 +550,14 @@ cmd_env() {
 }
 
 cmd_create_topic() {
-  [ $# -eq 2 ] || die "usage: $PROG create-topic NAME PARTITIONS"
-  local name="$1" parts="$2" bs
+  [ $# -ge 2 ] || die "usage: $PROG create-topic NAME PARTITIONS [KEY=VALUE ...]"
+  local name="$1" parts="$2" bs config
+  shift 2
+  local configs=()
+  for config in "$@"; do
+    [[ "$config" == *=* ]] || die "bad topic config '$config' (want KEY=VALUE, e.g. max.message.bytes=1024)"
+    configs+=(--config "$config")
+  done
   is_uint "$parts" && [ "$parts" -ge 1 ] || die "bad partition count '$parts'"
   need java
   resolve_state_dir
@@ -540,7 +566,7 @@ cmd_create_topic() {
   [ -n "$bs" ] || die "no KAFKA_BOOTSTRAP in $ENV_FILE"
   set_version "$(env_value KAFKA_VERSION)"  # the running broker's jars, whatever KAFKA_VERSION says
   run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bs" \
-    --create --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 >&2 \
+    --create --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 "${configs[@]}" >&2 \
     || die "creating topic '$name' failed"
 }
 
@@ -552,7 +578,8 @@ usage: $PROG COMMAND
   stop                           stop the broker (SIGTERM, SIGKILL after \$KAFKA_STOP_TIMEOUT s)
   status                         exit 0 if the broker runs and answers
   env                            print <state dir>/kafka.env of the running broker
-  create-topic NAME PARTITIONS   create a topic (replication factor 1)
+  create-topic NAME PARTITIONS [KEY=VALUE ...]
+                                 create a topic (replication factor 1) with topic configs
 State dir: \${KAFKA_STATE_DIR:-deploy/kafka/.state}. See README.md for ports and users.
 EOF
 }

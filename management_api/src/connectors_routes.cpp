@@ -112,13 +112,6 @@ std::optional<ConnectorState> parse_state(std::string text) {
   return std::nullopt;
 }
 
-std::optional<bool> parse_bool(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (text == "true" || text == "1") return true;
-  if (text == "false" || text == "0") return false;
-  return std::nullopt;
-}
-
 // The settings a PUT sends: the map itself (KurrentDB), or wrapped as {"settings": {...}}.
 const json& unwrap(const json& body, const char* wrapper) {
   if (body.size() == 1 && body.contains(wrapper) && body[wrapper].is_object()) return body[wrapper];

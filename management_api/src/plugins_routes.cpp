@@ -1,4 +1,8 @@
 // /connector-plugins: the sink types this host can run, their settings, and a dry-run check.
+#include <charconv>
+#include <chrono>
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "routes_common.hpp"
@@ -39,6 +43,49 @@ json spec_to_json(const SettingSpec& spec) {
     if (spec.min != std::numeric_limits<std::int64_t>::min()) out["min"] = spec.min;
     if (spec.max != std::numeric_limits<std::int64_t>::max()) out["max"] = spec.max;
   }
+  return out;
+}
+
+struct ValidateOptions {
+  bool check_connection = false;
+  std::chrono::milliseconds timeout{10000};
+};
+
+// ?checkConnection=true tries the settings against the destination; timeoutSeconds (1-60,
+// default 10) bounds how long that may take.
+connector::Result<ValidateOptions> parse_validate_options(const Target& target) {
+  ValidateOptions options;
+  std::vector<connector::FieldViolation> violations;
+  for (const auto& [key, value] : target.query) {
+    if (key == "checkConnection") {
+      auto flag = parse_bool(value);
+      if (flag) options.check_connection = *flag;
+      else violations.push_back({key, "must be true or false"});
+    } else if (key == "timeoutSeconds") {
+      int seconds = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+      if (ec != std::errc() || end != value.data() + value.size() || seconds < 1 || seconds > 60) {
+        violations.push_back({key, "must be a whole number of seconds from 1 to 60"});
+      } else {
+        options.timeout = std::chrono::seconds(seconds);
+      }
+    } else {
+      violations.push_back({key, "unknown query parameter; use checkConnection or timeoutSeconds"});
+    }
+  }
+  if (!violations.empty()) return make_error(ErrorCode::invalid_argument, "the query is not valid", std::move(violations));
+  return options;
+}
+
+json connection_to_json(const connector::ConnectionCheck& check) {
+  auto steps = json::array();
+  std::optional<std::string> failed;
+  for (const auto& step : check.steps) {
+    steps.push_back({{"step", step.name}, {"ok", step.ok}, {"detail", step.detail}});
+    if (!step.ok && !failed) failed = step.name;
+  }
+  json out{{"ok", check.ok()}, {"steps", steps}, {"destinations", check.destinations}};
+  if (failed) out["failedStep"] = *failed;
   return out;
 }
 
@@ -86,9 +133,17 @@ HttpResponse Api::connector_plugins(const HttpRequest& request, const Target& ta
     }
     if (!violations.empty()) return bad_request("the connector settings are not valid", std::move(violations));
     if (!has_type) settings["instanceTypeName"] = descriptor->type_name;
+    auto options = parse_validate_options(target);
+    if (!options.ok()) return error_response(options.error());
     auto canonical = connectors_.validate(settings);
     if (!canonical.ok()) return error_response(canonical.error());
-    return json_response(200, dump(json{{"valid", true}, {"settings", *canonical}}));
+    json out{{"valid", true}, {"settings", *canonical}};
+    if (options->check_connection) {
+      auto connection = connectors_.check_connection(settings, options->timeout);
+      if (!connection.ok()) return error_response(connection.error());
+      out["connection"] = connection_to_json(*connection);
+    }
+    return json_response(200, dump(out));
   }
   return error_response(make_error(ErrorCode::not_found, "no route for " + request.method + " " + request.target));
 }

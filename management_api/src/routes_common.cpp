@@ -27,6 +27,13 @@ HttpResponse method_not_allowed(const HttpRequest& request, const std::string& a
   return response;
 }
 
+std::optional<bool> parse_bool(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (text == "true" || text == "1") return true;
+  if (text == "false" || text == "0") return false;
+  return std::nullopt;
+}
+
 std::string media_type(const HttpRequest& request) {
   auto value = request.header("content-type");
   auto semicolon = value.find(';');

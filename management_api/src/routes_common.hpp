@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the route files. Internal to management_api.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,9 @@ HttpResponse method_not_allowed(const HttpRequest& request, const std::string& a
 
 // The media type without parameters, lower-cased.
 std::string media_type(const HttpRequest& request);
+
+// "true"/"1"/"false"/"0", any case; nullopt for anything else.
+std::optional<bool> parse_bool(std::string text);
 
 bool valid_utf8(std::string_view text);
 bool too_deep(std::string_view json_text);

@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "connection_check.hpp"
+#include "errors.hpp"
 #include "key_extractor.hpp"
 #include "producer_config.hpp"
 #include "settings.hpp"
@@ -39,41 +41,6 @@ struct TopicDeleter {
 constexpr int kOpenTimeoutMs = 10000;
 constexpr std::string_view kDefaultHeaderPrefix = "defaultHeaders:";
 
-// Errors that no retry will fix: the connector stops and says why.
-bool is_permanent_delivery_error(rd_kafka_resp_err_t err) {
-  switch (err) {
-    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-      return true;
-    default:
-      return false;
-  }
-}
-
-ErrorCode code_for(rd_kafka_resp_err_t err) {
-  switch (err) {
-    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
-    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
-      return ErrorCode::permission_denied;
-    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-      return ErrorCode::not_found;
-    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-      return ErrorCode::invalid_argument;
-    default:
-      return ErrorCode::unavailable;
-  }
-}
-
 class KafkaSink final : public connector::Sink {
  public:
   KafkaSink(connector::SinkContext context, KeyExtractor keys)
@@ -86,11 +53,7 @@ class KafkaSink final : public connector::Sink {
     for (const auto& [key, value] : context_.settings) {
       if (key.starts_with(kDefaultHeaderPrefix)) default_headers_.push_back({key.substr(kDefaultHeaderPrefix.size()), value});
     }
-    auto mechanism = connector::get_or(context_.settings, "authentication:saslMechanism", "plain");
-    auto protocol = connector::get_or(context_.settings, "authentication:securityProtocol", "plaintext");
-    auth_description_ = protocol == "saslPlaintext" || protocol == "saslSsl"
-                            ? "SASL " + mechanism + " as '" + connector::get_or(context_.settings, "authentication:username", "") + "'"
-                            : protocol;
+    auth_description_ = describe_authentication(context_.settings);
   }
 
   ~KafkaSink() override { close(std::chrono::milliseconds(0)); }
@@ -261,20 +224,14 @@ class KafkaSink final : public connector::Sink {
 
   static void on_error(rd_kafka_t* producer, int code, const char* reason, void* opaque) {
     auto* self = static_cast<KafkaSink*>(opaque);
-    auto err = static_cast<rd_kafka_resp_err_t>(code);
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    const auto kind = classify_client_error(static_cast<rd_kafka_resp_err_t>(code), reason);
+    if (kind == ClientErrorKind::fatal) {
       self->context_.log(LogLevel::error, std::string("Kafka fatal error: ") + reason);
       self->context_.listener->restart_from_checkpoint(self->fatal_error());
       return;
     }
-    const bool auth = err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED;
-    // A broker refusing our certificate (or its absence) reaches us as a transport error that
-    // carries the TLS alert; it will not go away by retrying either.
-    const std::string_view text(reason);
-    const bool tls = err == RD_KAFKA_RESP_ERR__SSL ||
-                     (err == RD_KAFKA_RESP_ERR__TRANSPORT &&
-                      (text.find("SSL alert") != std::string_view::npos || text.find("alert bad certificate") != std::string_view::npos ||
-                       text.find("certificate required") != std::string_view::npos));
+    const bool auth = kind == ClientErrorKind::authentication;
+    const bool tls = kind == ClientErrorKind::tls;
     if (auth || tls) {
       // Retrying with the same credentials or certificates cannot succeed.
       auto error = make_error(auth ? ErrorCode::permission_denied : ErrorCode::unavailable,
@@ -290,8 +247,7 @@ class KafkaSink final : public connector::Sink {
     }
     // Transient (a broker down, a timeout): librdkafka retries; records wait in flight.
     self->context_.log(LogLevel::warn, std::string("Kafka: ") + reason);
-    if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
-        err == RD_KAFKA_RESP_ERR__RESOLVE || err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+    if (kind == ClientErrorKind::unreachable) {
       self->degraded_.store(true);
       self->context_.listener->degraded(make_error(ErrorCode::unavailable, std::string("Kafka: ") + reason));
     }
@@ -342,6 +298,7 @@ const connector::SinkDescriptor& descriptor() {
       .settings = settings_table(),
       .create = &create,
       .check = &check_settings,
+      .check_connection = &check_connection,
   };
   return d;
 }

@@ -108,6 +108,12 @@ connector::Result<ConfPtr> build_producer_conf(const connector::Settings& s, con
   return conf;
 }
 
+std::string describe_authentication(const connector::Settings& s) {
+  const auto protocol = get_or(s, "authentication:securityProtocol", "plaintext");
+  if (protocol != "saslPlaintext" && protocol != "saslSsl") return protocol;
+  return "SASL " + get_or(s, "authentication:saslMechanism", "plain") + " as '" + get_or(s, "authentication:username", "") + "'";
+}
+
 std::vector<FieldViolation> check_settings(const connector::Settings& s) {
   std::vector<FieldViolation> violations;
   const auto protocol = get_or(s, "authentication:securityProtocol", "plaintext");

@@ -21,6 +21,10 @@ using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 // the `producer:` pass-through. Callbacks are set by the sink.
 connector::Result<ConfPtr> build_producer_conf(const connector::Settings& settings, const std::string& connector_id);
 
+// How the settings authenticate, for messages: the protocol, and for SASL the mechanism and
+// user ("SASL scramSha256 as 'app'"), never the password.
+std::string describe_authentication(const connector::Settings& settings);
+
 // Rules across kafka-sink settings, checked at create/reconfigure/validate time: SASL needs
 // credentials, a client key needs its certificate, pass-through properties must exist and may
 // not weaken delivery or security, key extraction needs a usable expression.

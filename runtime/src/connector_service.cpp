@@ -317,6 +317,18 @@ Result<connector::Settings> ConnectorService::validate(const connector::Settings
   return shown;
 }
 
+Result<connector::ConnectionCheck> ConnectorService::check_connection(const connector::Settings& settings,
+                                                                      std::chrono::milliseconds timeout) const {
+  auto checked = check(settings, "", nullptr);
+  if (!checked.ok()) return checked.error();
+  const auto* descriptor = plugins_.find(checked->settings.at("instanceTypeName"));
+  if (descriptor == nullptr || descriptor->check_connection == nullptr) {
+    return make_error(ErrorCode::invalid_argument,
+                      "the " + checked->settings.at("instanceTypeName") + " plugin has no connection check");
+  }
+  return descriptor->check_connection(checked->settings, timeout);
+}
+
 Result<void> ConnectorService::create(const std::string& id, const std::optional<std::string>& name,
                                       const connector::Settings& settings) {
   std::vector<connector::FieldViolation> violations;

@@ -140,9 +140,25 @@ std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& s
   auto last_commit = Clock::now();
   std::optional<Error> failure;
 
+  bool commit_failing = false;
   auto commit = [&]() -> std::optional<Error> {
     if (tracker.committable() == committed) return std::nullopt;
-    if (auto saved = hooks_.on_commit(tracker.committable()); !saved.ok()) return saved.error();
+    if (auto saved = hooks_.on_commit(tracker.committable()); !saved.ok()) {
+      if (saved.error().code != ErrorCode::unavailable) return saved.error();
+      // The checkpoint cannot be saved now (a full disk): keep delivering and try again at the
+      // next commit. The stored checkpoint only lags, so a crash meanwhile means records sent
+      // twice, never records lost.
+      if (!commit_failing) {
+        log(connector::LogLevel::warn, "cannot save the checkpoint, will retry: " + saved.error().message);
+        degraded(make_error(ErrorCode::unavailable, "cannot save the checkpoint: " + saved.error().message));
+      }
+      commit_failing = true;
+      acked_since_commit = 0;
+      last_commit = Clock::now();
+      return std::nullopt;
+    }
+    if (commit_failing) degraded(std::nullopt);
+    commit_failing = false;
     committed = tracker.committable();
     acked_since_commit = 0;
     last_commit = Clock::now();

@@ -301,8 +301,9 @@ void EventLog::write_loop() {
       tx.commit();
     } catch (const sqlite::Error& e) {
       // The whole group rolled back: every append in it fails, and the head stays where it was.
-      results.assign(group.size(), make_error(ErrorCode::unavailable,
-                                              std::string("the append was not stored: ") + e.what()));
+      const auto reason = e.disk_full() ? std::string("the disk holding the event log is full; free space and send it again")
+                                        : std::string(e.what());
+      results.assign(group.size(), make_error(ErrorCode::unavailable, "the append was not stored: " + reason));
       next_position = head_before + 1;
     }
     if (next_position - 1 != head_before) {

@@ -6,9 +6,11 @@ namespace sinkhost::runtime::sqlite {
 
 namespace {
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
-  throw Error(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+  throw Error(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"), db ? sqlite3_errcode(db) & 0xff : SQLITE_NOMEM);
 }
 }  // namespace
+
+bool Error::disk_full() const { return code_ == SQLITE_FULL; }
 
 void Database::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
@@ -30,10 +32,10 @@ Database Database::open(const std::string& path, Sync sync, bool read_only) {
 
 void Database::exec(const char* sql) {
   char* message = nullptr;
-  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &message) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &message); rc != SQLITE_OK) {
     std::string text = message ? message : "unknown error";
     sqlite3_free(message);
-    throw Error(std::string("sqlite: ") + text);
+    throw Error(std::string("sqlite: ") + text, rc & 0xff);
   }
 }
 

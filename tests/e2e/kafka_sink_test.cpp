@@ -1,6 +1,7 @@
 // kafka-sink against the real broker: every security mode, the refusals users will meet, and
 // exactly where records land (keys, partitions, headers, timestamps, order), read back with
 // kcat as an independent client.
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -205,6 +206,178 @@ TEST_F(KafkaSinkTest, AnUntrustedCaAndAMissingClientCertificateStopTheConnectorW
   EXPECT_EQ(c["state"], "CONNECTOR_STATE_STOPPED");
   EXPECT_NE(c["errorDetails"]["message"].get<std::string>().find("TLS"), std::string::npos) << c.dump();
   EXPECT_FALSE(c.contains("position"));
+}
+
+// Permanent delivery errors: the connector stops, errorDetails names the cause and the topic,
+// and the checkpoint stays before the record that could not be delivered.
+class KafkaPermanentErrors : public KafkaSinkTest {
+ protected:
+  // The connector delivers `first` and checkpoints it; then `refused` cannot be delivered.
+  void expect_stopped_before(const std::string& id, std::uint64_t first, const std::string& code,
+                             const std::vector<std::string>& message_parts) {
+    ASSERT_TRUE(eventually([&] { return connector(id).contains("errorDetails"); })) << connector(id).dump() << host_.log();
+    auto c = connector(id);
+    EXPECT_EQ(c["state"], "CONNECTOR_STATE_STOPPED");
+    EXPECT_EQ(c["errorDetails"]["code"], code) << c.dump();
+    const auto message = c["errorDetails"]["message"].get<std::string>();
+    for (const auto& part : message_parts) EXPECT_NE(message.find(part), std::string::npos) << part << " in " << message;
+    if (first == 0) {
+      EXPECT_FALSE(c.contains("position")) << c.dump();
+    } else {
+      ASSERT_TRUE(c.contains("position")) << c.dump();
+      EXPECT_EQ(c["position"].get<std::uint64_t>(), first) << "the checkpoint stays before the refused record";
+    }
+  }
+};
+
+TEST_F(KafkaPermanentErrors, ARecordTooLargeForTheTopicStopsTheConnectorAfterTheLastDeliveredOne) {
+  const auto topic = unique_topic("too-large");
+  create_topic(topic, 1, {"max.message.bytes=2048"});
+  auto id = start_connector({{"topic", topic}, {"bootstrapServers", kafka_bootstrap()}, {"compression:type", "None"}});
+  const auto first = append_event(host_.port(), topic, "Small", {{"n", 1}});
+  ASSERT_TRUE(checkpoint_reaches(id, first)) << connector(id).dump();
+  append_event(host_.port(), topic, "Large", {{"blob", std::string(8000, 'x')}});
+  append_event(host_.port(), topic, "Small", {{"n", 3}});
+  expect_stopped_before(id, first, "INVALID_ARGUMENT", {"too large", "topic '" + topic + "'"});
+  auto messages = consume(topic, 1);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].value, R"({"n":1})");
+}
+
+TEST_F(KafkaPermanentErrors, AnUnknownTopicWithAutoCreationOffStopsTheConnectorNamingTheTopic) {
+  const auto topic = unique_topic("never-created");
+  append_event(host_.port(), topic, "OrderPlaced", {{"n", 1}});
+  // The test broker creates topics on demand; a client may refuse that for itself.
+  auto id = start_connector({{"topic", topic}, {"bootstrapServers", kafka_bootstrap()},
+                             {"producer:allow.auto.create.topics", "false"},
+                             {"producer:topic.metadata.propagation.max.ms", "1000"}}, false);
+  expect_stopped_before(id, 0, "NOT_FOUND", {"Unknown topic", "topic '" + topic + "'"});
+  // Nothing created it meanwhile.
+  auto check = http_request(host_.port(), "PUT", "/connector-plugins/kafka-sink/config/validate?checkConnection=true",
+                            json{{"topic", topic}, {"bootstrapServers", kafka_bootstrap()}}.dump());
+  ASSERT_EQ(check.status, 200) << check.body;
+  EXPECT_EQ(json::parse(check.body)["connection"]["failedStep"], "find topic") << check.body;
+}
+
+TEST_F(KafkaPermanentErrors, ATopicTheUserMayNotWriteStopsTheConnectorWithPermissionDenied) {
+  auto env = kafka_env();
+  // deploy/kafka/kafka.sh denies the SASL user every topic with this prefix.
+  const auto topic = unique_topic(env["KAFKA_FORBIDDEN_TOPIC_PREFIX"] + "orders");
+  append_event(host_.port(), topic, "OrderPlaced", {{"n", 1}});
+  auto settings = sasl("saslPlaintext", "scramSha256");
+  settings["topic"] = topic;
+  settings["bootstrapServers"] = env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"];
+  auto id = start_connector(settings, false);
+  expect_stopped_before(id, 0, "PERMISSION_DENIED", {"authorization failed", "topic '" + topic + "'"});
+}
+
+// The connection check: PUT /connector-plugins/kafka-sink/config/validate?checkConnection=true.
+class KafkaConnectionCheck : public KafkaSinkTest {
+ protected:
+  json check(json settings, const std::string& query = "checkConnection=true") {
+    auto response = http_request(host_.port(), "PUT", "/connector-plugins/kafka-sink/config/validate?" + query,
+                                 settings.dump());
+    EXPECT_EQ(response.status, 200) << response.body;
+    auto body = json::parse(response.body);
+    EXPECT_EQ(body["valid"], true);
+    EXPECT_EQ(body["settings"]["authentication:password"].is_null() ||
+                  body["settings"]["authentication:password"] == "********",
+              true)
+        << "a password never comes back: " << response.body;
+    return body["connection"];
+  }
+  static std::vector<std::string> step_names(const json& connection) {
+    std::vector<std::string> names;
+    for (const auto& step : connection["steps"]) names.push_back(step["step"]);
+    return names;
+  }
+};
+
+TEST_F(KafkaConnectionCheck, GoodSettingsPassEveryStepAndListTheTopics) {
+  const auto topic = unique_topic("checked");
+  create_topic(topic, 3);
+  auto connection = check({{"topic", topic}, {"bootstrapServers", kafka_bootstrap()}});
+  EXPECT_EQ(connection["ok"], true) << connection.dump();
+  EXPECT_FALSE(connection.contains("failedStep"));
+  EXPECT_EQ(step_names(connection),
+            (std::vector<std::string>{"configure", "connect", "authenticate", "list topics", "find topic"}));
+  EXPECT_EQ(connection["steps"][4]["detail"], "topic '" + topic + "' has 3 partition(s)");
+  const auto topics = connection["destinations"].get<std::vector<std::string>>();
+  EXPECT_NE(std::find(topics.begin(), topics.end(), topic), topics.end()) << connection.dump();
+  for (const auto& name : topics) EXPECT_FALSE(name.starts_with("__")) << "internal topics are not listed";
+
+  // Over SCRAM with TLS too, the credentials' own view.
+  auto env = kafka_env();
+  auto settings = sasl("saslSsl", "scramSha512");
+  settings["topic"] = topic;
+  settings["bootstrapServers"] = env["KAFKA_SASL_SSL_BOOTSTRAP"];
+  settings["authentication:tls:caCertificate"] = kafka_file("KAFKA_CA_PEM");
+  connection = check(settings);
+  EXPECT_EQ(connection["ok"], true) << connection.dump();
+  EXPECT_EQ(connection["steps"][2]["detail"], "accepted: SASL scramSha512 as 'alice'");
+}
+
+TEST_F(KafkaConnectionCheck, EachFailureNamesItsStepAndWhy) {
+  auto env = kafka_env();
+  const auto topic = unique_topic("check-missing");
+  {
+    SCOPED_TRACE("nothing listens");
+    auto connection = check({{"topic", topic}, {"bootstrapServers", "127.0.0.1:" + std::to_string(free_port())}},
+                            "checkConnection=true&timeoutSeconds=2");
+    EXPECT_EQ(connection["ok"], false);
+    EXPECT_EQ(connection["failedStep"], "connect") << connection.dump();
+    EXPECT_NE(connection["steps"].back()["detail"].get<std::string>().find("answered within 2 s"), std::string::npos)
+        << connection.dump();
+  }
+  {
+    SCOPED_TRACE("wrong password");
+    auto settings = sasl("saslPlaintext", "scramSha256", "not-the-password");
+    settings["topic"] = topic;
+    settings["bootstrapServers"] = env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"];
+    auto connection = check(settings);
+    EXPECT_EQ(connection["failedStep"], "authenticate") << connection.dump();
+    const auto detail = connection["steps"].back()["detail"].get<std::string>();
+    EXPECT_NE(detail.find("authentication failed (SASL scramSha256 as 'alice')"), std::string::npos) << detail;
+    EXPECT_EQ(connection.dump().find("not-the-password"), std::string::npos);
+  }
+  {
+    SCOPED_TRACE("untrusted CA");
+    auto connection = check({{"topic", topic}, {"bootstrapServers", env["KAFKA_SSL_BOOTSTRAP"]},
+                             {"authentication:securityProtocol", "ssl"}});
+    EXPECT_EQ(connection["failedStep"], "authenticate") << connection.dump();
+    EXPECT_NE(connection["steps"].back()["detail"].get<std::string>().find("TLS handshake failed"), std::string::npos)
+        << connection.dump();
+  }
+  {
+    SCOPED_TRACE("missing topic");
+    auto connection = check({{"topic", topic}, {"bootstrapServers", kafka_bootstrap()}});
+    EXPECT_EQ(connection["failedStep"], "find topic") << connection.dump();
+    EXPECT_NE(connection["steps"].back()["detail"].get<std::string>().find("does not exist"), std::string::npos);
+    // Asking did not create it.
+    connection = check({{"topic", topic}, {"bootstrapServers", kafka_bootstrap()}});
+    EXPECT_EQ(connection["failedStep"], "find topic") << connection.dump();
+  }
+  {
+    SCOPED_TRACE("forbidden topic");
+    auto settings = sasl("saslPlaintext", "plain");
+    settings["topic"] = env["KAFKA_FORBIDDEN_TOPIC_PREFIX"] + "payments";
+    settings["bootstrapServers"] = env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"];
+    auto connection = check(settings);
+    EXPECT_EQ(connection["failedStep"], "find topic") << connection.dump();
+    EXPECT_NE(connection["steps"].back()["detail"].get<std::string>().find("not authorized"), std::string::npos)
+        << connection.dump();
+  }
+}
+
+TEST_F(KafkaConnectionCheck, BadQueryParametersAndPluginsWithoutACheckAreRefused) {
+  auto bad = http_request(host_.port(), "PUT", "/connector-plugins/kafka-sink/config/validate?timeoutSeconds=600",
+                          json{{"topic", "t"}}.dump());
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("timeoutSeconds"), std::string::npos) << bad.body;
+  auto logger = http_request(host_.port(), "PUT", "/connector-plugins/logger-sink/config/validate?checkConnection=true",
+                             json::object().dump());
+  EXPECT_EQ(logger.status, 400) << logger.body;
+  EXPECT_NE(logger.body.find("has no connection check"), std::string::npos) << logger.body;
 }
 
 class KafkaPartitioning : public KafkaSinkTest {

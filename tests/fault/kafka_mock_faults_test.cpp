@@ -4,6 +4,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <cstdio>
+#include <map>
 #include <set>
 
 #include "../unit/api_fixture.hpp"
@@ -32,10 +34,11 @@ class KafkaMockFaults : public ApiTest {
     if (mock_owner_) rd_kafka_destroy(mock_owner_);
   }
 
-  void start_kafka_sink() {
+  void start_kafka_sink(const json& extra = json::object()) {
     json settings = {{"settings", {{"instanceTypeName", "kafka-sink"}, {"topic", "orders"}, {"bootstrapServers", bootstrap_},
                                    {"subscription:initialPosition", "earliest"}, {"autocommit:interval", "20"},
                                    {"autocommit:recordsThreshold", "1"}, {"compression:type", "None"}}}};
+    settings["settings"].update(extra);
     ASSERT_EQ(call("POST", "/connectors/mock-sink", settings.dump()).status, 200);
     ASSERT_EQ(call("POST", "/connectors/mock-sink/start", "", "").status, 200);
   }
@@ -53,6 +56,43 @@ class KafkaMockFaults : public ApiTest {
     std::istringstream lines(output);
     for (std::string line; std::getline(lines, line);) values.push_back(line);
     return values;
+  }
+
+  // Values by partition, in offset order ("<partition> <value>" lines from kcat).
+  std::map<int, std::vector<int>> numbers_by_partition() {
+    auto output = test::run_command("timeout 20 kcat -b " + bootstrap_ +
+                                    " -C -t orders -o beginning -e -q -f '%p %s\\n' 2>/dev/null");
+    std::map<int, std::vector<int>> by_partition;
+    std::istringstream lines(output);
+    for (std::string line; std::getline(lines, line);) {
+      auto space = line.find(' ');
+      if (space == std::string::npos) continue;
+      auto value = json::parse(line.substr(space + 1), nullptr, false);
+      if (value.is_object() && value.contains("n")) by_partition[std::stoi(line.substr(0, space))].push_back(value["n"].get<int>());
+    }
+    return by_partition;
+  }
+
+  // Every one of `count` events arrived, and within each partition in log order.
+  void expect_all_in_order(int count) {
+    auto by_partition = numbers_by_partition();
+    std::set<int> distinct;
+    std::size_t total = 0;
+    for (const auto& [partition, numbers] : by_partition) {
+      int highest = -1;
+      for (int n : numbers) {
+        // A resend may repeat an earlier number; a new number never comes before an older one.
+        if (distinct.insert(n).second && n < highest) {
+          ADD_FAILURE() << "partition " << partition << ": " << n << " after " << highest;
+        }
+        highest = std::max(highest, n);
+      }
+      total += numbers.size();
+    }
+    EXPECT_EQ(distinct.size(), static_cast<std::size_t>(count)) << "every event arrived";
+    std::printf("FAULT-RESULT case=%s expected=%d received=%zu distinct=%zu duplicates=%zu\n",
+                ::testing::UnitTest::GetInstance()->current_test_info()->name(), count, total, distinct.size(),
+                total - distinct.size());
   }
 
   rd_kafka_t* mock_owner_ = nullptr;
@@ -125,6 +165,37 @@ TEST_F(KafkaMockFaults, BrokersDownMarkTheConnectorDegradedButRunningUntilTheyRe
   ASSERT_TRUE(eventually([&] { return position() == 20u; })) << connector("mock-sink").dump();
   EXPECT_FALSE(connector("mock-sink").contains("warningDetails")) << "the condition clears with the first delivery";
   EXPECT_EQ(topic_values().size(), 20u);
+}
+
+TEST_F(KafkaMockFaults, LeaderChangesWhileStreamingKeepEveryEventInPartitionOrder) {
+  start_kafka_sink();
+  constexpr int kEvents = 600;
+  for (int i = 0; i < kEvents; ++i) {
+    append("order-" + std::to_string(i % 5), "E", {{"n", i}});
+    if (i % 50 == 49) {
+      // Every partition moves to another broker: the producer meets NOT_LEADER answers and
+      // must find the new leaders.
+      for (int p = 0; p < 3; ++p) rd_kafka_mock_partition_set_leader(cluster_, "orders", p, (i / 50 + p) % 3 + 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  ASSERT_TRUE(eventually([&] { return position() == static_cast<std::uint64_t>(kEvents); })) << connector("mock-sink").dump();
+  EXPECT_EQ(connector("mock-sink")["state"], "CONNECTOR_STATE_RUNNING");
+  expect_all_in_order(kEvents);
+}
+
+TEST_F(KafkaMockFaults, ProduceRequestsThatTimeOutAreRetriedWithoutLossOrReordering) {
+  // The next produce requests to every broker take 2.5 s; the client gives up on each after
+  // 1 s and retries it (idempotence keeps the retries from writing twice).
+  for (int b = 1; b <= 3; ++b) {
+    rd_kafka_mock_broker_push_request_error_rtts(cluster_, b, 0 /* Produce */, 3, RD_KAFKA_RESP_ERR_NO_ERROR, 2500,
+                                                 RD_KAFKA_RESP_ERR_NO_ERROR, 2500, RD_KAFKA_RESP_ERR_NO_ERROR, 2500);
+  }
+  for (int i = 0; i < 300; ++i) append("order-" + std::to_string(i % 5), "E", {{"n", i}});
+  start_kafka_sink({{"producer:request.timeout.ms", "1000"}});
+  ASSERT_TRUE(eventually([&] { return position() == 300u; }, std::chrono::seconds(60))) << connector("mock-sink").dump();
+  EXPECT_EQ(connector("mock-sink")["state"], "CONNECTOR_STATE_RUNNING");
+  expect_all_in_order(300);
 }
 
 }  // namespace

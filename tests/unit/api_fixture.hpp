@@ -87,8 +87,9 @@ class ApiTest : public ::testing::Test {
     ASSERT_EQ(response.status, 201) << response.body;
   }
 
-  static bool eventually(const std::function<bool()>& condition) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  static bool eventually(const std::function<bool()>& condition,
+                         std::chrono::seconds timeout = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
       if (condition()) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

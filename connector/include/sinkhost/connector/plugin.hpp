@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +10,25 @@
 #include "sinkhost/connector/sink.hpp"
 
 namespace sinkhost::connector {
+
+// One step of trying settings against the real destination ("connect", "authenticate", ...).
+struct ConnectionStep {
+  std::string name;
+  bool ok = false;
+  std::string detail;  // what was found, or why the step failed
+};
+
+// The outcome of trying settings for real. Steps run in order and stop at the first failure.
+struct ConnectionCheck {
+  std::vector<ConnectionStep> steps;
+  std::vector<std::string> destinations;  // what the credentials can see (Kafka: topic names)
+  bool ok() const {
+    for (const auto& step : steps) {
+      if (!step.ok) return false;
+    }
+    return !steps.empty();
+  }
+};
 
 // Everything the host needs to know about a sink plugin: one declarative descriptor.
 struct SinkDescriptor {
@@ -20,6 +40,9 @@ struct SinkDescriptor {
   // Rules that span settings ("path is required when output is file"), checked at create,
   // reconfigure and validate time on settings with defaults applied. Optional.
   std::vector<FieldViolation> (*check)(const Settings& settings) = nullptr;
+  // Tries valid settings (defaults applied, secrets in clear) against the real destination
+  // within `timeout`, without writing anything. Optional.
+  ConnectionCheck (*check_connection)(const Settings& settings, std::chrono::milliseconds timeout) = nullptr;
 };
 
 }  // namespace sinkhost::connector

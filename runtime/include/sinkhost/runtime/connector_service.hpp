@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -70,6 +71,10 @@ class ConnectorService {
   // Checks settings without storing anything: the sink type must be known and every setting
   // valid for it. Returns the canonical settings, secret values masked.
   Result<connector::Settings> validate(const connector::Settings& settings) const;
+  // Validates, then tries the settings against the real destination (the plugin's connection
+  // check) within `timeout`. Refused for a plugin that has no connection check.
+  Result<connector::ConnectionCheck> check_connection(const connector::Settings& settings,
+                                                      std::chrono::milliseconds timeout) const;
 
   Result<void> create(const std::string& id, const std::optional<std::string>& name,
                       const connector::Settings& settings);

@@ -15,7 +15,13 @@ namespace sinkhost::runtime::sqlite {
 // and turn it into a Result error, so it never escapes the runtime.
 class Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& what, int code = 0) : std::runtime_error(what), code_(code) {}
+  // SQLite's primary result code (SQLITE_FULL, SQLITE_IOERR, ...), 0 when not from SQLite.
+  int code() const { return code_; }
+  bool disk_full() const;
+
+ private:
+  int code_;
 };
 
 enum class Sync { normal, full };

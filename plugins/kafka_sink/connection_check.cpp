@@ -1,0 +1,182 @@
+#include "connection_check.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "errors.hpp"
+#include "producer_config.hpp"
+
+namespace sinkhost::kafka_sink {
+
+using connector::ConnectionCheck;
+using connector::ConnectionStep;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct ClientDeleter {
+  void operator()(rd_kafka_t* client) const { rd_kafka_destroy(client); }
+};
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
+};
+struct MetadataDeleter {
+  void operator()(const rd_kafka_metadata_t* metadata) const { rd_kafka_metadata_destroy(metadata); }
+};
+using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
+
+// What librdkafka's error callback reported while we waited for the brokers.
+struct Observed {
+  std::mutex mutex;
+  std::optional<std::string> credentials_refused;  // authentication or TLS failure, first one
+  bool tls = false;
+  std::string last_unreachable;
+};
+
+void on_error(rd_kafka_t*, int code, const char* reason, void* opaque) {
+  auto* observed = static_cast<Observed*>(opaque);
+  std::lock_guard lock(observed->mutex);
+  switch (classify_client_error(static_cast<rd_kafka_resp_err_t>(code), reason)) {
+    case ClientErrorKind::authentication:
+    case ClientErrorKind::tls:
+      if (!observed->credentials_refused) {
+        observed->credentials_refused = reason;
+        observed->tls = classify_client_error(static_cast<rd_kafka_resp_err_t>(code), reason) == ClientErrorKind::tls;
+      }
+      break;
+    case ClientErrorKind::unreachable:
+      observed->last_unreachable = reason;
+      break;
+    default:
+      break;
+  }
+}
+
+// The check reports what went wrong in its steps; librdkafka's own log lines would only
+// repeat it on stderr.
+void on_log(const rd_kafka_t*, int, const char*, const char*) {}
+
+std::string milliseconds_text(std::chrono::milliseconds ms) {
+  if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + " s";
+  return std::to_string(ms.count()) + " ms";
+}
+
+}  // namespace
+
+ConnectionCheck check_connection(const connector::Settings& settings, std::chrono::milliseconds timeout) {
+  ConnectionCheck check;
+  auto fail = [&check](const char* step, std::string detail) {
+    check.steps.push_back({step, false, std::move(detail)});
+    return check;
+  };
+  const auto bootstrap = connector::get_or(settings, "bootstrapServers", "localhost:9092");
+  const auto topic_name = connector::get_or(settings, "topic", "");
+
+  // 1. configure: the same producer configuration a connector would run with.
+  auto conf = build_producer_conf(settings, "connection-check");
+  if (!conf.ok()) return fail("configure", conf.error().message);
+  Observed observed;
+  char reason[512];
+  // Never create the topic by asking about it: the check writes nothing.
+  if (rd_kafka_conf_set(conf->get(), "allow.auto.create.topics", "false", reason, sizeof reason) != RD_KAFKA_CONF_OK) {
+    return fail("configure", reason);
+  }
+  rd_kafka_conf_set_opaque(conf->get(), &observed);
+  rd_kafka_conf_set_error_cb(conf->get(), &on_error);
+  rd_kafka_conf_set_log_cb(conf->get(), &on_log);
+  std::unique_ptr<rd_kafka_t, ClientDeleter> client(rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), reason, sizeof reason));
+  if (!client) return fail("configure", std::string("cannot create the Kafka client: ") + reason);
+  (void)conf->release();  // rd_kafka_new took ownership
+  check.steps.push_back({"configure", true, "client settings accepted"});
+
+  // 2-4. connect, authenticate, list topics: one cluster-wide metadata request, retried in
+  // short rounds so that refused credentials end the wait at once.
+  const auto deadline = Clock::now() + timeout;
+  MetadataPtr cluster;
+  rd_kafka_resp_err_t last_err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) break;
+    const rd_kafka_metadata_t* metadata = nullptr;
+    last_err = rd_kafka_metadata(client.get(), 1, nullptr, &metadata,
+                                 static_cast<int>(std::min<std::int64_t>(left.count(), 500)));
+    rd_kafka_poll(client.get(), 0);  // serves the error callback
+    if (last_err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      cluster.reset(metadata);
+      break;
+    }
+    std::lock_guard lock(observed.mutex);
+    if (observed.credentials_refused) break;
+  }
+  if (!cluster) {
+    std::lock_guard lock(observed.mutex);
+    if (observed.credentials_refused) {
+      check.steps.push_back({"connect", true, "reached a broker at " + bootstrap});
+      if (observed.tls) return fail("authenticate", "TLS handshake failed: " + *observed.credentials_refused);
+      return fail("authenticate", "Kafka authentication failed (" + describe_authentication(settings) +
+                                      "): " + *observed.credentials_refused);
+    }
+    std::string detail = "no broker at " + bootstrap + " answered within " + milliseconds_text(timeout);
+    detail += observed.last_unreachable.empty() ? std::string(" (") + rd_kafka_err2str(last_err) + ")"
+                                                : ": " + observed.last_unreachable;
+    return fail("connect", detail);
+  }
+  std::string brokers;
+  for (int i = 0; i < cluster->broker_cnt; ++i) {
+    if (!brokers.empty()) brokers += ", ";
+    brokers += std::string(cluster->brokers[i].host) + ":" + std::to_string(cluster->brokers[i].port);
+  }
+  check.steps.push_back({"connect", true, "reached " + std::to_string(cluster->broker_cnt) + " broker(s): " + brokers});
+  const auto protocol = connector::get_or(settings, "authentication:securityProtocol", "plaintext");
+  check.steps.push_back({"authenticate", true,
+                         protocol == "plaintext" ? "no authentication (plaintext)"
+                         : protocol == "ssl"     ? "TLS handshake completed"
+                                                 : "accepted: " + describe_authentication(settings)});
+  for (int i = 0; i < cluster->topic_cnt; ++i) {
+    const auto& topic = cluster->topics[i];
+    // Internal topics (__consumer_offsets, ...) are not destinations.
+    if (topic.err == RD_KAFKA_RESP_ERR_NO_ERROR && !std::string_view(topic.topic).starts_with("__")) {
+      check.destinations.emplace_back(topic.topic);
+    }
+  }
+  std::sort(check.destinations.begin(), check.destinations.end());
+  check.steps.push_back({"list topics", true, std::to_string(check.destinations.size()) + " topic(s) visible to these credentials"});
+
+  // 5. find the topic: asked about by name, so that a topic the credentials may not describe
+  // says so instead of just being absent from the list.
+  std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic(rd_kafka_topic_new(client.get(), topic_name.c_str(), nullptr));
+  if (!topic) return fail("find topic", "'" + topic_name + "' is not a valid topic name");
+  const rd_kafka_metadata_t* metadata = nullptr;
+  const auto left = std::max<std::int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count(), 1000);
+  auto err = rd_kafka_metadata(client.get(), 0, topic.get(), &metadata, static_cast<int>(left));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return fail("find topic", "could not ask about topic '" + topic_name + "': " + rd_kafka_err2str(err));
+  }
+  MetadataPtr described(metadata);
+  if (described->topic_cnt != 1) return fail("find topic", "the broker did not describe topic '" + topic_name + "'");
+  const auto& found = described->topics[0];
+  switch (found.err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+      check.steps.push_back({"find topic", true,
+                             "topic '" + topic_name + "' has " + std::to_string(found.partition_cnt) + " partition(s)"});
+      return check;
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+      return fail("find topic", "topic '" + topic_name +
+                                    "' does not exist (a broker with auto.create.topics.enable=true creates it at the "
+                                    "first record; otherwise the connector stops with NOT_FOUND)");
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+      return fail("find topic", "not authorized to describe topic '" + topic_name + "' (" +
+                                    describe_authentication(settings) + ")");
+    default:
+      return fail("find topic", "topic '" + topic_name + "': " + rd_kafka_err2str(found.err));
+  }
+}
+
+}  // namespace sinkhost::kafka_sink

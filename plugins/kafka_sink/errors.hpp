@@ -1,0 +1,27 @@
+#pragma once
+// How kafka-sink reads librdkafka's errors: which ones no retry will fix, which google.rpc
+// code they map to, and which client-level errors mean bad credentials or certificates.
+#include <librdkafka/rdkafka.h>
+
+#include <string_view>
+
+#include "sinkhost/connector/result.hpp"
+
+namespace sinkhost::kafka_sink {
+
+// Delivery errors that no retry will fix: the connector stops and says why.
+bool is_permanent_delivery_error(rd_kafka_resp_err_t err);
+
+connector::ErrorCode code_for(rd_kafka_resp_err_t err);
+
+// What an error callback's error means for the connection.
+enum class ClientErrorKind {
+  authentication,  // SASL refused the credentials
+  tls,             // the TLS handshake failed (untrusted CA, certificate refused or missing)
+  unreachable,     // a broker down, unresolvable, or not answering: retrying may help
+  fatal,           // the idempotent producer is dead
+  other,
+};
+ClientErrorKind classify_client_error(rd_kafka_resp_err_t err, std::string_view reason);
+
+}  // namespace sinkhost::kafka_sink
