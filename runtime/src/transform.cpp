@@ -140,7 +140,11 @@ std::string error_text(TransformHeap& heap) {
   return text;
 }
 
-duk_ret_t decode_json(duk_context* ctx, void*) {
+// Pushes the record's data parsed as JSON. Inside duk_safe_call because pushing allocates, and a
+// heap at its limit must fail the record, not abort the host.
+duk_ret_t decode_json(duk_context* ctx, void* udata) {
+  const auto& record = *static_cast<const connector::Record*>(udata);
+  duk_push_lstring(ctx, record.data.data(), record.data.size());
   duk_json_decode(ctx, -1);
   return 1;
 }
@@ -311,10 +315,14 @@ Result<std::unique_ptr<RecordTransform>> RecordTransform::compile_base64(std::st
 Result<RecordTransform::Verdict> RecordTransform::apply(connector::Record& record) {
   if (record.schema_type != connector::SchemaType::json) return Verdict::keep;
   duk_context* ctx = heap_->ctx;
-  duk_push_lstring(ctx, record.data.data(), record.data.size());
-  if (duk_safe_call(ctx, &decode_json, nullptr, 1, 1) != DUK_EXEC_SUCCESS) {
+  if (duk_safe_call(ctx, &decode_json, &record, 0, 1) != DUK_EXEC_SUCCESS) {
+    // A SyntaxError: not JSON after all, passed on untouched as KurrentDB does. Anything else
+    // (out of memory) fails the record.
+    const bool not_json = duk_get_error_code(ctx, -1) == DUK_ERR_SYNTAX_ERROR;
+    auto text = not_json ? std::string() : "failed before running: " + error_text(*heap_);
     duk_pop(ctx);
-    return Verdict::keep;  // not JSON after all: passed on untouched, as KurrentDB does
+    if (not_json) return Verdict::keep;
+    return make_error(ErrorCode::invalid_argument, std::move(text));
   }
   heap_->arm();
   const bool ran = duk_safe_call(ctx, &call_transform, &record, 1, 1) == DUK_EXEC_SUCCESS;

@@ -2,6 +2,8 @@
 // change, dropping, errors and the time limit.
 #include "sinkhost/runtime/transform.hpp"
 
+#include <optional>
+
 #include <gtest/gtest.h>
 
 #include "sinkhost/connector/encoding.hpp"
@@ -201,6 +203,26 @@ TEST(RecordTransform, RunawayMemoryIsAnErrorNotTheHostsProblem) {
   auto result = t->apply(record);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().message.rfind("threw ", 0), 0u) << result.error().message;
+}
+
+TEST(RecordTransform, AHeapFilledAcrossRecordsFailsTheRecordInsteadOfTheHost) {
+  // Each record keeps a new 1 MiB string (built by doubling: a native join of a huge array
+  // would spend its time inside one built-in call, where the time limit is not checked).
+  auto t = compiled("var kept = [], block = 'x';\nfor (var i = 0; i < 20; i++) block += block;\n"
+                    "function transform(r) { kept.push(block + kept.length); }");
+  std::optional<connector::Error> failure;
+  for (int i = 0; i < 200 && !failure; ++i) {
+    auto record = sample_record();
+    auto result = t->apply(record);
+    if (!result.ok()) failure = result.error();
+  }
+  ASSERT_TRUE(failure.has_value()) << "64 MiB hold about 64 of these strings";
+  for (int i = 0; i < 3; ++i) {
+    auto record = sample_record();
+    auto again = t->apply(record);
+    ASSERT_FALSE(again.ok()) << "the heap stays full, and every record fails cleanly";
+    EXPECT_FALSE(again.error().message.empty());
+  }
 }
 
 TEST(RecordTransform, RecordsThatAreNotJsonPassThroughUntouched) {
