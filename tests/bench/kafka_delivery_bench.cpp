@@ -39,6 +39,33 @@ std::string uuid(std::uint64_t n) {
   return buffer;
 }
 
+// Creates `topic` (3 partitions) before anything is timed: both sides then measure delivery,
+// not the broker creating a topic on first use.
+bool create_topic(const std::string& bootstrap, const std::string& topic) {
+  char error[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), error, sizeof error);
+  rd_kafka_t* admin = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (admin == nullptr) return false;
+  rd_kafka_NewTopic_t* new_topic = rd_kafka_NewTopic_new(topic.c_str(), 3, 1, error, sizeof error);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(admin);
+  rd_kafka_CreateTopics(admin, &new_topic, 1, nullptr, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 30000);
+  bool ok = event != nullptr && rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (ok) {
+    size_t count = 0;
+    const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count);
+    ok = count == 1 && rd_kafka_topic_result_error(results[0]) == RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  if (event) rd_kafka_event_destroy(event);
+  rd_kafka_NewTopic_destroy(new_topic);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_destroy(admin);
+  // Let the new partitions' leadership settle before the clock starts.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  return ok;
+}
+
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // The plain producer: the properties kafka-sink sets, the same value and the same headers.
@@ -118,11 +145,18 @@ int main(int argc, char** argv) {
   const auto run_id = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
   std::printf("Kafka delivery benchmark: %zu events of ~250 bytes with 12 headers each, broker %s\n", events, bootstrap.c_str());
 
+  if (!create_topic(bootstrap, "bench-plain-" + run_id)) {
+    std::fprintf(stderr, "cannot create the topics on %s\n", bootstrap.c_str());
+    return 1;
+  }
   double plain = plain_producer(bootstrap, "bench-plain-" + run_id, backlog);
   std::printf("%-58s %8.2f s %10.0f msg/s\n", "plain librdkafka producer (same settings, same messages)", plain,
               events / plain);
 
   auto run_connectors = [&](int count) {
+    for (int c = 0; c < count; ++c) {
+      if (!create_topic(bootstrap, "bench-" + run_id + "-bench-" + std::to_string(count) + "-" + std::to_string(c))) std::exit(1);
+    }
     auto start = Clock::now();
     for (int c = 0; c < count; ++c) {
       auto id = "bench-" + std::to_string(count) + "-" + std::to_string(c);
