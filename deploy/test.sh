@@ -45,6 +45,10 @@ if [ $quick -eq 0 ]; then
   # cannot see its synchronization. A race report aborts the process that made it (the daemon
   # too), which fails the test. Only what labels unit and e2e run is built.
   tsan_dir="$root/build-tsan"
+  # These two open a kafka-sink producer: clang 14's TSan runtime crashes in __tls_get_addr when
+  # librdkafka (loaded with the plugin by dlopen) first touches its thread-local storage on a
+  # new thread. Not a race in sinkhost; see docs/development.md.
+  tsan_excluded='^(ApiTest.StartRunsTheConnectorAndStopIsIdempotent|Checkpoint.NothingIsCommittedWhileTheBrokerIsUnreachable)$'
   start_stage "build build-tsan"
   cmake -S "$root" -B "$tsan_dir" -G Ninja -DSINKHOST_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ -DSINKHOST_TSAN=ON \
     -DSINKHOST_TEST_KAFKA_PORT_BASE=19292 >/dev/null
@@ -53,7 +57,7 @@ if [ $quick -eq 0 ]; then
   end_stage "build build-tsan"
   start_stage "test build-tsan"
   (cd "$tsan_dir" && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp" \
-    ctest --output-on-failure --timeout 600 -j 2 -L 'unit|e2e')
+    ctest --output-on-failure --timeout 600 -j 2 -L 'unit|e2e' -E "$tsan_excluded")
   end_stage "test build-tsan"
 
   start_stage "fuzz"
