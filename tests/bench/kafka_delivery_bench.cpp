@@ -89,12 +89,20 @@ double plain_producer(const std::string& bootstrap, const std::string& topic, co
     auto record = runtime::make_record(e, "plain-producer", true);  // the same headers sinkhost sends
     rd_kafka_headers_t* headers = rd_kafka_headers_new(record.headers.size());
     for (const auto& h : record.headers) rd_kafka_header_add(headers, h.name.data(), -1, h.value.data(), h.value.size());
+// librdkafka's RD_KAFKA_V_* macros use GNU statement expressions, which clang's -Wpedantic reports.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wgnu-statement-expression"
+#endif
     while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                              RD_KAFKA_V_VALUE(const_cast<char*>(record.data.data()), record.data.size()),
                              RD_KAFKA_V_TIMESTAMP(record.timestamp_ms), RD_KAFKA_V_HEADERS(headers),
                              RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(producer, 10);
     }
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
     rd_kafka_poll(producer, 0);
   }
   rd_kafka_flush(producer, 120000);
