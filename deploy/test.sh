@@ -9,7 +9,7 @@
 #   4. the libFuzzer targets (clang++), each for a bounded time (deploy/fuzz.sh)
 #   deploy/test.sh              everything (what CI runs)
 #   deploy/test.sh --quick      the plain build only
-# SINKHOST_FUZZ_SECONDS sets the time per fuzz target (default 60).
+# SINKHOST_FUZZ_SECONDS sets the time per fuzz target (default 30).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 quick=0
@@ -61,7 +61,7 @@ if [ $quick -eq 0 ]; then
   end_stage "test build-tsan"
 
   start_stage "fuzz"
-  bash "$root/deploy/fuzz.sh" "${SINKHOST_FUZZ_SECONDS:-60}" "$root/build-fuzz"
+  bash "$root/deploy/fuzz.sh" "${SINKHOST_FUZZ_SECONDS:-30}" "$root/build-fuzz"
   end_stage "fuzz"
 fi
 printf '%s\n' "stage times:" "${timings[@]/#/  }" >&2
