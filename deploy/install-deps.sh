@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config git
+  # clang 14 and its sanitizer runtimes: the ThreadSanitizer build and the libFuzzer targets
+  clang libclang-rt-14-dev
   # libraries sinkhost links against
   librdkafka-dev libboost1.81-dev nlohmann-json3-dev libsodium-dev libsqlite3-dev libssl-dev
   libre2-dev libfmt-dev libspdlog-dev libcli11-dev

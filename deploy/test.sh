@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # One command from a fresh machine to the whole test suite: installs the packages, builds
-# sinkhost twice (plain, and with AddressSanitizer + UndefinedBehaviorSanitizer) and runs every
-# test in both builds, the Kafka ones against a real broker that the tests start themselves.
+# sinkhost and runs its tests in four stages:
+#   1. plain build (g++): every test, the Kafka ones against a real broker the tests start
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer (g++): every test again
+#   3. ThreadSanitizer (clang++): the in-process unit tests and the daemon over HTTP (labels
+#      unit and e2e): the event log's group commit, connector workers and service, the
+#      checkpoint tracker, the routes, the server under many connections
+#   4. the libFuzzer targets (clang++), each for a bounded time (deploy/fuzz.sh)
 #   deploy/test.sh              everything (what CI runs)
 #   deploy/test.sh --quick      the plain build only
+# SINKHOST_FUZZ_SECONDS sets the time per fuzz target (default 30).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 quick=0
@@ -13,12 +19,19 @@ bash "$root/deploy/install-deps.sh"
 # Fetch the broker's jars before the clock of any test starts.
 bash "$root/deploy/kafka/kafka.sh" fetch
 
+timings=()
+stage_started=0
+start_stage() { stage_started=$SECONDS; echo "== $1" >&2; }
+end_stage() { timings+=("$1: $((SECONDS - stage_started)) s"); }
+
 run_suite() {
   local build_dir="$1"; shift
-  echo "== build $(basename "$build_dir")" >&2
+  start_stage "build $(basename "$build_dir")"
   bash "$root/deploy/build.sh" "$build_dir" "$@"
-  echo "== test $(basename "$build_dir")" >&2
+  end_stage "build $(basename "$build_dir")"
+  start_stage "test $(basename "$build_dir")"
   (cd "$build_dir" && ctest --output-on-failure --timeout 600 -j 2)
+  end_stage "test $(basename "$build_dir")"
 }
 
 run_suite "$root/build"
@@ -27,4 +40,28 @@ if [ $quick -eq 0 ]; then
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   run_suite "$root/build-asan" -DSINKHOST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DSINKHOST_TEST_KAFKA_PORT_BASE=19192
+
+  # ThreadSanitizer. Kafka and fault tests stay out: librdkafka is not instrumented, so TSan
+  # cannot see its synchronization. A race report aborts the process that made it (the daemon
+  # too), which fails the test. Only what labels unit and e2e run is built.
+  tsan_dir="$root/build-tsan"
+  # These two open a kafka-sink producer: clang 14's TSan runtime crashes in __tls_get_addr when
+  # librdkafka (loaded with the plugin by dlopen) first touches its thread-local storage on a
+  # new thread. Not a race in sinkhost; see docs/development.md.
+  tsan_excluded='^(ApiTest.StartRunsTheConnectorAndStopIsIdempotent|Checkpoint.NothingIsCommittedWhileTheBrokerIsUnreachable)$'
+  start_stage "build build-tsan"
+  cmake -S "$root" -B "$tsan_dir" -G Ninja -DSINKHOST_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ -DSINKHOST_TSAN=ON \
+    -DSINKHOST_TEST_KAFKA_PORT_BASE=19292 >/dev/null
+  cmake --build "$tsan_dir" --target sinkhost sinkhost_all_plugins sinkhost_unit_tests sinkhost_e2e_tests \
+    sinkhost_fuzz_http_request sinkhost_fuzz_settings sinkhost_fuzz_append -- -j "$(nproc)"
+  end_stage "build build-tsan"
+  start_stage "test build-tsan"
+  (cd "$tsan_dir" && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp" \
+    ctest --output-on-failure --timeout 600 -j 2 -L 'unit|e2e' -E "$tsan_excluded")
+  end_stage "test build-tsan"
+
+  start_stage "fuzz"
+  bash "$root/deploy/fuzz.sh" "${SINKHOST_FUZZ_SECONDS:-30}" "$root/build-fuzz"
+  end_stage "fuzz"
 fi
+printf '%s\n' "stage times:" "${timings[@]/#/  }" >&2

@@ -109,6 +109,10 @@ connector::Result<json> parse_json_body(std::string_view body) {
     // Only the position: nlohmann's message quotes a fragment of the body, which may hold a secret.
     return make_error(ErrorCode::invalid_argument,
                       "the body is not valid JSON (syntax error at byte " + std::to_string(e.byte) + ")");
+  } catch (const json::out_of_range&) {
+    // A number past the range of a double (1e999): nlohmann throws out_of_range, not a parse
+    // error. Found by the settings fuzzer; it used to be a 500 that quoted the body in the log.
+    return make_error(ErrorCode::invalid_argument, "the body is not valid JSON (a number is out of range)");
   }
 }
 

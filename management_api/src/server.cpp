@@ -29,6 +29,8 @@
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
+#include "wire.hpp"
+
 namespace sinkhost::management_api {
 
 namespace asio = boost::asio;
@@ -38,6 +40,8 @@ namespace ssl = asio::ssl;
 using asio::ip::tcp;
 using connector::ErrorCode;
 using connector::make_error;
+using wire::parse_failure;
+using wire::to_beast;
 
 namespace {
 
@@ -58,44 +62,6 @@ constexpr std::size_t kMaxRejecting = 64;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 template <class Stream>
 constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
-
-HttpRequest to_request(http::request<http::string_body>&& in) {
-  HttpRequest out;
-  out.method = std::string(in.method_string());
-  out.target = std::string(in.target());
-  for (const auto& field : in) {
-    std::string name(field.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers[name] = std::string(field.value());
-  }
-  out.body = std::move(in.body());
-  return out;
-}
-
-http::response<http::string_body> to_beast(HttpResponse&& in, unsigned version, bool keep_alive) {
-  http::response<http::string_body> out{static_cast<http::status>(in.status), version};
-  out.set(http::field::server, "sinkhost");
-  out.set(http::field::content_type, in.content_type);
-  for (auto& [name, value] : in.headers) out.set(name, value);
-  out.body() = std::move(in.body);
-  out.keep_alive(keep_alive);
-  out.prepare_payload();
-  return out;
-}
-
-HttpResponse parse_failure(const beast::error_code& ec) {
-  if (ec == http::error::body_limit) {
-    auto r = error_response(make_error(ErrorCode::resource_exhausted, "the request body is larger than the limit"));
-    r.status = 413;
-    return r;
-  }
-  if (ec == http::error::header_limit) {
-    auto r = error_response(make_error(ErrorCode::resource_exhausted, "the request headers are larger than the limit"));
-    r.status = 431;
-    return r;
-  }
-  return error_response(make_error(ErrorCode::invalid_argument, "malformed HTTP request: " + ec.message()));
-}
 
 HttpResponse too_many_connections(std::size_t limit) {
   auto r = error_response(make_error(ErrorCode::unavailable, "too many connections: the server already serves its "
@@ -308,9 +274,8 @@ struct HttpServer::Impl {
     beast::flat_buffer buffer;
     bool gone = false;
     for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(options.body_limit);
-      parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+      wire::Parser parser;
+      wire::apply_limits(parser, {.body_limit = options.body_limit, .header_limit = options.header_limit});
       // Covers the whole request, so a client trickling bytes cannot hold the connection longer.
       tcp.expires_after(options.io_timeout);
       auto [read_ec, read_bytes] = co_await http::async_read(stream, buffer, parser, use_nothrow);
@@ -330,9 +295,9 @@ struct HttpServer::Impl {
       const bool keep_alive = request.keep_alive();
       const unsigned version = request.version();
       // Routes may block (a stop waits for a flush): run them off the I/O thread.
-      auto converted = to_request(std::move(request));
+      auto converted = wire::to_request(std::move(request));
       HttpResponse response = co_await asio::co_spawn(
-          handlers, [this, &converted]() -> asio::awaitable<HttpResponse> { co_return call_handler(converted); },
+          handlers, [this, &converted]() -> asio::awaitable<HttpResponse> { co_return wire::call_handler(handler, converted); },
           asio::use_awaitable);
       auto out = to_beast(std::move(response), version, keep_alive);
       tcp.expires_after(options.io_timeout);
@@ -373,17 +338,6 @@ struct HttpServer::Impl {
       dropped += n;
     }
     tcp.socket().close(ignored);
-  }
-
-  HttpResponse call_handler(const HttpRequest& request) noexcept {
-    try {
-      return handler(request);
-    } catch (const std::exception& e) {
-      spdlog::error("{} failed: {}", request.method, e.what());
-    } catch (...) {
-      spdlog::error("{} failed with an unknown exception", request.method);
-    }
-    return error_response(make_error(ErrorCode::internal, "internal error; see the sinkhost log"));
   }
 
   Handler handler;

@@ -7,6 +7,7 @@
 #include "routes_common.hpp"
 #include "sinkhost/connector/encoding.hpp"
 #include "sinkhost/management_api/api.hpp"
+#include "sinkhost/management_api/append.hpp"
 #include "sinkhost/runtime/event_log.hpp"
 #include "sinkhost/runtime/record_builder.hpp"
 
@@ -36,7 +37,7 @@ std::optional<HttpResponse> check_stream_name(const std::string& stream) {
     auto u = static_cast<unsigned char>(c);
     return u < 0x20 || u == 0x7f;
   });
-  if (has_control || stream.size() > kMaxStreamNameBytes || !valid_utf8(stream)) {
+  if (stream.empty() || has_control || stream.size() > kMaxStreamNameBytes || !valid_utf8(stream)) {
     return bad_request("the stream name is not valid",
                        {{"stream", "must be 1 to " + std::to_string(kMaxStreamNameBytes) +
                                        " bytes of UTF-8 without control characters"}});
@@ -72,7 +73,8 @@ json event_to_json(const runtime::StoredEvent& e) {
 
 }  // namespace
 
-HttpResponse Api::append(const HttpRequest& request, const std::string& stream) {
+std::variant<runtime::AppendRequest, HttpResponse> parse_append(const HttpRequest& request, const std::string& stream,
+                                                                const ApiOptions& options) {
   if (auto invalid = check_stream_name(stream)) return *invalid;
   if (stream.front() == '$') {
     return error_response(make_error(ErrorCode::permission_denied,
@@ -105,10 +107,10 @@ HttpResponse Api::append(const HttpRequest& request, const std::string& stream) 
       }
     }
     if (!violations.empty()) return bad_request("the event is not valid; nothing was appended", std::move(violations));
-    if (event.data.size() > options_.max_event_bytes) {
+    if (event.data.size() > options.max_event_bytes) {
       return too_large("the event is too large; nothing was appended",
                        {{"body", std::to_string(event.data.size()) + " bytes; the limit is " +
-                                     std::to_string(options_.max_event_bytes) + " (--max-event-bytes)"}});
+                                     std::to_string(options.max_event_bytes) + " (--max-event-bytes)"}});
     }
     append.events.push_back(std::move(event));
   } else {
@@ -122,9 +124,9 @@ HttpResponse Api::append(const HttpRequest& request, const std::string& stream) 
     if (!body->is_array() || body->empty()) {
       return bad_request("the body must be a non-empty JSON array of events: [{\"eventId\", \"eventType\", \"data\", \"metadata\"}]");
     }
-    if (body->size() > options_.max_batch_events) {
+    if (body->size() > options.max_batch_events) {
       return too_large("the batch has " + std::to_string(body->size()) + " events; the limit is " +
-                       std::to_string(options_.max_batch_events) + " (--max-batch-events); nothing was appended");
+                       std::to_string(options.max_batch_events) + " (--max-batch-events); nothing was appended");
     }
     std::vector<FieldViolation> violations;
     std::vector<FieldViolation> oversized;
@@ -157,18 +159,23 @@ HttpResponse Api::append(const HttpRequest& request, const std::string& stream) 
       } else {
         event.metadata = "{}";
       }
-      if (event.data.size() + event.metadata.size() > options_.max_event_bytes) {
+      if (event.data.size() + event.metadata.size() > options.max_event_bytes) {
         oversized.push_back({at, std::to_string(event.data.size() + event.metadata.size()) +
                                      " bytes of data and metadata; the limit is " +
-                                     std::to_string(options_.max_event_bytes) + " (--max-event-bytes)"});
+                                     std::to_string(options.max_event_bytes) + " (--max-event-bytes)"});
       }
       append.events.push_back(std::move(event));
     }
     if (!violations.empty()) return bad_request("the events are not valid; nothing was appended", std::move(violations));
     if (!oversized.empty()) return too_large("events are too large; nothing was appended", std::move(oversized));
   }
+  return append;
+}
 
-  auto appended = log_.append(std::move(append));
+HttpResponse Api::append(const HttpRequest& request, const std::string& stream) {
+  auto parsed = parse_append(request, stream, options_);
+  if (auto* error = std::get_if<HttpResponse>(&parsed)) return std::move(*error);
+  auto appended = log_.append(std::get<runtime::AppendRequest>(std::move(parsed)));
   if (!appended.ok()) return error_response(appended.error());
   if (appended->status == AppendResult::Status::wrong_expected_version) {
     auto response = error_response(make_error(

@@ -140,12 +140,21 @@ class KafkaSink final : public connector::Sink {
     // The position rides along as the message's opaque, so the delivery report needs no lookup.
     void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(record.position.value()));
     in_flight_.fetch_add(1, std::memory_order_acq_rel);
+    // librdkafka's RD_KAFKA_V_* macros type-check with GNU statement expressions, which clang's
+    // -Wpedantic reports (g++ does not).
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wgnu-statement-expression"
+#endif
     auto err = rd_kafka_producev(
         producer_.get(), RD_KAFKA_V_RKT(topic_.get()), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_VALUE(const_cast<char*>(record.data.data()), record.data.size()),
         RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_TIMESTAMP(record.timestamp_ms),
         RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       (void)headers.release();  // librdkafka owns the headers once the message is accepted
       return {};

@@ -270,7 +270,9 @@ class KafkaSecrets : public ::testing::Test {
   // topic, and both checkpoints past it. Only a connector the broker authenticated gets there.
   void expect_both_deliver(SinkhostProcess& host, std::size_t count) {
     auto position = append_event(host.port(), "order-" + std::to_string(count), "OrderPlaced", {{"n", count}});
-    for (const auto& [id, topic] : {std::pair{"sasl-sink", sasl_topic_}, std::pair{"mtls-sink", mtls_topic_}}) {
+    for (const auto& [connector, topic] : {std::pair{"sasl-sink", sasl_topic_}, std::pair{"mtls-sink", mtls_topic_}}) {
+      // A plain copy for the lambda: clang 14 cannot capture a structured binding.
+      const std::string id = connector;
       EXPECT_EQ(consume(topic, count).size(), count) << id << "\n" << host.log();
       EXPECT_TRUE(eventually([&] {
         auto c = get_json(host.port(), std::string("/connectors/") + id);
