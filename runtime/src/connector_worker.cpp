@@ -1,6 +1,9 @@
 #include "sinkhost/runtime/connector_worker.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "sinkhost/runtime/checkpoint_tracker.hpp"
 #include "sinkhost/runtime/record_builder.hpp"
@@ -20,6 +23,9 @@ constexpr std::size_t kReadBatch = 1000;
 constexpr std::size_t kMaxInFlight = 10000;
 // How long close() may take to deliver what is outstanding when a connector stops.
 constexpr std::chrono::milliseconds kCloseDeadline{10000};
+// The nice value of delivery threads (see run()): CFS then gives a management API thread about
+// ten times the CPU share of a delivery thread when both want to run.
+constexpr int kDeliveryNiceness = 10;
 }  // namespace
 
 ConnectorWorker::ConnectorWorker(EventLog& log, Options options, Hooks hooks)
@@ -99,6 +105,11 @@ Result<std::unique_ptr<connector::Sink>> ConnectorWorker::open_sink() {
 }
 
 void ConnectorWorker::run() {
+  // Delivery is bulk work; the management API is interactive. This thread, and every thread
+  // the sink starts from it (librdkafka's, its poller), run at a lower CPU priority, so that
+  // when connectors saturate the CPU the API still answers promptly. It only matters when the
+  // CPU is contended; an idle core runs a nice thread as fast as any other.
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), kDeliveryNiceness);
   hooks_.on_state(ConnectorState::activating);
   std::optional<Error> failure;
   auto sink = open_sink();
