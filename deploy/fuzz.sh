@@ -11,7 +11,7 @@ seconds="${1:-60}"
 build_dir="${2:-$root/build-fuzz}"
 targets=(http_request settings append)
 
-cmake -S "$root" -B "$build_dir" -G Ninja -DSINKHOST_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ -DSINKHOST_FUZZ=ON >/dev/null
+cmake -S "$root" -B "$build_dir" -G Ninja -DSINKHOST_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DSINKHOST_FUZZ=ON >/dev/null
 cmake --build "$build_dir" --target "${targets[@]/#/sinkhost_fuzz_}" -- -j "$(nproc)"
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"

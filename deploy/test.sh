@@ -50,7 +50,7 @@ if [ $quick -eq 0 ]; then
   # new thread. Not a race in sinkhost; see docs/development.md.
   tsan_excluded='^(ApiTest.StartRunsTheConnectorAndStopIsIdempotent|Checkpoint.NothingIsCommittedWhileTheBrokerIsUnreachable)$'
   start_stage "build build-tsan"
-  cmake -S "$root" -B "$tsan_dir" -G Ninja -DSINKHOST_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ -DSINKHOST_TSAN=ON \
+  cmake -S "$root" -B "$tsan_dir" -G Ninja -DSINKHOST_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DSINKHOST_TSAN=ON \
     -DSINKHOST_TEST_KAFKA_PORT_BASE=19292 >/dev/null
   cmake --build "$tsan_dir" --target sinkhost sinkhost_all_plugins sinkhost_unit_tests sinkhost_e2e_tests \
     sinkhost_fuzz_http_request sinkhost_fuzz_settings sinkhost_fuzz_append -- -j "$(nproc)"
