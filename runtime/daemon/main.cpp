@@ -297,6 +297,12 @@ int main(int argc, char** argv) {
                  "survives a power loss or OS crash (fsync at every commit, slower)")
       ->check(CLI::IsMember({"process-crash", "power-loss"}))
       ->capture_default_str();
+  int delivery_nice = 10;
+  app.add_option("--delivery-nice", delivery_nice,
+                 "Nice value of connector delivery threads (0-19): under full CPU the management API and the "
+                 "event log's writer run first; 0 gives delivery the same priority as everything else")
+      ->check(CLI::Range(0, 19))
+      ->capture_default_str();
   app.add_option("--max-body-bytes", max_body_bytes, "Largest HTTP request body; larger ones get 413")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 31))
       ->capture_default_str();
@@ -372,6 +378,7 @@ int main(int argc, char** argv) {
                "Print the settings reference of every loaded plugin (Markdown) and exit");
   app.set_version_flag("--version", std::string("sinkhost ") + SINKHOST_VERSION);
   CLI11_PARSE(app, argc, argv);
+  runtime::set_delivery_niceness(delivery_nice);
 
   // Every log line passes the redactor, so a running connector's secret values never reach it.
   runtime::install_redacting_logger();

@@ -1,5 +1,8 @@
 #include "sinkhost/runtime/connector_worker.hpp"
 
+#include <algorithm>
+#include <atomic>
+
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -23,10 +26,12 @@ constexpr std::size_t kReadBatch = 1000;
 constexpr std::size_t kMaxInFlight = 10000;
 // How long close() may take to deliver what is outstanding when a connector stops.
 constexpr std::chrono::milliseconds kCloseDeadline{10000};
-// The nice value of delivery threads (see run()): CFS then gives a management API thread about
+// The nice value of delivery threads (see run()). At 10, CFS gives a management API thread about
 // ten times the CPU share of a delivery thread when both want to run.
-constexpr int kDeliveryNiceness = 10;
+std::atomic<int> delivery_niceness{10};
 }  // namespace
+
+void set_delivery_niceness(int niceness) { delivery_niceness.store(std::clamp(niceness, 0, 19)); }
 
 ConnectorWorker::ConnectorWorker(EventLog& log, Options options, Hooks hooks)
     : log_(log), options_(std::move(options)), hooks_(std::move(hooks)) {}
@@ -109,7 +114,9 @@ void ConnectorWorker::run() {
   // the sink starts from it (librdkafka's, its poller), run at a lower CPU priority, so that
   // when connectors saturate the CPU the API still answers promptly. It only matters when the
   // CPU is contended; an idle core runs a nice thread as fast as any other.
-  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), kDeliveryNiceness);
+  if (int nice = delivery_niceness.load(std::memory_order_relaxed); nice > 0) {
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice);
+  }
   hooks_.on_state(ConnectorState::activating);
   std::optional<Error> failure;
   auto sink = open_sink();

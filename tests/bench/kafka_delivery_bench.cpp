@@ -21,6 +21,7 @@
 #include "process.hpp"
 #include "sinkhost/connector/encoding.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
+#include "sinkhost/runtime/connector_worker.hpp"
 #include "sinkhost/runtime/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
 #include "sinkhost/runtime/record_builder.hpp"
@@ -143,6 +144,9 @@ int main(int argc, char** argv) {
   bool only_one = false;  // --one: only the plain producer against one connector
   for (int i = 1; i < argc; ++i) only_one = only_one || std::string(argv[i]) == "--one";
   spdlog::set_level(spdlog::level::warn);
+  // The comparison is of delivery paths at the same CPU priority as the plain producer (the
+  // daemon lowers its delivery threads' priority by default: --delivery-nice).
+  runtime::set_delivery_niceness(0);
   test::TempDir dir;
   auto log = runtime::EventLog::open(dir.path() + "/events.db");
   auto store = runtime::StateStore::open(dir.path() + "/state.db");

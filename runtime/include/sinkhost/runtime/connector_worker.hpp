@@ -20,6 +20,11 @@ using connector::Error;
 
 enum class ConnectorState { activating, running, deactivating, stopped };
 
+// The nice value connector workers give their threads (and so every thread their sink starts):
+// delivery yields the CPU to the management API when both want it. 0..19; default 10. Set once,
+// before connectors start (the daemon's --delivery-nice).
+void set_delivery_niceness(int niceness);
+
 // Runs one connector on its own thread: reads the log from a start position (catch-up, then
 // live, woken by the log's head notification), hands records to the sink, tracks delivery
 // outcomes and commits checkpoints.
