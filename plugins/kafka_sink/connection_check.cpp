@@ -41,12 +41,13 @@ struct Observed {
 void on_error(rd_kafka_t*, int code, const char* reason, void* opaque) {
   auto* observed = static_cast<Observed*>(opaque);
   std::lock_guard lock(observed->mutex);
-  switch (classify_client_error(static_cast<rd_kafka_resp_err_t>(code), reason)) {
+  const auto kind = classify_client_error(static_cast<rd_kafka_resp_err_t>(code), reason);
+  switch (kind) {
     case ClientErrorKind::authentication:
     case ClientErrorKind::tls:
       if (!observed->credentials_refused) {
         observed->credentials_refused = reason;
-        observed->tls = classify_client_error(static_cast<rd_kafka_resp_err_t>(code), reason) == ClientErrorKind::tls;
+        observed->tls = kind == ClientErrorKind::tls;
       }
       break;
     case ClientErrorKind::unreachable:

@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "http_client.hpp"
@@ -34,6 +35,19 @@ inline nlohmann::json get_json(std::uint16_t port, const std::string& target) {
   return nlohmann::json::parse(response.body);
 }
 
+// GET /connectors/{id}, parsed.
+inline nlohmann::json connector_view(std::uint16_t port, const std::string& id) {
+  return get_json(port, "/connectors/" + id);
+}
+
+// Creates connector `id` with `settings` and starts it; fails the test on any other status.
+inline void create_and_start_connector(std::uint16_t port, const std::string& id, const nlohmann::json& settings) {
+  auto created = http_request(port, "POST", "/connectors/" + id, nlohmann::json{{"settings", settings}}.dump());
+  ASSERT_EQ(created.status, 200) << created.body;
+  auto started = http_request(port, "POST", "/connectors/" + id + "/start");
+  ASSERT_EQ(started.status, 200) << started.body;
+}
+
 // Polls `condition` until it holds or `timeout` passes.
 inline bool eventually(const std::function<bool()>& condition, std::chrono::seconds timeout = std::chrono::seconds(30)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -42,6 +56,14 @@ inline bool eventually(const std::function<bool()>& condition, std::chrono::seco
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return condition();
+}
+
+// True once connector `id`'s committed checkpoint is at or past `position` (within 30 s).
+inline bool checkpoint_reaches(std::uint16_t port, const std::string& id, std::uint64_t position) {
+  return eventually([&] {
+    auto c = connector_view(port, id);
+    return c.contains("position") && c["position"].get<std::uint64_t>() >= position;
+  });
 }
 
 }  // namespace sinkhost::test

@@ -18,24 +18,17 @@ class KafkaDelivery : public ::testing::Test {
   }
 
   void create_and_start(const std::string& id) {
-    json settings = {{"instanceTypeName", "kafka-sink"},
-                     {"topic", topic_},
-                     {"bootstrapServers", kafka_bootstrap()},
-                     {"subscription:initialPosition", "earliest"},
-                     {"autocommit:interval", "100"}};
-    auto created = http_request(host_.port(), "POST", "/connectors/" + id, json{{"settings", settings}}.dump());
-    ASSERT_EQ(created.status, 200) << created.body;
-    auto started = http_request(host_.port(), "POST", "/connectors/" + id + "/start");
-    ASSERT_EQ(started.status, 200) << started.body;
+    create_and_start_connector(host_.port(), id,
+                               {{"instanceTypeName", "kafka-sink"},
+                                {"topic", topic_},
+                                {"bootstrapServers", kafka_bootstrap()},
+                                {"subscription:initialPosition", "earliest"},
+                                {"autocommit:interval", "100"}});
   }
 
-  json connector(const std::string& id) { return get_json(host_.port(), "/connectors/" + id); }
-
+  json connector(const std::string& id) { return connector_view(host_.port(), id); }
   bool position_reaches(const std::string& id, std::uint64_t position) {
-    return eventually([&] {
-      auto c = connector(id);
-      return c.contains("position") && c["position"].get<std::uint64_t>() >= position;
-    });
+    return checkpoint_reaches(host_.port(), id, position);
   }
 
   TempDir dir_;

@@ -89,13 +89,10 @@ class KafkaSinkTest : public ::testing::Test {
     return id;
   }
 
-  json connector(const std::string& id) { return get_json(host_.port(), "/connectors/" + id); }
+  json connector(const std::string& id) { return connector_view(host_.port(), id); }
 
   bool checkpoint_reaches(const std::string& id, std::uint64_t position) {
-    return eventually([&] {
-      auto c = connector(id);
-      return c.contains("position") && c["position"].get<std::uint64_t>() >= position;
-    });
+    return test::checkpoint_reaches(host_.port(), id, position);
   }
 
   // Appends three events to the connector's own stream (see only_stream) and checks that they

@@ -32,20 +32,10 @@ class KafkaTransform : public ::testing::Test {
     return s;
   }
 
-  void create_and_start(const std::string& id, const json& s) {
-    auto created = http_request(host_.port(), "POST", "/connectors/" + id, json{{"settings", s}}.dump());
-    ASSERT_EQ(created.status, 200) << created.body;
-    auto started = http_request(host_.port(), "POST", "/connectors/" + id + "/start");
-    ASSERT_EQ(started.status, 200) << started.body;
-  }
-
-  json connector(const std::string& id) { return get_json(host_.port(), "/connectors/" + id); }
-
+  void create_and_start(const std::string& id, const json& s) { create_and_start_connector(host_.port(), id, s); }
+  json connector(const std::string& id) { return connector_view(host_.port(), id); }
   bool position_reaches(const std::string& id, std::uint64_t position) {
-    return eventually([&] {
-      auto c = connector(id);
-      return c.contains("position") && c["position"].get<std::uint64_t>() >= position;
-    });
+    return checkpoint_reaches(host_.port(), id, position);
   }
 
   // A failing transform stops the connector before its record; fixing the function with PUT

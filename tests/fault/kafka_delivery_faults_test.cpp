@@ -24,6 +24,7 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kKeys = 10;
+constexpr std::size_t kEvents = 100000;
 // Records acknowledged but not yet covered by a committed checkpoint are sent again after a
 // crash: at most the autocommit threshold plus the connector's in-flight window (10,000).
 constexpr std::size_t kDuplicateBound = 1000 + 10000;
@@ -67,6 +68,13 @@ class DeliveryFaults : public ::testing::Test {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the host is restarting
       }
     });
+  }
+
+  // Starts appending all kEvents and waits until the connector's checkpoint passes `checkpoint`:
+  // the moment each case breaks something.
+  void stream_past(std::uint64_t checkpoint) {
+    start_appending(kEvents);
+    ASSERT_TRUE(position_reaches(checkpoint, std::chrono::seconds(120))) << connector().dump() << host_.log();
   }
 
   std::string event_id(std::size_t n) const {
@@ -131,7 +139,6 @@ class DeliveryFaults : public ::testing::Test {
   std::atomic<bool> stop_appending_{false};
 };
 
-constexpr std::size_t kEvents = 100000;
 
 ConsumedMessage message(int partition, long long offset, std::size_t n, std::string key = "") {
   ConsumedMessage m;
@@ -166,8 +173,7 @@ TEST_F(DeliveryFaults, KafkaSigkillOfSinkhostWhileStreamingLosesNothing) {
   const auto topic = unique_topic("fault-sigkill");
   create_topic(topic, 3);
   create_connector(kafka_bootstrap(), topic);
-  start_appending(kEvents);
-  ASSERT_TRUE(position_reaches(30000, std::chrono::seconds(120))) << connector().dump() << host_.log();
+  ASSERT_NO_FATAL_FAILURE(stream_past(30000));
   const auto at_kill = position();
   host_.kill_hard();
   host_.start();  // the connector was running: it runs again from its checkpoint
@@ -188,8 +194,7 @@ TEST_F(DeliveryFaults, KafkaOwnBrokerKilledMidStreamAndRestarted30sLaterLosesNot
   const auto topic = unique_topic("fault-broker-kill");
   broker.create_topic(topic, 3);
   create_connector(broker.bootstrap(), topic);
-  start_appending(kEvents);
-  ASSERT_TRUE(position_reaches(30000, std::chrono::seconds(120))) << connector().dump() << host_.log();
+  ASSERT_NO_FATAL_FAILURE(stream_past(30000));
   broker.kill_hard();
   // While the broker is gone the connector keeps running and says why it waits.
   const auto killed = Clock::now();
@@ -243,8 +248,7 @@ TEST_F(DeliveryFaults, KafkaOwnBrokerPausedUntilRequestsTimeOutLosesNothing) {
   // Requests time out after 3 s instead of 30 s, so a 12 s pause makes them time out.
   create_connector(broker.bootstrap(), topic,
                    {{"producer:request.timeout.ms", "3000"}, {"producer:socket.timeout.ms", "3000"}});
-  start_appending(kEvents);
-  ASSERT_TRUE(position_reaches(30000, std::chrono::seconds(120))) << connector().dump() << host_.log();
+  ASSERT_NO_FATAL_FAILURE(stream_past(30000));
   broker.pause();
   std::this_thread::sleep_for(std::chrono::seconds(12));
   auto c = connector();
