@@ -1,23 +1,45 @@
 #!/usr/bin/env bash
-# Installs every Debian package that building, testing and running sinkhost needs.
-# Idempotent: when everything is present it only runs `dpkg-query` and exits in well under a second.
+# Installs every Debian package that building, testing and running sinkhost needs, on Debian 12
+# (bookworm) or Debian 13 (trixie); package names are picked by the release's VERSION_CODENAME.
+# Libraries a release ships too old or not at all are built once from Debian 13's source
+# packages into a cached prefix (deploy/debian-source-build.sh):
+#   librdkafka >= 2.6.1 (SCRAM against Kafka 4.x): Debian 13 has 2.8; Debian 12 has 2.0.2
+#   QuickJS (record transforms):                   Debian 13 has libquickjs; Debian 12 none
+# Idempotent: when everything is present it only runs dpkg-query and exits in about a second.
 set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 
+codename="$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")"
 packages=(
   # toolchain
-  g++ cmake ninja-build ccache pkg-config git
-  # clang 14 and its sanitizer runtimes: the ThreadSanitizer build and the libFuzzer targets
-  clang libclang-rt-14-dev
-  # libraries sinkhost links against
-  librdkafka-dev libboost1.81-dev nlohmann-json3-dev libsodium-dev libsqlite3-dev libssl-dev
-  libre2-dev libfmt-dev libspdlog-dev libcli11-dev
+  g++ cmake ninja-build ccache pkg-config git clang
+  # libraries sinkhost links against (the release-specific ones are added below)
+  nlohmann-json3-dev libsodium-dev libsqlite3-dev libssl-dev libre2-dev libfmt-dev libspdlog-dev libcli11-dev
   # record transforms: Duktape's amalgamated source, compiled with a time limit hook (runtime/CMakeLists.txt)
   duktape-dev
   # tests
   libgtest-dev libgmock-dev kcat curl openssl
-  # the local Kafka broker (deploy/kafka): Java 17 runtime and Maven
-  openjdk-17-jdk-headless maven
+  # the local Kafka broker (deploy/kafka): a Java 17+ runtime and Maven
+  maven
 )
+from_source=()
+case "$codename" in
+  bookworm)
+    packages+=(libboost1.81-dev libclang-rt-14-dev openjdk-17-jdk-headless
+      # what deploy/debian-source-build.sh needs: dpkg-source, the archive key, and the build
+      # dependencies of Debian 13's librdkafka (the same features as Debian's own package)
+      dpkg-dev debian-archive-keyring make
+      libsasl2-dev libzstd-dev liblz4-dev zlib1g-dev libcurl4-openssl-dev)
+    from_source=(librdkafka quickjs)
+    ;;
+  trixie)
+    packages+=(libboost1.83-dev libclang-rt-19-dev openjdk-21-jdk-headless librdkafka-dev libquickjs)
+    ;;
+  *)
+    echo "install-deps: Debian 12 (bookworm) or 13 (trixie) is needed; this is '${codename:-unknown}'" >&2
+    exit 1
+    ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,13 +48,15 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-echo "install-deps: installing ${missing[*]}" >&2
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+for p in "${from_source[@]}"; do
+  bash "$root/deploy/debian-source-build.sh" "$p"
+done

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One command from a fresh machine to the whole test suite: installs the packages, builds
 # sinkhost and runs its tests in four stages:
-#   1. plain build (g++): every test, the Kafka ones against a real broker the tests start
-#   2. AddressSanitizer + UndefinedBehaviorSanitizer (g++): every test again
+#   1. plain build (g++): every test, the Kafka ones against a real Kafka 4.1 broker the tests
+#      start, and a subset (label kafka3) against a Kafka 3.9 broker as well
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer (g++): every test again (Kafka 4.1 only)
 #   3. ThreadSanitizer (clang++): the in-process unit tests and the daemon over HTTP (labels
 #      unit and e2e): the event log's group commit, connector workers and service, the
 #      checkpoint tracker, the routes, the server under many connections
@@ -16,30 +17,36 @@ quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
 bash "$root/deploy/install-deps.sh"
-# Fetch the broker's jars before the clock of any test starts.
+# Fetch the brokers' jars before the clock of any test starts: the default (4.1.x) and the 3.x
+# broker of the tests labelled kafka3.
 bash "$root/deploy/kafka/kafka.sh" fetch
+KAFKA_VERSION="$(sed -n 's/^set(SINKHOST_TEST_KAFKA3_VERSION \([0-9.]*\) .*/\1/p' "$root/tests/CMakeLists.txt")" \
+  bash "$root/deploy/kafka/kafka.sh" fetch
 
 timings=()
 stage_started=0
 start_stage() { stage_started=$SECONDS; echo "== $1" >&2; }
 end_stage() { timings+=("$1: $((SECONDS - stage_started)) s"); }
 
+# run_suite BUILD_DIR CTEST_SELECTION [cmake args...]
 run_suite() {
-  local build_dir="$1"; shift
+  local build_dir="$1" selection="$2"; shift 2
   start_stage "build $(basename "$build_dir")"
   bash "$root/deploy/build.sh" "$build_dir" "$@"
   end_stage "build $(basename "$build_dir")"
   start_stage "test $(basename "$build_dir")"
-  (cd "$build_dir" && ctest --output-on-failure --timeout 600 -j 2)
+  # shellcheck disable=SC2086 # the selection is a list of ctest options
+  (cd "$build_dir" && ctest --output-on-failure --timeout 600 -j 2 $selection)
   end_stage "test $(basename "$build_dir")"
 }
 
-run_suite "$root/build"
+# Every test, the Kafka 3.x stage (label kafka3) included.
+run_suite "$root/build" ""
 if [ $quick -eq 0 ]; then
   # Sanitizer reports fail the test that triggered them.
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  run_suite "$root/build-asan" -DSINKHOST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DSINKHOST_TEST_KAFKA_PORT_BASE=19192
+  run_suite "$root/build-asan" "-LE kafka3" -DSINKHOST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DSINKHOST_TEST_KAFKA_PORT_BASE=19192
 
   # ThreadSanitizer. Kafka and fault tests stay out: librdkafka is not instrumented, so TSan
   # cannot see its synchronization. A race report aborts the process that made it (the daemon

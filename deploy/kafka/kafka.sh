@@ -8,6 +8,8 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+# kcat on sinkhost's librdkafka (deploy/bin/kcat): Debian 12's own cannot do SCRAM with Kafka 4.x.
+PATH="$SCRIPT_DIR/../bin:$PATH"
 POM="$SCRIPT_DIR/pom.xml"
 PROG="kafka.sh"
 
@@ -16,7 +18,7 @@ log() { echo "$PROG: $*" >&2; }
 
 POM_KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM" | head -n1)"
 [ -n "$POM_KAFKA_VERSION" ] || die "cannot read <kafka.version> from $POM"
-# KAFKA_VERSION overrides the pom's pin (e.g. 4.1.2; see pom.xml for why the default is 3.9.x).
+# KAFKA_VERSION overrides the pom's pin (e.g. 3.9.2; see pom.xml for why the default is 4.1.x).
 CACHE_ROOT="${SINKHOST_CACHE:-$HOME/.cache/sinkhost}"
 
 set_version() {

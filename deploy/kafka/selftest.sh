@@ -15,6 +15,8 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 KAFKA_SH="$SCRIPT_DIR/kafka.sh"
+# kcat on sinkhost's librdkafka (deploy/bin/kcat): Debian 12's own cannot do SCRAM with Kafka 4.x.
+PATH="$SCRIPT_DIR/../bin:$PATH"
 BASE_PORT="${KAFKA_SELFTEST_BASE_PORT:-29092}"
 RUN_ID="$(date +%s)-$$"
 

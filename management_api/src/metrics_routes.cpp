@@ -73,8 +73,8 @@ HttpResponse Api::metrics() {
                 "Times the sink was rebuilt after a fatal error and resent from the checkpoint.",
                 [](const View& c) { return c.metrics->restarts.load(); });
   per_connector("sinkhost_connector_degraded", "gauge",
-                "1 while the sink reports a transient problem (a broker down) and keeps retrying.",
-                [](const View& c) { return c.metrics->degraded() ? 1 : 0; });
+                "1 while a running connector's sink reports a transient problem (a broker down) and keeps retrying.",
+                [](const View& c) { return c.state == runtime::ConnectorState::running && c.metrics->degraded() ? 1 : 0; });
 
   family(out, "sinkhost_connector_state", "gauge", "1 for the connector's current state.");
   for (const auto& c : connectors) {

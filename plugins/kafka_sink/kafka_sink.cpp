@@ -298,6 +298,19 @@ Result<std::unique_ptr<connector::Sink>> create(connector::SinkContext context) 
   return std::unique_ptr<connector::Sink>(std::make_unique<KafkaSink>(std::move(context), std::move(keys).value()));
 }
 
+// "librdkafka 2.8.0 (builtin.features: gzip,snappy,ssl,sasl,...)": the library actually loaded,
+// which may differ from the headers it was built against.
+std::string library_versions() {
+  std::string features = "unknown";
+  if (rd_kafka_conf_t* conf = rd_kafka_conf_new()) {
+    char value[512];
+    std::size_t size = sizeof value;
+    if (rd_kafka_conf_get(conf, "builtin.features", value, &size) == RD_KAFKA_CONF_OK) features = value;
+    rd_kafka_conf_destroy(conf);
+  }
+  return std::string("librdkafka ") + rd_kafka_version_str() + " (builtin.features: " + features + ")";
+}
+
 const connector::SinkDescriptor& descriptor() {
   static const connector::SinkDescriptor d{
       .type_name = "kafka-sink",
@@ -308,6 +321,7 @@ const connector::SinkDescriptor& descriptor() {
       .create = &create,
       .check = &check_settings,
       .check_connection = &check_connection,
+      .library_versions = &library_versions,
   };
   return d;
 }

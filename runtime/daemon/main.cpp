@@ -274,6 +274,22 @@ void ensure_descriptor_limit(std::size_t max_connections) {
   }
 }
 
+// `sinkhost --version`: the host's version, then each plugin with the libraries it runs on.
+int run_print_version(const std::string& plugins_dir) {
+  std::cout << "sinkhost " << SINKHOST_VERSION << "\n";
+  runtime::PluginRegistry plugins;
+  if (auto loaded = plugins.load_directory(plugins_dir); !loaded.ok()) {
+    std::cout << "plugins: not loaded (" << loaded.error().message << ")\n";
+    return 0;
+  }
+  for (const auto* d : plugins.all()) {
+    std::cout << d->type_name;
+    if (d->library_versions != nullptr) std::cout << ": " << d->library_versions();
+    std::cout << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -376,8 +392,10 @@ int main(int argc, char** argv) {
   bool print_settings_reference = false;
   app.add_flag("--settings-reference", print_settings_reference,
                "Print the settings reference of every loaded plugin (Markdown) and exit");
-  app.set_version_flag("--version", std::string("sinkhost ") + SINKHOST_VERSION);
+  bool print_version = false;
+  app.add_flag("--version", print_version, "Print the version of sinkhost and of the libraries its plugins run on, and exit");
   CLI11_PARSE(app, argc, argv);
+  if (print_version) return run_print_version(plugins_dir);
   runtime::set_delivery_niceness(delivery_nice);
 
   // Every log line passes the redactor, so a running connector's secret values never reach it.
@@ -448,7 +466,13 @@ int main(int argc, char** argv) {
     std::cout << runtime::settings_reference_markdown(plugins);
     return 0;
   }
-  for (const auto* d : plugins.all()) spdlog::info("plugin loaded: {}", d->type_name);
+  for (const auto* d : plugins.all()) {
+    if (d->library_versions != nullptr) {
+      spdlog::info("plugin loaded: {} on {}", d->type_name, d->library_versions());
+    } else {
+      spdlog::info("plugin loaded: {}", d->type_name);
+    }
+  }
 
   auto log = runtime::EventLog::open((fs::path(data_dir) / "events.db").string(),
                                      durability == "power-loss" ? runtime::Durability::power_loss

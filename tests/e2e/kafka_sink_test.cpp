@@ -152,9 +152,10 @@ TEST_F(KafkaSinkTest, TlsWithACustomCaMtlsAndSaslSslDeliver) {
                                {"authentication:tls:clientKey", kafka_file("KAFKA_CLIENT_KEY_PEM")}});
     expect_delivery(id, topic);
   }
-  {
-    auto topic = unique_topic("sasl-ssl");
-    auto settings = sasl("saslSsl", "scramSha512");
+  for (const char* mechanism : {"scramSha256", "scramSha512"}) {
+    SCOPED_TRACE(mechanism);
+    auto topic = unique_topic(std::string("sasl-ssl-") + mechanism);
+    auto settings = sasl("saslSsl", mechanism);
     settings["topic"] = topic;
     settings["bootstrapServers"] = env["KAFKA_SASL_SSL_BOOTSTRAP"];
     settings["authentication:tls:caCertificate"] = ca;
@@ -177,6 +178,9 @@ TEST_F(KafkaSinkTest, AWrongPasswordStopsTheConnectorNamingTheMechanismAndUser) 
   EXPECT_EQ(c["errorDetails"]["code"], "PERMISSION_DENIED");
   const auto message = c["errorDetails"]["message"].get<std::string>();
   EXPECT_NE(message.find("authentication failed (SASL scramSha256 as 'alice')"), std::string::npos) << message;
+  // The broker that refused, and the broker's reason: a refused login, not a timeout.
+  EXPECT_NE(message.find(env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"]), std::string::npos) << message;
+  EXPECT_NE(message.find("invalid credentials"), std::string::npos) << message;
   EXPECT_EQ(message.find("not-the-password"), std::string::npos) << "a password never appears in an error";
   EXPECT_FALSE(c.contains("position")) << "nothing was delivered, nothing checkpointed";
 }

@@ -51,7 +51,7 @@ class KafkaMockFaults : public ApiTest {
 
   // The values in the mock topic, read with kcat.
   std::vector<std::string> topic_values() {
-    auto output = test::run_command("timeout 20 kcat -b " + bootstrap_ + " -C -t orders -o beginning -e -q -f '%s\\n' 2>/dev/null");
+    auto output = test::run_command("timeout 20 " SINKHOST_KCAT " -b " + bootstrap_ + " -C -t orders -o beginning -e -q -f '%s\\n' 2>/dev/null");
     std::vector<std::string> values;
     std::istringstream lines(output);
     for (std::string line; std::getline(lines, line);) values.push_back(line);
@@ -60,7 +60,7 @@ class KafkaMockFaults : public ApiTest {
 
   // Values by partition, in offset order ("<partition> <value>" lines from kcat).
   std::map<int, std::vector<int>> numbers_by_partition() {
-    auto output = test::run_command("timeout 20 kcat -b " + bootstrap_ +
+    auto output = test::run_command("timeout 20 " SINKHOST_KCAT " -b " + bootstrap_ +
                                     " -C -t orders -o beginning -e -q -f '%p %s\\n' 2>/dev/null");
     std::map<int, std::vector<int>> by_partition;
     std::istringstream lines(output);

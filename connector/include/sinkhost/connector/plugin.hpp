@@ -43,6 +43,9 @@ struct SinkDescriptor {
   // Tries valid settings (defaults applied, secrets in clear) against the real destination
   // within `timeout`, without writing anything. Optional.
   ConnectionCheck (*check_connection)(const Settings& settings, std::chrono::milliseconds timeout) = nullptr;
+  // The libraries the plugin runs on, with versions and build features, for `sinkhost --version`
+  // and the start-up log ("librdkafka 2.8.0 (builtin.features: ...)"). Optional.
+  std::string (*library_versions)() = nullptr;
 };
 
 }  // namespace sinkhost::connector
@@ -50,9 +53,10 @@ struct SinkDescriptor {
 // A plugin shared library exports exactly this function. The version is in the symbol's name:
 // a host refuses libraries built against another SDK version instead of misreading them.
 // v2: Sink::partition_key and Record::key_from_transform (record transforms).
-#define SINKHOST_PLUGIN_ENTRY_SYMBOL "sinkhost_plugin_v2"
+// v3: SinkDescriptor::library_versions.
+#define SINKHOST_PLUGIN_ENTRY_SYMBOL "sinkhost_plugin_v3"
 #define SINKHOST_DECLARE_PLUGIN(descriptor_function)                                 \
   extern "C" __attribute__((visibility("default")))                                  \
-  const ::sinkhost::connector::SinkDescriptor* sinkhost_plugin_v2() {                \
+  const ::sinkhost::connector::SinkDescriptor* sinkhost_plugin_v3() {                \
     return &(descriptor_function)();                                                 \
   }
