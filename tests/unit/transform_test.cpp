@@ -45,9 +45,11 @@ std::string compile_error(const std::string& source) {
   return t.error().field_violations.at(0).description;
 }
 
-TEST(RecordTransform, RefusesSourceThatDoesNotCompileNamingTheLine) {
+TEST(RecordTransform, RefusesSourceThatDoesNotCompileNamingTheLineAndColumn) {
   EXPECT_EQ(compile_error("function transform(record) {\n  record.value = ;\n}"),
-            "the JavaScript does not compile: SyntaxError: empty expression not allowed (line 2)");
+            "the JavaScript does not compile: SyntaxError: unexpected token in expression: ';' (line 2, column 18)");
+  EXPECT_EQ(compile_error("function transform(record) {\n  const { a, b } = record.value\n  return a +;\n}"),
+            "the JavaScript does not compile: SyntaxError: unexpected token in expression: ';' (line 3, column 13)");
 }
 
 TEST(RecordTransform, RefusesSourceWithoutATransformFunction) {
@@ -208,8 +210,9 @@ TEST(RecordTransform, RunawayMemoryIsAnErrorNotTheHostsProblem) {
 TEST(RecordTransform, AHeapFilledAcrossRecordsFailsTheRecordInsteadOfTheHost) {
   // Each record keeps a new 1 MiB string (built by doubling: a native join of a huge array
   // would spend its time inside one built-in call, where the time limit is not checked).
+  // toUpperCase makes a flat copy: QuickJS keeps `block + n` as a rope that shares `block`.
   auto t = compiled("var kept = [], block = 'x';\nfor (var i = 0; i < 20; i++) block += block;\n"
-                    "function transform(r) { kept.push(block + kept.length); }");
+                    "function transform(r) { kept.push((block + kept.length).toUpperCase()); }");
   std::optional<connector::Error> failure;
   for (int i = 0; i < 200 && !failure; ++i) {
     auto record = sample_record();
