@@ -25,11 +25,16 @@ struct RecordAtoms {
   JSAtom schema_info = 0, subject = 0, type = 0, headers = 0, value = 0, key = 0;
 };
 
-// A header name and its atom. Records of one connector carry the same header names in the
-// same order, so the atoms of the last record's headers are kept and compared by position.
-struct HeaderAtom {
+// A header as the last record had it at this position, with its JavaScript name (atom) and
+// value (string). Records of one connector carry the same header names in the same order, and
+// many values repeat (the schema type, the content type): those are reused instead of created,
+// and a header whose value is still the very string we made is read back without converting.
+struct HeaderSlot {
   std::string name;
   JSAtom atom = 0;
+  std::string value;
+  JSValue js_value{};
+  bool has_js_value = false;
 };
 
 // What went wrong in JavaScript: "TypeError: message (line 3)", or the time limit.
@@ -46,7 +51,7 @@ struct TransformEngine {
   JSValue function{};  // the transform, once compiled
   bool has_function = false;
   RecordAtoms atoms;
-  std::vector<HeaderAtom> header_atoms;
+  std::vector<HeaderSlot> header_slots;
   // The previous record's headers and value: their strings' capacity is reused for the next
   // record's results, which are swapped into the record.
   std::vector<connector::Header> spare_headers;
@@ -87,6 +92,7 @@ inline JsFailure take_exception(TransformEngine& engine, bool with_column) {
 
 // Interns the record's property names; false when the runtime is out of memory.
 bool make_record_atoms(TransformEngine& engine);
+// Frees those and the header slots' atoms and strings (before the context goes).
 void free_record_atoms(TransformEngine& engine);
 
 // The object the function gets: recordId, position, schemaInfo, headers, value (takes

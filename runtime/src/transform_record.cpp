@@ -8,9 +8,9 @@
 namespace sinkhost::runtime::detail {
 namespace {
 
-// More headers than this on one record are defined with throw-away atoms, so that a record
-// with thousands of distinct names cannot grow the cache without bound.
-constexpr std::size_t kMaxCachedHeaderAtoms = 64;
+// More headers than this on one record are defined without the cache, so that a record with
+// thousands of headers cannot grow it without bound.
+constexpr std::size_t kMaxHeaderSlots = 64;
 
 JSValue new_string(JSContext* ctx, const std::string& text) { return JS_NewStringLen(ctx, text.data(), text.size()); }
 
@@ -21,23 +21,39 @@ bool define(JSContext* ctx, JSValueConst object, JSAtom atom, JSValue value) {
   return JS_DefinePropertyValue(ctx, object, atom, value, JS_PROP_C_W_E) >= 0;
 }
 
-// The atom for the index-th header named `name`, from the cache when the previous record had
-// the same name there. `temporary` is set when the caller must free the atom.
-JSAtom header_atom(TransformEngine& engine, std::size_t index, const std::string& name, bool& temporary) {
-  auto& cache = engine.header_atoms;
-  temporary = false;
-  if (index < cache.size() && cache[index].name == name) return cache[index].atom;
-  const JSAtom atom = JS_NewAtomLen(engine.ctx, name.data(), name.size());
-  if (atom == JS_ATOM_NULL) return atom;
-  if (index < cache.size()) {
-    JS_FreeAtom(engine.ctx, cache[index].atom);
-    cache[index] = {name, atom};
-  } else if (index == cache.size() && index < kMaxCachedHeaderAtoms) {
-    cache.push_back({name, atom});
-  } else {
-    temporary = true;
+// Makes `slot` hold this header's name and value, keeping what matches already.
+bool fill_slot(JSContext* ctx, HeaderSlot& slot, const connector::Header& header) {
+  if (slot.atom == JS_ATOM_NULL || slot.name != header.name) {
+    const JSAtom atom = JS_NewAtomLen(ctx, header.name.data(), header.name.size());
+    if (atom == JS_ATOM_NULL) return false;
+    if (slot.atom != JS_ATOM_NULL) JS_FreeAtom(ctx, slot.atom);
+    slot.atom = atom;
+    slot.name = header.name;
   }
-  return atom;
+  if (!slot.has_js_value || slot.value != header.value) {
+    JSValue value = new_string(ctx, header.value);
+    if (JS_IsException(value)) return false;
+    if (slot.has_js_value) JS_FreeValue(ctx, slot.js_value);
+    slot.js_value = value;
+    slot.has_js_value = true;
+    slot.value = header.value;
+  }
+  return true;
+}
+
+bool define_header(TransformEngine& engine, JSValueConst object, std::size_t index, const connector::Header& header) {
+  JSContext* ctx = engine.ctx;
+  auto& slots = engine.header_slots;
+  if (index >= kMaxHeaderSlots) {
+    const JSAtom atom = JS_NewAtomLen(ctx, header.name.data(), header.name.size());
+    if (atom == JS_ATOM_NULL) return false;
+    const bool ok = define(ctx, object, atom, new_string(ctx, header.value));
+    JS_FreeAtom(ctx, atom);
+    return ok;
+  }
+  if (index == slots.size()) slots.emplace_back();
+  auto& slot = slots[index];
+  return fill_slot(ctx, slot, header) && define(ctx, object, slot.atom, JS_DupValue(ctx, slot.js_value));
 }
 
 JSValue make_headers(TransformEngine& engine, const std::vector<connector::Header>& headers) {
@@ -45,11 +61,7 @@ JSValue make_headers(TransformEngine& engine, const std::vector<connector::Heade
   JSValue object = JS_NewObject(ctx);
   if (JS_IsException(object)) return object;
   for (std::size_t i = 0; i < headers.size(); ++i) {
-    bool temporary = false;
-    const JSAtom atom = header_atom(engine, i, headers[i].name, temporary);
-    const bool ok = atom != JS_ATOM_NULL && define(ctx, object, atom, new_string(ctx, headers[i].value));
-    if (temporary) JS_FreeAtom(ctx, atom);
-    if (!ok) {
+    if (!define_header(engine, object, i, headers[i])) {
       JS_FreeValue(ctx, object);
       return JS_EXCEPTION;
     }
@@ -94,25 +106,37 @@ bool assign_string(JSContext* ctx, JSValueConst value, std::string& out) {
   return true;
 }
 
-// The header's name: the cached copy when the atom is one of the cached ones (the usual case:
-// headers the function did not touch).
-bool assign_header_name(TransformEngine& engine, std::size_t index, JSAtom atom, std::string& out) {
-  const auto& cache = engine.header_atoms;
-  if (index < cache.size() && cache[index].atom == atom) {
-    out.assign(cache[index].name);
-    return true;
+// The slot this property still is: same name, and the very string we defined (strings are
+// immutable, so its text is the slot's). Usually the one at the same position.
+const HeaderSlot* unchanged_slot(const TransformEngine& engine, std::size_t index, JSAtom atom, JSValueConst value) {
+  if (JS_VALUE_GET_TAG(value) != JS_TAG_STRING) return nullptr;
+  const auto& slots = engine.header_slots;
+  auto matches = [&](const HeaderSlot& slot) {
+    return slot.atom == atom && slot.has_js_value && JS_VALUE_GET_PTR(slot.js_value) == JS_VALUE_GET_PTR(value);
+  };
+  if (index < slots.size() && matches(slots[index])) return &slots[index];
+  for (const auto& slot : slots) {
+    if (matches(slot)) return &slot;
   }
-  for (const auto& cached : cache) {
-    if (cached.atom == atom) {
-      out.assign(cached.name);
-      return true;
-    }
-  }
-  const char* text = JS_AtomToCString(engine.ctx, atom);
+  return nullptr;
+}
+
+bool assign_atom(JSContext* ctx, JSAtom atom, std::string& out) {
+  const char* text = JS_AtomToCString(ctx, atom);
   if (text == nullptr) return false;
   out.assign(text);
-  JS_FreeCString(engine.ctx, text);
+  JS_FreeCString(ctx, text);
   return true;
+}
+
+// One header read back into `out`, reusing its strings' capacity.
+bool assign_header(TransformEngine& engine, std::size_t index, JSAtom atom, JSValueConst value, connector::Header& out) {
+  if (const auto* slot = unchanged_slot(engine, index, atom, value)) {
+    out.name.assign(slot->name);
+    out.value.assign(slot->value);
+    return true;
+  }
+  return assign_atom(engine.ctx, atom, out.name) && assign_string(engine.ctx, value, out.value);
 }
 
 JsFailure type_error(const char* message) { return {false, std::string("TypeError: ") + message}; }
@@ -152,7 +176,7 @@ std::optional<JsFailure> read_header_entries(TransformEngine& engine, JSValueCon
     ok = !JS_IsException(value);
     if (ok && !JS_IsNull(value) && !JS_IsUndefined(value)) {
       if (kept == out.size()) out.emplace_back();
-      ok = assign_header_name(engine, kept, names[i].atom, out[kept].name) && assign_string(ctx, value, out[kept].value);
+      ok = assign_header(engine, kept, names[i].atom, value, out[kept]);
       ++kept;
     }
     JS_FreeValue(ctx, value);
@@ -219,8 +243,11 @@ void free_record_atoms(TransformEngine& engine) {
     if (*atom != JS_ATOM_NULL) JS_FreeAtom(engine.ctx, *atom);
     *atom = JS_ATOM_NULL;
   }
-  for (const auto& cached : engine.header_atoms) JS_FreeAtom(engine.ctx, cached.atom);
-  engine.header_atoms.clear();
+  for (const auto& slot : engine.header_slots) {
+    if (slot.atom != JS_ATOM_NULL) JS_FreeAtom(engine.ctx, slot.atom);
+    if (slot.has_js_value) JS_FreeValue(engine.ctx, slot.js_value);
+  }
+  engine.header_slots.clear();
 }
 
 JSValue make_record_object(TransformEngine& engine, const connector::Record& record, JSValue value) {
