@@ -222,7 +222,7 @@ Result<RecordTransform::Verdict> RecordTransform::apply(connector::Record& recor
   if (JS_IsException(object)) {
     return make_error(ErrorCode::invalid_argument, "failed before running: " + detail::take_exception(engine, false).text);
   }
-  JSValue result = JS_Call(ctx, engine.function, JS_UNDEFINED, 1, &object);
+  JSValue result = JS_Call(ctx, engine.function, detail::js_undefined(), 1, &object);
   if (JS_IsException(result)) {
     JS_FreeValue(ctx, object);
     return failure_error(detail::take_exception(engine, false));

@@ -37,6 +37,19 @@ struct HeaderSlot {
   bool has_js_value = false;
 };
 
+// quickjs.h's JS_UNDEFINED, JS_NULL and JS_EXCEPTION are C compound literals, which clang's
+// -Wpedantic flags where they are expanded: expanded here, once, with that warning off.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wc99-extensions"
+#endif
+inline JSValue js_undefined() { return JS_UNDEFINED; }
+inline JSValue js_null() { return JS_NULL; }
+inline JSValue js_exception() { return JS_EXCEPTION; }
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+
 // What went wrong in JavaScript: "TypeError: message (line 3)", or the time limit.
 struct JsFailure {
   bool timed_out = false;

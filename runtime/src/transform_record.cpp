@@ -63,7 +63,7 @@ JSValue make_headers(TransformEngine& engine, const std::vector<connector::Heade
   for (std::size_t i = 0; i < headers.size(); ++i) {
     if (!define_header(engine, object, i, headers[i])) {
       JS_FreeValue(ctx, object);
-      return JS_EXCEPTION;
+      return js_exception();
     }
   }
   return object;
@@ -80,7 +80,7 @@ JSValue make_position(TransformEngine& engine, const connector::Record& record) 
     return object;
   }
   JS_FreeValue(ctx, object);
-  return JS_EXCEPTION;
+  return js_exception();
 }
 
 JSValue make_schema_info(TransformEngine& engine, const connector::Record& record) {
@@ -92,7 +92,7 @@ JSValue make_schema_info(TransformEngine& engine, const connector::Record& recor
     return object;
   }
   JS_FreeValue(ctx, object);
-  return JS_EXCEPTION;
+  return js_exception();
 }
 
 // ToString of `value` into `out`, reusing out's capacity. False when ToString threw (a Symbol,
@@ -146,7 +146,7 @@ std::optional<JsFailure> read_value(TransformEngine& engine, JSValueConst object
   JSValue value = JS_GetProperty(ctx, object, engine.atoms.value);
   if (JS_IsException(value)) return take_exception(engine, false);
   if (JS_IsUndefined(value)) return type_error("record.value is undefined (return false to drop a record)");
-  JSValue json = JS_JSONStringify(ctx, value, JS_UNDEFINED, JS_UNDEFINED);
+  JSValue json = JS_JSONStringify(ctx, value, js_undefined(), js_undefined());
   JS_FreeValue(ctx, value);
   if (JS_IsException(json)) return take_exception(engine, false);
   if (!JS_IsString(json)) {
@@ -265,10 +265,10 @@ JSValue make_record_object(TransformEngine& engine, const connector::Record& rec
             define(ctx, object, a.headers, make_headers(engine, record.headers));
   if (!ok) JS_FreeValue(ctx, value);
   ok = ok && define(ctx, object, a.value, value) &&
-       define(ctx, object, a.key, record.key ? new_string(ctx, *record.key) : JS_NULL);
+       define(ctx, object, a.key, record.key ? new_string(ctx, *record.key) : js_null());
   if (ok) return object;
   JS_FreeValue(ctx, object);
-  return JS_EXCEPTION;
+  return js_exception();
 }
 
 std::optional<JsFailure> read_back(TransformEngine& engine, JSValueConst object, connector::Record& record) {
