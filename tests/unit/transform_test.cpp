@@ -279,7 +279,9 @@ TEST(RecordTransform, AHugeAllocationFailsTheRecordAndTheNextRecordsRun) {
     const auto started = std::chrono::steady_clock::now();
     auto result = t->apply(record);
     ASSERT_FALSE(result.ok()) << how;
-    EXPECT_LT(std::chrono::steady_clock::now() - started, 2s) << how;
+    // fill() is one native call, where the time limit is not checked: the memory limit ends
+    // it (about 0.25 s here; several times that in a sanitizer build on a loaded machine).
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s) << how;
     EXPECT_EQ(record.data, std::string(R"({"how":")") + how + R"("})") << "unchanged";
     auto next = sample_record();
     next.data = R"({"how":"none"})";
