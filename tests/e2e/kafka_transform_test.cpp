@@ -120,6 +120,38 @@ TEST_F(KafkaTransform, TheTransformedValueHeadersAndKeyArriveInKafka) {
             std::string::npos) << metrics;
 }
 
+TEST_F(KafkaTransform, AModernKurrentDbStyleTransformDeliversUnmodified) {
+  append_event(host_.port(), "order-1", "OrderPlaced",
+               json::parse(R"({"orderId": "o-1", "lines": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 3}]})"),
+               {{"tenant", "acme"}});
+  auto last = append_event(host_.port(), "order-2", "OrderPlaced", {{"orderId", "o-2"}, {"lines", json::array()}});
+  create_and_start("modern-sink", settings(R"(
+    const big = ({ qty }) => qty > 2;
+    function transform(record) {
+      const { orderId, lines = [], ...rest } = record.value;
+      let count = 0;
+      for (const { qty } of lines) count += qty;
+      record.value = {
+        ...rest,
+        id: `order:${orderId}`,
+        count,
+        lastSku: lines.at(-1)?.sku ?? null,
+        bigSku: lines.findLast(big)?.sku ?? 'none',
+        hasLines: Object.hasOwn(record.value, 'lines'),
+      };
+      record.headers['x-tenant'] = record.headers['esdb-record-headers-tenant'] ?? 'none';
+      record.key = `${orderId}`;
+    })"));
+  auto messages = consume(topic_, 2);
+  ASSERT_EQ(messages.size(), 2u) << host_.log();
+  EXPECT_EQ(messages[0].value, R"({"id":"order:o-1","count":4,"lastSku":"b","bigSku":"b","hasLines":true})");
+  EXPECT_EQ(messages[0].key, "o-1");
+  EXPECT_EQ(messages[0].header("x-tenant"), "acme");
+  EXPECT_EQ(messages[1].value, R"({"id":"order:o-2","count":0,"lastSku":null,"bigSku":"none","hasLines":true})");
+  EXPECT_EQ(messages[1].header("x-tenant"), "none");
+  ASSERT_TRUE(position_reaches("modern-sink", last)) << connector("modern-sink").dump();
+}
+
 TEST_F(KafkaTransform, OneHeapPerRunAndOneCallPerRecordEvenWhenTheSinkIsFull) {
   // waitForBrokerAck makes kafka-sink answer "full" while a record is in flight, so every
   // record after the first is handed over at least twice: the transform must not run again.

@@ -3,6 +3,7 @@
 #include "sinkhost/runtime/transform.hpp"
 
 #include <optional>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -45,9 +46,11 @@ std::string compile_error(const std::string& source) {
   return t.error().field_violations.at(0).description;
 }
 
-TEST(RecordTransform, RefusesSourceThatDoesNotCompileNamingTheLine) {
+TEST(RecordTransform, RefusesSourceThatDoesNotCompileNamingTheLineAndColumn) {
   EXPECT_EQ(compile_error("function transform(record) {\n  record.value = ;\n}"),
-            "the JavaScript does not compile: SyntaxError: empty expression not allowed (line 2)");
+            "the JavaScript does not compile: SyntaxError: unexpected token in expression: ';' (line 2, column 18)");
+  EXPECT_EQ(compile_error("function transform(record) {\n  const { a, b } = record.value\n  return a +;\n}"),
+            "the JavaScript does not compile: SyntaxError: unexpected token in expression: ';' (line 3, column 13)");
 }
 
 TEST(RecordTransform, RefusesSourceWithoutATransformFunction) {
@@ -208,8 +211,9 @@ TEST(RecordTransform, RunawayMemoryIsAnErrorNotTheHostsProblem) {
 TEST(RecordTransform, AHeapFilledAcrossRecordsFailsTheRecordInsteadOfTheHost) {
   // Each record keeps a new 1 MiB string (built by doubling: a native join of a huge array
   // would spend its time inside one built-in call, where the time limit is not checked).
+  // toUpperCase makes a flat copy: QuickJS keeps `block + n` as a rope that shares `block`.
   auto t = compiled("var kept = [], block = 'x';\nfor (var i = 0; i < 20; i++) block += block;\n"
-                    "function transform(r) { kept.push(block + kept.length); }");
+                    "function transform(r) { kept.push((block + kept.length).toUpperCase()); }");
   std::optional<connector::Error> failure;
   for (int i = 0; i < 200 && !failure; ++i) {
     auto record = sample_record();
@@ -223,6 +227,112 @@ TEST(RecordTransform, AHeapFilledAcrossRecordsFailsTheRecordInsteadOfTheHost) {
     ASSERT_FALSE(again.ok()) << "the heap stays full, and every record fails cleanly";
     EXPECT_FALSE(again.error().message.empty());
   }
+}
+
+TEST(RecordTransform, ModernSyntaxAndEs2023BuiltInsWorkUnmodified) {
+  // A KurrentDB-style transform as written for its ES2023 engine.
+  auto t = compiled(R"(
+    const tenantOf = ({ headers }) => headers['esdb-record-headers-tenant'] ?? 'none';
+    let seen = 0;
+    function transform(record) {
+      const { orderId, lines = [], ...rest } = record.value;
+      seen++;
+      record.value = {
+        ...rest,
+        id: `${orderId}-${seen}`,
+        last: lines.at(-1),
+        firstSmall: lines.findLast((n) => n < 2),
+        hasTotal: Object.hasOwn(rest, 'total'),
+        city: record.value.address?.city ?? 'unknown',
+        cloned: typeof structuredClone === 'function' ? structuredClone({ a: [1] }).a : [1],
+      };
+      record.headers['x-tenant'] = tenantOf(record);
+      record.key = [...orderId].reverse().join('');
+    })");
+  auto record = sample_record();
+  auto result = t->apply(record);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(record.data,
+            R"({"total":12.5,"id":"o-7-1","last":2,"firstSmall":1,"hasTotal":true,"city":"unknown","cloned":[1]})");
+  EXPECT_EQ(record.headers.back().name, "x-tenant");
+  EXPECT_EQ(record.headers.back().value, "acme");
+  EXPECT_EQ(record.key, "7-o");
+
+  auto arrow = compiled("const transform = (record) => { record.value.arrow = true; };");
+  auto other = sample_record();
+  ASSERT_TRUE(arrow->apply(other).ok());
+  EXPECT_EQ(other.data, R"({"orderId":"o-7","total":12.5,"lines":[1,2],"arrow":true})");
+}
+
+TEST(RecordTransform, AHugeAllocationFailsTheRecordAndTheNextRecordsRun) {
+  auto t = compiled(R"(
+    function transform(record) {
+      if (record.value.how === 'array') record.value.big = new Array(1e9).fill(0).length;
+      if (record.value.how === 'string') record.value.big = 'x'.repeat(1 << 30).length;
+      if (record.value.how === 'flat') record.value.big = 'x'.repeat((1 << 30) - 1).length;
+      if (record.value.how === 'catching') for (;;) { try { const a = []; for (;;) a.push({ n: 1 }); } catch (e) {} }
+      record.value.done = true;
+    })", 500ms);
+  for (const char* how : {"array", "string", "flat", "catching"}) {
+    auto record = sample_record();
+    record.data = std::string(R"({"how":")") + how + R"("})";
+    const auto started = std::chrono::steady_clock::now();
+    auto result = t->apply(record);
+    ASSERT_FALSE(result.ok()) << how;
+    // fill() is one native call, where the time limit is not checked: the memory limit ends
+    // it (about 0.25 s here; several times that in a sanitizer build on a loaded machine).
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s) << how;
+    EXPECT_EQ(record.data, std::string(R"({"how":")") + how + R"("})") << "unchanged";
+    auto next = sample_record();
+    next.data = R"({"how":"none"})";
+    auto fine = t->apply(next);
+    ASSERT_TRUE(fine.ok()) << how << ": " << fine.error().message;
+    EXPECT_EQ(next.data, R"({"how":"none","done":true})");
+  }
+  auto record = sample_record();
+  record.data = R"({"how":"array"})";
+  EXPECT_EQ(t->apply(record).error().message, "threw InternalError: out of memory (line 3)");
+  record.data = R"({"how":"string"})";
+  EXPECT_EQ(t->apply(record).error().message, "threw RangeError: invalid string length (line 4)");
+  record.data = R"({"how":"catching"})";
+  EXPECT_EQ(t->apply(record).error().message, "ran past its time limit of 500 ms")
+      << "a script that catches its out-of-memory errors still meets the time limit";
+}
+
+TEST(RecordTransform, DeepRecursionIsAStackOverflowErrorNotACrash) {
+  auto t = compiled("function down(n) { return down(n + 1) + 1; }\nfunction transform(record) { down(0); }");
+  auto record = sample_record();
+  auto result = t->apply(record);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().message, "threw InternalError: stack overflow (line 1)");
+
+  // Applied on another thread than the one that compiled: the stack limit follows the thread.
+  std::string message;
+  std::thread([&] {
+    auto other = sample_record();
+    auto again = t->apply(other);
+    message = again.ok() ? "(ok)" : again.error().message;
+  }).join();
+  EXPECT_EQ(message, "threw InternalError: stack overflow (line 1)");
+
+  auto nested = sample_record();
+  nested.data = std::string(100000, '[') + std::string(100000, ']');
+  auto deep_json = compiled("function transform(r) {}")->apply(nested);
+  // QuickJS parses and writes JSON without recursing on the C stack: deep nesting is fine.
+  ASSERT_TRUE(deep_json.ok()) << deep_json.error().message;
+  EXPECT_EQ(nested.data, std::string(100000, '[') + std::string(100000, ']'));
+}
+
+TEST(RecordTransform, TheTimeLimitCoversGettersAndToStringRunWhileReadingTheRecordBack) {
+  auto t = compiled(R"(
+    function transform(record) {
+      record.key = { toString() { for (;;) {} } };
+    })", 100ms);
+  auto record = sample_record();
+  auto result = t->apply(record);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().message, "ran past its time limit of 100 ms");
+  EXPECT_EQ(record.key, "o-7-extracted");
 }
 
 TEST(RecordTransform, RecordsThatAreNotJsonPassThroughUntouched) {

@@ -14,18 +14,18 @@ namespace sinkhost::runtime {
 using connector::Result;
 
 namespace detail {
-struct TransformHeap;
+struct TransformEngine;
 }
 
 // A KurrentDB-style record transform: a JavaScript function `transform(record)` that edits the
-// record in place before the sink sees it (docs/transforms.md). One Duktape heap per instance;
-// the function is compiled once. Not thread-safe: one instance belongs to one connector worker.
+// record in place before the sink sees it (docs/transforms.md). One QuickJS runtime and context
+// per instance; the function is compiled once. Not thread-safe: one instance belongs to one connector worker.
 class RecordTransform {
  public:
   enum class Verdict { keep, drop };
 
   // Compiles `source` and runs its top-level code. Errors (invalid_argument) name the problem:
-  // a syntax error with its line, a throw, the time limit, or no function named `transform`.
+  // a syntax error with its line and column, a throw, the time limit, or no function named `transform`.
   static Result<std::unique_ptr<RecordTransform>> compile(std::string_view source, std::chrono::milliseconds time_limit);
   // The same from transformer:function's base64 text.
   static Result<std::unique_ptr<RecordTransform>> compile_base64(std::string_view function_base64,
@@ -40,8 +40,8 @@ class RecordTransform {
   Result<Verdict> apply(connector::Record& record);
 
  private:
-  explicit RecordTransform(std::unique_ptr<detail::TransformHeap> heap);
-  std::unique_ptr<detail::TransformHeap> heap_;
+  explicit RecordTransform(std::unique_ptr<detail::TransformEngine> engine);
+  std::unique_ptr<detail::TransformEngine> engine_;
 };
 
 // transformer:enabled / :function / :timeout rules, checked when settings are created or changed:
