@@ -116,12 +116,12 @@ create_topic() {
 topic_count() {
   local topic="$1" parts="$2" p args=()
   for ((p = 0; p < parts; p++)); do args+=(-t "$topic:$p:-1"); done
-  kcat -Q -b "$BOOTSTRAP" "${args[@]}" 2>/dev/null | awk '{ s += $NF } END { print s + 0 }'
+  kcat -Q -b "$BOOTSTRAP" "${args[@]}" 2>/dev/null | awk '{ s += $NF } END { printf "%d\n", s }'
 }
 # min max count of the message timestamps in TOPIC (LogAppendTime topics: when each landed).
 topic_timestamps() {
   kcat -C -b "$BOOTSTRAP" -t "$1" -o beginning -e -q -f '%T\n' 2>/dev/null |
-    awk 'NR == 1 { lo = $1; hi = $1 } { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1 } END { print lo + 0, hi + 0, NR }'
+    awk 'NR == 1 { lo = $1; hi = $1 } { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1 } END { printf "%.0f %.0f %d\n", lo, hi, NR }'
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -449,6 +449,7 @@ value.converter=org.apache.kafka.connect.storage.StringConverter
 offset.storage.file.filename=$TMP/connect/offsets
 offset.flush.interval.ms=100
 listeners=http://127.0.0.1:0
+plugin.discovery=service_load
 producer.enable.idempotence=true
 producer.acks=all
 producer.max.in.flight.requests.per.connection=5
