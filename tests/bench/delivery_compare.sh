@@ -376,6 +376,15 @@ for parts in $PARTITIONS; do
   printf '%-11s %-4s %12s %12s %10s %14s %14s\n' "$parts" mean "$mk" "$ms" "$mr" "$mck" "$mcs"
   if [ "$parts" = 3 ] || [ -z "$ONE_RATE_P3" ]; then ONE_RATE_P3=$ms ONE_CPU_P3=$mcs ONE_PARTS=$parts; fi
 done
+# Bytes the broker stored (private broker only): kcat's constant headers compress better than
+# sinkhost's per-message ones.
+log_bytes() { find "$KAFKA_STATE_DIR/data" -path "*/$1-[0-9]*/*.log" -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
+if [ "$STARTED_BROKER" = 1 ]; then
+  for parts in $PARTITIONS; do
+    awk -v k="$(log_bytes "dc-$RUN_ID-kcat-p$parts-r1")" -v s="$(log_bytes "dc-$RUN_ID-sinkhost-p$parts-r1")" -v n="$EVENTS" -v p="$parts" \
+      'BEGIN { printf "bytes stored by the broker, %d partition(s), run 1: kcat %.1f per message, sinkhost %.1f per message\n", p, k / n, s / n }'
+  done
+fi
 echo "(ratio = sinkhost msg/s / kcat msg/s; sinkhost timed from POST start to the committed checkpoint at the"
 echo " last event, kcat from exec to exit; CPU = the daemon's / kcat's utime+stime over that time, per message)"
 echo
