@@ -55,7 +55,7 @@ done
 [[ "$REPEAT" =~ ^[1-9][0-9]*$ ]] || die "--repeat wants a positive integer"
 SINKHOST="$(cd "$BUILD" 2>/dev/null && pwd)/bin/sinkhost"
 [ -x "$SINKHOST" ] || die "no $BUILD/bin/sinkhost (build it: cmake --build $BUILD --target sinkhost)"
-for tool in curl java awk /usr/bin/time /usr/bin/kcat; do command -v "$tool" >/dev/null || die "needs $tool"; done
+for tool in curl java awk cc /usr/bin/time /usr/bin/kcat; do command -v "$tool" >/dev/null || die "needs $tool"; done
 
 CACHE="${SINKHOST_CACHE:-$HOME/.cache/sinkhost}"
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/deploy/kafka/pom.xml" | head -1)"
@@ -130,8 +130,9 @@ topic_timestamps() {
 
 log "writing $EVENTS messages"
 mkdir -p "$TMP/batches"
-awk -v n="$EVENTS" -v batch="$BATCH" -v dir="$TMP" '
+awk -v n="$EVENTS" -v batch="$BATCH" -v dir="$TMP" -v minute="$(date -u +%Y-%m-%dT%H:%M:)" '
   BEGIN {
+    srand(1)
     pad = sprintf("%248s", ""); gsub(/ /, "x", pad)
     for (i = 0; i < n; i++) {
       b = int(i / batch)
@@ -140,6 +141,11 @@ awk -v n="$EVENTS" -v batch="$BATCH" -v dir="$TMP" '
       data = head substr(pad, 1, 248 - length(head)) "\"}"
       print stream "|" data > (dir "/kcat.txt")
       print data > (dir "/connect.txt")
+      # the plain producer: the headers of the record builder, varying per message as
+      # there (request-id random, dates moving every 100 / 1,000 messages, ids and positions)
+      rid = sprintf("%08x-%04x-4%03x-%04x-%04x%08x", rand() * 4294967296, rand() * 65536, rand() * 4096,
+                    32768 + rand() * 16384, rand() * 65536, rand() * 4294967296)
+      printf "%s\t%s\tesdb-connector-id=@ID@\tesdb-request-id=%s\tesdb-request-date=%s%06.3fZ\tesdb-record-id=cccccccc-0000-4000-8000-%012d\tesdb-record-timestamp=%s%06.3fZ\tesdb-record-redacted=false\tesdb-record-stream-id=%s\tesdb-record-stream-revision=%d\tesdb-record-log-position=%d\tesdb-record-schema-subject=OrderPlaced\tesdb-record-schema-type=Json\tesdb-record-headers-tenant=acme\tesdb-record-headers-source=bench\n", stream, data, rid, minute, (int(i / 100) % 60000) / 1000, i, minute, (b % 60000) / 1000, stream, int(b / 100) * batch + i % batch, i + 1 > (dir "/plain.txt")
       file = sprintf("%s/batches/%06d.%s.json", dir, b, stream)
       sep = (i % batch == 0) ? "[" : ","
       printf "%s{\"eventId\":\"cccccccc-0000-4000-8000-%012d\",\"eventType\":\"OrderPlaced\",\"data\":%s,\"metadata\":{\"tenant\":\"acme\",\"source\":\"bench\"}}", sep, i, data > file
@@ -154,6 +160,8 @@ VALUE_BYTES="$(head -1 "$TMP/connect.txt" | tr -d '\n' | wc -c)"
 KCAT_PROPS=(-X enable.idempotence=true -X acks=all -X compression.codec=zstd -X compression.level=6
   -X sticky.partitioning.linger.ms=0 -X queue.buffering.max.kbytes=65536 -X message.timeout.ms=0
   -X partitioner=murmur2)
+PLAIN_PROPS=()
+for ((i = 1; i < ${#KCAT_PROPS[@]}; i += 2)); do PLAIN_PROPS+=("${KCAT_PROPS[i]}"); done
 connector_json() {  # connector_json TOPIC
   cat <<EOF
 {"settings": {"instanceTypeName": "kafka-sink", "topic": "$1", "bootstrapServers": "$BOOTSTRAP",
@@ -299,6 +307,19 @@ kcat_run() {
   RUN_CPU_S="$(awk '{ printf "%.2f", $1 + $2 }' "$TMP/kcat.time")"
 }
 
+# plain_run TOPIC CONNECTOR_ID: the plain producer (produce_lines.c) with the messages and
+# headers of plain.txt; sets RUN_S, RUN_CPU_S.
+plain_run() {
+  sed "s/@ID@/$2/" "$TMP/plain.txt" >"$TMP/plain-run.txt"
+  now_us; local t0=$NOW_US
+  LD_LIBRARY_PATH="$KCAT_LIB" /usr/bin/time -f '%U %S' -o "$TMP/plain.time" \
+    "$TMP/produce_lines" "$BOOTSTRAP" "$1" "$TMP/plain-run.txt" "${PLAIN_PROPS[@]}" \
+    2>>"$TMP/plain.err" || die "produce_lines failed (see $TMP/plain.err)"
+  now_us
+  RUN_S="$(awk -v a="$t0" -v b="$NOW_US" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')"
+  RUN_CPU_S="$(awk '{ printf "%.2f", $1 + $2 }' "$TMP/plain.time")"
+}
+
 check_count() {  # check_count TOPIC PARTITIONS WANT
   local got
   got="$(topic_count "$1" "$2")"
@@ -308,11 +329,15 @@ check_count() {  # check_count TOPIC PARTITIONS WANT
 # ---------------------------------------------------------------------------------------------
 # Setup: every topic first, then the backlog.
 
+cc -O2 -o "$TMP/produce_lines" "$ROOT/tests/bench/produce_lines.c" ${KCAT_PREFIX:+-I"$KCAT_PREFIX/include" -L"$KCAT_PREFIX/lib"} \
+  -lrdkafka 2>"$TMP/cc.err" || { cat "$TMP/cc.err" >&2; die "cannot build tests/bench/produce_lines.c (needs cc and librdkafka's headers)"; }
+
 log "creating topics (TopicCommand, one JVM each)"
 create_topic "dc-$RUN_ID-warmup" 1
 for parts in $PARTITIONS; do
   for ((r = 1; r <= REPEAT; r++)); do
     create_topic "dc-$RUN_ID-kcat-p$parts-r$r" "$parts"
+    create_topic "dc-$RUN_ID-plain-p$parts-r$r" "$parts"
     create_topic "dc-$RUN_ID-sinkhost-p$parts-r$r" "$parts"
   done
 done
@@ -344,49 +369,51 @@ echo "kcat: $(kcat -V 2>&1 | sed -n 's/.*\(librdkafka [0-9.]*\).*/\1/p' | head -
 echo
 
 # ---------------------------------------------------------------------------------------------
-# 1-3: one connector against kcat, same topic layout, alternating which goes first.
+# 1-3: one connector against kcat (static headers) and against the plain producer with the same
+# per-message headers, same topic layout; the order of the three rotates from run to run.
 
-declare -A SUM_SH=() SUM_KC=()
 ONE_RATE_P3="" ONE_CPU_P3=""
-printf '%-11s %-4s %12s %12s %10s %14s %14s\n' partitions run "kcat msg/s" "sinkhost" "ratio" "kcat CPU µs/ev" "sinkhost µs/ev"
+row() { printf '%-5s %-4s %10s %10s %10s %8s %8s %9s %9s %9s\n' "$@"; }
+row parts run kcat plain sinkhost "sh/kcat" "sh/plain" "kcat µs" "plain µs" "sh µs"
 for parts in $PARTITIONS; do
-  rates_sh=() rates_kc=() cpus_sh=() cpus_kc=()
+  rows=()
   for ((r = 1; r <= REPEAT; r++)); do
     id="bench-p$parts-r$r"
     curl_json POST "/connectors/$id" "$(connector_json "dc-$RUN_ID-sinkhost-p$parts-r$r")"
-    for side in $( ((r % 2)) && echo "kcat sinkhost" || echo "sinkhost kcat"); do
-      if [ "$side" = kcat ]; then
-        kcat_run "dc-$RUN_ID-kcat-p$parts-r$r" "$id"
-        check_count "dc-$RUN_ID-kcat-p$parts-r$r" "$parts" "$EVENTS"
-        kc_s=$RUN_S kc_cpu=$RUN_CPU_S
-      else
-        deliver "$id"
-        check_count "dc-$RUN_ID-sinkhost-p$parts-r$r" "$parts" "$EVENTS"
-        sh_s=$RUN_S sh_cpu=$RUN_CPU_S
-      fi
+    case $((r % 3)) in 1) order="kcat plain sinkhost" ;; 2) order="sinkhost kcat plain" ;; 0) order="plain sinkhost kcat" ;; esac
+    for side in $order; do
+      case "$side" in
+        kcat) kcat_run "dc-$RUN_ID-kcat-p$parts-r$r" "$id"; kc_s=$RUN_S kc_cpu=$RUN_CPU_S ;;
+        plain) plain_run "dc-$RUN_ID-plain-p$parts-r$r" "$id"; pl_s=$RUN_S pl_cpu=$RUN_CPU_S ;;
+        sinkhost) deliver "$id"; sh_s=$RUN_S sh_cpu=$RUN_CPU_S ;;
+      esac
+      check_count "dc-$RUN_ID-$side-p$parts-r$r" "$parts" "$EVENTS"
     done
-    read -r kc_rate sh_rate ratio kc_us sh_us < <(awk -v n="$EVENTS" -v k="$kc_s" -v s="$sh_s" -v kc="$kc_cpu" -v sc="$sh_cpu" \
-      'BEGIN { printf "%.0f %.0f %.2f %.1f %.1f\n", n / k, n / s, k / s, kc * 1e6 / n, sc * 1e6 / n }')
-    printf '%-11s %-4s %12s %12s %10s %14s %14s\n' "$parts" "$r" "$kc_rate" "$sh_rate" "$ratio" "$kc_us" "$sh_us"
-    rates_kc+=("$kc_rate") rates_sh+=("$sh_rate") cpus_kc+=("$kc_us") cpus_sh+=("$sh_us")
+    rows+=("$(awk -v n="$EVENTS" -v k="$kc_s" -v p="$pl_s" -v s="$sh_s" -v kc="$kc_cpu" -v pc="$pl_cpu" -v sc="$sh_cpu" \
+      'BEGIN { printf "%.0f %.0f %.0f %.2f %.2f %.1f %.1f %.1f\n", n / k, n / p, n / s, k / s, p / s, kc * 1e6 / n, pc * 1e6 / n, sc * 1e6 / n }')")
+    # shellcheck disable=SC2086
+    row "$parts" "$r" ${rows[-1]}
   done
-  read -r mk ms mr mck mcs < <(printf '%s %s %s %s\n' "${rates_kc[*]}" "${rates_sh[*]}" "${cpus_kc[*]}" "${cpus_sh[*]}" |
-    awk -v r="$REPEAT" '{ for (i = 1; i <= r; i++) { k += $i; s += $(r + i); ck += $(2 * r + i); cs += $(3 * r + i) }
-      printf "%.0f %.0f %.2f %.1f %.1f\n", k / r, s / r, s / k, ck / r, cs / r }')
-  printf '%-11s %-4s %12s %12s %10s %14s %14s\n' "$parts" mean "$mk" "$ms" "$mr" "$mck" "$mcs"
+  mean="$(printf '%s\n' "${rows[@]}" | awk '{ for (i = 1; i <= NF; i++) t[i] += $i } END {
+    printf "%.0f %.0f %.0f %.2f %.2f %.1f %.1f %.1f\n", t[1] / NR, t[2] / NR, t[3] / NR, t[3] / t[1], t[3] / t[2], t[6] / NR, t[7] / NR, t[8] / NR }')"
+  # shellcheck disable=SC2086
+  row "$parts" mean $mean
+  read -r _ _ ms _ _ _ _ mcs <<<"$mean"
   if [ "$parts" = 3 ] || [ -z "$ONE_RATE_P3" ]; then ONE_RATE_P3=$ms ONE_CPU_P3=$mcs ONE_PARTS=$parts; fi
 done
-# Bytes the broker stored (private broker only): kcat's constant headers compress better than
-# sinkhost's per-message ones.
+# Bytes the broker stored (private broker only): kcat's constant headers compress away, the
+# plain producer's and sinkhost's per-message ones do not.
 log_bytes() { find "$KAFKA_STATE_DIR/data" -path "*/$1-[0-9]*/*.log" -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
 if [ "$STARTED_BROKER" = 1 ]; then
   for parts in $PARTITIONS; do
-    awk -v k="$(log_bytes "dc-$RUN_ID-kcat-p$parts-r1")" -v s="$(log_bytes "dc-$RUN_ID-sinkhost-p$parts-r1")" -v n="$EVENTS" -v p="$parts" \
-      'BEGIN { printf "bytes stored by the broker, %d partition(s), run 1: kcat %.1f per message, sinkhost %.1f per message\n", p, k / n, s / n }'
+    awk -v k="$(log_bytes "dc-$RUN_ID-kcat-p$parts-r1")" -v p="$(log_bytes "dc-$RUN_ID-plain-p$parts-r1")" \
+      -v s="$(log_bytes "dc-$RUN_ID-sinkhost-p$parts-r1")" -v n="$EVENTS" -v parts="$parts" \
+      'BEGIN { printf "bytes stored per message by the broker, %d partition(s), run 1: kcat %.1f, plain %.1f, sinkhost %.1f\n", parts, k / n, p / n, s / n }'
   done
 fi
-echo "(ratio = sinkhost msg/s / kcat msg/s; sinkhost timed from POST start to the committed checkpoint at the"
-echo " last event, kcat from exec to exit; CPU = the daemon's / kcat's utime+stime over that time, per message)"
+echo "(msg/s; sh/kcat, sh/plain = sinkhost's rate / theirs; µs = CPU (utime+stime) per message of kcat, of the plain"
+echo " producer, of the whole daemon. sinkhost timed from POST start to the committed checkpoint at the last event,"
+echo " kcat and the plain producer from exec to exit, after their last delivery report)"
 echo
 
 # ---------------------------------------------------------------------------------------------
