@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Delivery benchmark, side by side in one run on one broker: the real sinkhost daemon's
-# kafka-sink against kcat (a plain librdkafka producer on the same librdkafka) and against
-# Kafka Connect standalone (FileStreamSource), with the same messages and producer settings.
-# Prints numbers and ratios; not a test (docs/performance.md has the figures and the command).
+# kafka-sink against kcat (on the same librdkafka), against a plain librdkafka producer with
+# sinkhost's per-message headers (produce_lines.c; kcat's -H headers are the same on every
+# message) and against Kafka Connect standalone (FileStreamSource), with the same values, keys
+# and producer settings. Prints numbers and ratios; not a test (docs/performance.md has the
+# figures and the command).
 #
 #   tests/bench/delivery_compare.sh [--build DIR] [--events N] [--repeat R] [--bootstrap HOST:PORT]
 #                                   [--partitions "1 3"] [--no-ten] [--no-connect] [--keep-tmp]
 #
 #   --build DIR        build directory with bin/sinkhost (default ./build)
 #   --events N         events in the backlog, messages per run (default 200000)
-#   --repeat R         runs of each kcat / sinkhost pair per partition count (default 3)
+#   --repeat R         runs of kcat, plain and sinkhost per partition count (default 3)
 #   --bootstrap H:P    use this running broker (PLAINTEXT) instead of starting a private one
-#   --partitions LIST  partition counts of the kcat / sinkhost comparison (default "1 3")
+#   --partitions LIST  partition counts of that comparison (default "1 3")
 #   --no-ten           skip 10 connectors at once
 #   --no-connect       skip Kafka Connect standalone (and the sinkhost start-up run)
 #   --keep-tmp         keep the temporary directory (data dir, message files, logs)
@@ -19,7 +21,7 @@
 # Without --bootstrap it starts a private broker with deploy/kafka/kafka.sh (state
 # /tmp/bench-kafka, ports 23092-23097) and stops it at the end. Every topic is created before
 # any clock starts. Needs: curl, java 17, mvn (first run only, for the Connect jars), kcat,
-# /usr/bin/time, awk.
+# /usr/bin/time, awk, cc and librdkafka's headers.
 set -euo pipefail
 export LC_ALL=C
 
@@ -47,7 +49,7 @@ while [ $# -gt 0 ]; do
     --no-ten) TEN=0; shift ;;
     --no-connect) CONNECT=0; shift ;;
     --keep-tmp) KEEP_TMP=1; shift ;;
-    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
