@@ -103,7 +103,7 @@ TEST(UsersFile, FormatAndParseRoundTrip) {
 }
 
 TEST(UsersFile, MalformedLinesAreRefusedNamingTheLine) {
-  const auto& good = hash_of("pw-alice");
+  const auto good = hash_of("pw-alice");
   struct Case {
     std::string text;
     std::string expected;
