@@ -67,9 +67,12 @@ chroot "$target" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:
     cat /etc/debian_version
     bash deploy/install-deps.sh
     cmake -S . -B build -G Ninja -DSINKHOST_WERROR=ON >/dev/null
-    cmake --build build --target sinkhost sinkhost_unit_tests -- -j "$(nproc)" >/tmp/build.log 2>&1 \
+    cmake --build build --target sinkhost sinkhost_unit_tests sinkhost_fuzz_http_request sinkhost_fuzz_settings \
+      sinkhost_fuzz_append -- -j "$(nproc)" >/tmp/build.log 2>&1 \
       || { tail -n 40 /tmp/build.log; exit 1; }
     build/bin/sinkhost --version
-    cd build && ctest -L unit -j "$(nproc)" --output-on-failure 2>&1 | tail -n 5
+    cd build && if ctest -L unit -j "$(nproc)" --output-on-failure >/tmp/ctest.log 2>&1; then status=0; else status=1; fi
+    grep -E "tests passed|\(Failed\)|Not Run|Timeout" /tmp/ctest.log || true
+    [ $status -eq 0 ] || { tail -n 60 /tmp/ctest.log; exit 1; }
   '
 log "Debian 13 check passed in $((SECONDS - started)) s"

@@ -18,18 +18,26 @@ namespace {
 constexpr std::string_view kPassThroughPrefix = "producer:";
 
 // Pass-through properties that would break what sinkhost promises: at-least-once with order
-// per partition (acks, idempotence, retries, in-flight limits), where records land
+// per partition (acks, idempotence, retries; in-flight limits above 5), where records land
 // (partitioner), security (every security.*, sasl.*, ssl.* property is a setting of its own),
 // or the process itself (plugins load code; callbacks and opaques are not strings).
 bool refused_property(std::string_view name) {
-  static constexpr std::array<std::string_view, 20> exact = {
-      "acks", "request.required.acks", "enable.idempotence", "max.in.flight.requests.per.connection",
-      "max.in.flight", "retries", "message.send.max.retries", "enable.gapless.guarantee", "transactional.id",
+  static constexpr std::array<std::string_view, 18> exact = {
+      "acks", "request.required.acks", "enable.idempotence", "retries", "message.send.max.retries", "enable.gapless.guarantee", "transactional.id",
       "partitioner", "sticky.partitioning.linger.ms", "bootstrap.servers", "metadata.broker.list", "client.id", "security.protocol",
       "plugin.library.paths", "interceptors", "dr_cb", "dr_msg_cb", "enable.ssl.certificate.verification"};
   if (std::find(exact.begin(), exact.end(), name) != exact.end()) return true;
   return name.starts_with("sasl.") || name.starts_with("ssl.") || name.starts_with("ssl_") ||
          name.ends_with("_cb") || name == "opaque" || name == "background_event_cb";
+}
+
+// The idempotent producer keeps order per partition with at most 5 requests in flight per
+// connection: a lower limit is the user's choice (fewer requests pipelined), a higher one is not.
+bool in_flight_limit(std::string_view name) {
+  return name == "max.in.flight.requests.per.connection" || name == "max.in.flight";
+}
+bool valid_in_flight_limit(const std::string& value) {
+  return value.size() == 1 && value[0] >= '1' && value[0] <= '5';
 }
 
 const char* security_protocol(const std::string& value) {
@@ -157,6 +165,9 @@ std::vector<FieldViolation> check_settings(const connector::Settings& s) {
     if (refused_property(name)) {
       violations.push_back({key, "not allowed: sinkhost sets it to keep its delivery and security guarantees, "
                                  "or it has a setting of its own (see docs/plugins/kafka-sink.md)"});
+    } else if (in_flight_limit(name) && !valid_in_flight_limit(value)) {
+      violations.push_back({key, "must be 1 to 5: the idempotent producer keeps order per partition with at most "
+                                 "5 requests in flight, got '" + value + "'"});
     } else if (rd_kafka_conf_set(scratch.get(), name.c_str(), value.c_str(), reason, sizeof reason) != RD_KAFKA_CONF_OK) {
       violations.push_back({key, std::string("librdkafka: ") + reason});
     }

@@ -29,6 +29,17 @@ TEST_F(KafkaSinkSettings, PassThroughRefusesWhatWouldWeakenGuaranteesAndUnknownP
   EXPECT_NE(v["producer:batch.num.messages"].find("librdkafka"), std::string::npos);
 }
 
+TEST_F(KafkaSinkSettings, InFlightRequestsMayBeLoweredButNotRaisedPastWhatKeepsOrder) {
+  for (const char* value : {"1", "5"}) {
+    EXPECT_TRUE(check({{"topic", "t"}, {"producer:max.in.flight.requests.per.connection", value}}).empty()) << value;
+  }
+  for (const char* value : {"6", "0", "100", "one", ""}) {
+    auto v = check({{"topic", "t"}, {"producer:max.in.flight", value}});
+    ASSERT_TRUE(v.contains("producer:max.in.flight")) << value;
+    EXPECT_NE(v["producer:max.in.flight"].find("must be 1 to 5"), std::string::npos) << v["producer:max.in.flight"];
+  }
+}
+
 TEST_F(KafkaSinkSettings, SaslNeedsCredentialsAndTlsMaterialGoesWithTls) {
   auto v = check({{"topic", "t"}, {"authentication:securityProtocol", "saslSsl"}});
   EXPECT_EQ(v, (std::map<std::string, std::string>{{"authentication:password", "required when securityProtocol is saslSsl"},
