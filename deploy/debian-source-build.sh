@@ -4,6 +4,7 @@
 #
 #   deploy/debian-source-build.sh PACKAGE     PACKAGE: librdkafka | quickjs
 #   deploy/debian-source-build.sh --prefix    prints the prefix (what CMake searches)
+#   deploy/debian-source-build.sh --archive   prints this machine's Debian archive URI
 #
 # The source package is fetched by name with apt-get from the Debian archive this machine's apt
 # already uses, through a private apt configuration under the cache (its own sources list, lists
@@ -25,10 +26,8 @@ BASE="$CACHE_ROOT/debian13"
 PREFIX="$BASE/prefix"
 SUITE="${SINKHOST_SOURCE_SUITE:-trixie}"
 
-[ $# -eq 1 ] || die "usage: $PROG librdkafka|quickjs|--prefix"
+[ $# -eq 1 ] || die "usage: $PROG librdkafka|quickjs|--prefix|--archive"
 if [ "$1" = "--prefix" ]; then echo "$PREFIX"; exit 0; fi
-package="$1"
-case "$package" in librdkafka|quickjs) ;; *) die "unknown package '$package' (librdkafka or quickjs)";; esac
 
 # The archive URI of the machine's own Debian sources (deb822 .sources or one-line .list files).
 archive_uri() {
@@ -45,6 +44,10 @@ archive_uri() {
   done
   die "found no Debian archive in /etc/apt/sources.list{,.d}: cannot fetch source packages"
 }
+
+if [ "$1" = "--archive" ]; then archive_uri; exit 0; fi
+package="$1"
+case "$package" in librdkafka|quickjs) ;; *) die "unknown package '$package' (librdkafka or quickjs)";; esac
 
 APT_DIR="$BASE/apt"
 apt_options=(

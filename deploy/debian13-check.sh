@@ -21,11 +21,7 @@ if ! command -v debootstrap >/dev/null; then
     || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; }
 fi
 
-# The archive of this machine's own Debian sources (as deploy/debian-source-build.sh finds it).
-mirror="$(awk '/^URIs:/ {for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) {print $i; exit}}' \
-  /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)"
-[ -n "$mirror" ] || mirror="$(awk '$1 == "deb" && $2 ~ /\/debian\/?$/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)"
-[ -n "$mirror" ] || die "found no Debian archive in /etc/apt/sources.list{,.d}"
+mirror="$(bash "$root/deploy/debian-source-build.sh" --archive)"
 
 mounted=()
 cleanup() {

@@ -79,16 +79,10 @@ json view_to_json(const runtime::ConnectorView& view, bool include_settings) {
   };
   if (d.checkpoint) item["position"] = d.checkpoint->value();
   if (d.error) item["errorDetails"] = {{"code", d.error->code}, {"message", d.error->message}};
-  // A transient problem the sink keeps retrying through (a broker down), while it lasts. Only a
-  // RUNNING connector has one: a sink that reports a condition while it is still being opened
-  // (ACTIVATING) shows it from the moment the connector runs, so a user never sees a warning on a
-  // connector that is not running yet.
-  if (view.metrics && view.state == runtime::ConnectorState::running) {
-    if (auto degraded = view.metrics->degraded()) {
-      // The sink wrote it while running: a secret it quotes is masked like in the log.
-      item["warningDetails"] = {{"code", degraded->code},
-                                {"message", runtime::SecretRedactor::global().redact(degraded->message)}};
-    }
+  if (auto warning = view.warning()) {
+    // The sink wrote it while running: a secret it quotes is masked like in the log.
+    item["warningDetails"] = {{"code", warning->code},
+                              {"message", runtime::SecretRedactor::global().redact(warning->message)}};
   }
   if (d.delete_time_ms) item["deleteTime"] = runtime::format_rfc3339(*d.delete_time_ms);
   if (include_settings) item["settings"] = d.settings;

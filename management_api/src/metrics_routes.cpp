@@ -74,7 +74,7 @@ HttpResponse Api::metrics() {
                 [](const View& c) { return c.metrics->restarts.load(); });
   per_connector("sinkhost_connector_degraded", "gauge",
                 "1 while a running connector's sink reports a transient problem (a broker down) and keeps retrying.",
-                [](const View& c) { return c.state == runtime::ConnectorState::running && c.metrics->degraded() ? 1 : 0; });
+                [](const View& c) { return c.warning() ? 1 : 0; });
 
   family(out, "sinkhost_connector_state", "gauge", "1 for the connector's current state.");
   for (const auto& c : connectors) {

@@ -25,6 +25,14 @@ struct ConnectorView {
   ConnectorState state = ConnectorState::stopped;
   std::int64_t state_update_time_ms = 0;
   std::shared_ptr<const ConnectorMetrics> metrics;
+
+  // The transient problem the sink keeps retrying through (a broker down), while it lasts. Only
+  // a RUNNING connector has one: a condition a sink reports while it is still being opened
+  // (ACTIVATING) shows from the moment the connector runs, never on a connector not running yet.
+  std::optional<ConnectorMetrics::Condition> warning() const {
+    if (state != ConnectorState::running || !metrics) return std::nullopt;
+    return metrics->degraded();
+  }
 };
 
 const char* to_string(ConnectorState state);  // "CONNECTOR_STATE_RUNNING", ...
