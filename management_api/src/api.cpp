@@ -6,7 +6,7 @@
 
 #include "routes_common.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
-#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/embedded_log/event_log.hpp"
 
 namespace sinkhost::management_api {
 

@@ -8,7 +8,7 @@
 #include "sinkhost/connector/encoding.hpp"
 #include "sinkhost/management_api/api.hpp"
 #include "sinkhost/management_api/append.hpp"
-#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/embedded_log/event_log.hpp"
 #include "sinkhost/runtime/record_builder.hpp"
 
 namespace sinkhost::management_api {

@@ -22,7 +22,7 @@
 #include "sinkhost/management_api/auth.hpp"
 #include "sinkhost/management_api/server.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
-#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/embedded_log/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
 #include "sinkhost/runtime/secret_box.hpp"
 #include "sinkhost/runtime/settings_reference.hpp"

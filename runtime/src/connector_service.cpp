@@ -10,6 +10,7 @@
 
 #include "sinkhost/runtime/common_settings.hpp"
 #include "sinkhost/runtime/transform.hpp"
+#include "sinkhost/runtime/embedded_log/log_source.hpp"
 #include "sinkhost/runtime/record_filter.hpp"
 
 namespace sinkhost::runtime {
@@ -87,11 +88,19 @@ struct ConnectorService::Entry {
     std::lock_guard lock(mutex);
     auto copy = view;
     copy.metrics = metrics;
+    overlay_checkpoint(copy.definition);
     return copy;
   }
   ConnectorDefinition definition() const {
     std::lock_guard lock(mutex);
-    return view.definition;
+    auto copy = view.definition;
+    overlay_checkpoint(copy);
+    return copy;
+  }
+  // The delivery thread saves checkpoints straight to the store and publishes them in the
+  // metrics; what it saved in its current run is newer than the definition's.
+  void overlay_checkpoint(ConnectorDefinition& d) const {
+    if (auto saved = metrics->saved_checkpoint()) d.checkpoint = LogPosition(*saved);
   }
   bool deleted() const {
     std::lock_guard lock(mutex);
@@ -116,9 +125,17 @@ struct ConnectorService::Checked {
   }
 };
 
+ConnectorService::ConnectorService(EventSource& source, StateStore& store, const PluginRegistry& plugins,
+                                   std::shared_ptr<const SecretBox> secrets)
+    : source_(source), store_(store), plugins_(plugins), secrets_(std::move(secrets)) {}
+
 ConnectorService::ConnectorService(EventLog& log, StateStore& store, const PluginRegistry& plugins,
                                    std::shared_ptr<const SecretBox> secrets)
-    : log_(log), store_(store), plugins_(plugins), secrets_(std::move(secrets)) {}
+    : owned_source_(std::make_unique<EmbeddedLogSource>(log)),
+      source_(*owned_source_),
+      store_(store),
+      plugins_(plugins),
+      secrets_(std::move(secrets)) {}
 
 ConnectorService::~ConnectorService() { shutdown(); }
 
@@ -496,17 +513,16 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
   }
 
   std::optional<LogPosition> checkpoint = definition.checkpoint;
+  entry->metrics->forget_checkpoint();  // from here on the definition holds it, until the new run saves one
   if (from) {
     checkpoint = checkpoint_before(*from);
     if (auto saved = store_.save_checkpoint(definition.id, checkpoint); !saved.ok()) return saved;
   }
-  LogPosition start_from;
+  std::optional<SourcePosition> after;  // nullopt: from the first event
   if (checkpoint) {
-    start_from = checkpoint->next();
-  } else if (settings.at("subscription:initialPosition") == "earliest") {
-    start_from = LogPosition(1);
-  } else {
-    start_from = log_.head().next();
+    after = SourcePosition::of_log(*checkpoint);
+  } else if (settings.at("subscription:initialPosition") != "earliest") {
+    after = source_.head();
   }
 
   if (auto saved = store_.save_run_requested(definition.id, true); !saved.ok()) return saved;
@@ -542,13 +558,6 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
             entry->view.state_update_time_ms = now_ms();
             entry->state_changed.notify_all();
           },
-      .on_commit =
-          [entry, this, id = definition.id](LogPosition position) -> Result<void> {
-            if (auto saved = store_.save_checkpoint(id, position); !saved.ok()) return saved;
-            std::lock_guard lock(entry->mutex);
-            entry->view.definition.checkpoint = position;
-            return {};
-          },
       .on_stopped =
           [entry, this, id = definition.id](std::optional<Error> error) {
             std::optional<ErrorDetails> details;
@@ -559,6 +568,8 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
             if (error && !shutting_down_) (void)store_.save_run_requested(id, false);
             (void)store_.save_error(id, details);
             std::lock_guard lock(entry->mutex);
+            entry->overlay_checkpoint(entry->view.definition);  // the run's last save, now the definition's
+            entry->metrics->forget_checkpoint();
             if (error && !shutting_down_) entry->view.definition.run_requested = false;
             entry->view.definition.error = details;
             entry->view.state = ConnectorState::stopped;
@@ -570,14 +581,14 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
       .connector_id = definition.id,
       .settings = std::move(settings),
       .descriptor = descriptor,
-      .start_from = start_from,
-      .committed = checkpoint.value_or(LogPosition()),
+      .after = after,
+      .committed = SourcePosition::of_log(checkpoint.value_or(LogPosition())),
       .filter = std::move(filter).value(),
       .metrics = entry->metrics,
   };
-  entry->worker = std::make_unique<ConnectorWorker>(log_, std::move(options), std::move(hooks));
+  entry->worker = std::make_unique<ConnectorWorker>(source_, store_, std::move(options), std::move(hooks));
   entry->worker->start();
-  spdlog::info("[{}] starting from log position {}", definition.id, start_from.value());
+  spdlog::info("[{}] starting from log position {}", definition.id, after ? after->commit + 1 : 1);
   // Answer once the sink is open (RUNNING) or failed (STOPPED with errorDetails), so that a
   // script's next step sees a connector that is ready; a sink slow to open does not hold the
   // command longer than this.

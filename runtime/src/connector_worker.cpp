@@ -8,10 +8,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "sinkhost/runtime/checkpoint_tracker.hpp"
-#include "sinkhost/runtime/record_builder.hpp"
-#include "sinkhost/runtime/subscription.hpp"
-#include "sinkhost/runtime/transform.hpp"
+#include "pipeline/checkpoint_tracker.hpp"
+#include "pipeline/commit_policy.hpp"
+#include "pipeline/reader_stage.hpp"
 
 namespace sinkhost::runtime {
 
@@ -20,9 +19,8 @@ using connector::make_error;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-// How many events one read takes from the log, and how many records may await their
-// delivery outcome before the worker stops reading (backpressure without sleeping).
-constexpr std::size_t kReadBatch = 1000;
+// How many records may await their delivery outcome before the delivery thread stops taking
+// prepared batches (backpressure without sleeping; librdkafka's own queue bound comes first).
 constexpr std::size_t kMaxInFlight = 10000;
 // How long close() may take to deliver what is outstanding when a connector stops.
 constexpr std::chrono::milliseconds kCloseDeadline{10000};
@@ -33,8 +31,8 @@ std::atomic<int> delivery_niceness{10};
 
 void set_delivery_niceness(int niceness) { delivery_niceness.store(std::clamp(niceness, 0, 19)); }
 
-ConnectorWorker::ConnectorWorker(EventLog& log, Options options, Hooks hooks)
-    : log_(log), options_(std::move(options)), hooks_(std::move(hooks)) {}
+ConnectorWorker::ConnectorWorker(EventSource& source, CheckpointStore& checkpoints, Options options, Hooks hooks)
+    : source_(source), checkpoints_(checkpoints), options_(std::move(options)), hooks_(std::move(hooks)) {}
 
 ConnectorWorker::~ConnectorWorker() {
   request_stop();
@@ -74,6 +72,12 @@ void ConnectorWorker::log(connector::LogLevel level, std::string_view message) c
     case connector::LogLevel::warn: spdlog::warn("[{}] {}", id, message); break;
     case connector::LogLevel::error: spdlog::error("[{}] {}", id, message); break;
   }
+}
+
+void ConnectorWorker::wake() {
+  std::lock_guard lock(mutex_);
+  batch_ready_ = true;
+  wake_.notify_one();
 }
 
 void ConnectorWorker::sink_failed(Error error) noexcept {
@@ -133,230 +137,181 @@ void ConnectorWorker::run() {
   hooks_.on_stopped(std::move(failure));
 }
 
-std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& sink) {
-  const auto& settings = options_.settings;
-  const bool autocommit = connector::get_bool(settings, "autocommit:enabled", true);
-  const auto commit_interval = std::chrono::milliseconds(connector::get_int(settings, "autocommit:interval", 5000));
-  const auto commit_threshold = static_cast<std::size_t>(connector::get_int(settings, "autocommit:recordsThreshold", 1000));
-  const bool ignore_system_headers = connector::get_bool(settings, "headers:ignoreSystem", true);
+struct ConnectorWorker::Run {
+  Run(const Options& options, CheckpointStore& store, ConnectorWorker& worker)
+      : tracker(options.committed),
+        commits(CommitPolicy::Options::from_settings(options.settings), options.connector_id, store,
+                options.committed,
+                [&worker](std::optional<Error> condition) {
+                  if (condition) worker.log(connector::LogLevel::warn, condition->message + "; will retry");
+                  worker.degraded(std::move(condition));
+                },
+                [metrics = options.metrics](SourcePosition saved) { metrics->publish_checkpoint(saved.commit); }) {}
 
+  CheckpointTracker tracker;
+  CommitPolicy commits;
+  std::unique_ptr<ReaderStage> reader;
+  std::unique_ptr<PreparedBatch> batch;  // taken from the reader, being handed to the sink
+  std::size_t next = 0;                  // batch->records[next] is the next to write
+  bool sink_full = false;                // the sink said "full": write again only after an outcome
+};
+
+std::unique_ptr<ReaderStage> ConnectorWorker::start_reader(const connector::Sink& sink,
+                                                           std::optional<SourcePosition> after) {
+  connector::Settings transform_settings;
+  for (const auto& [key, value] : options_.settings) {
+    if (key.starts_with("transformer:")) transform_settings.emplace(key, value);
+  }
+  auto reader = std::make_unique<ReaderStage>(
+      ReaderStage::Options{
+          .source = &source_,
+          .after = after,
+          .filter = options_.filter,
+          .connector_id = options_.connector_id,
+          .ignore_system_headers = connector::get_bool(options_.settings, "headers:ignoreSystem", true),
+          .sink = &sink,
+          .transform_settings = std::move(transform_settings),
+          .metrics = options_.metrics,
+      },
+      [this] { wake(); });
+  reader->start();
+  return reader;
+}
+
+// Applies every outcome, so that acknowledgements after a failure still count; a failed record
+// is never acknowledged, so the checkpoint stays before it. Returns the first failure.
+std::optional<Error> ConnectorWorker::apply(Run& run, std::vector<Outcome>& outcomes) {
   auto& metrics = *options_.metrics;
-  const auto& filter = *options_.filter;
-  // One JavaScript heap for the whole run; the function was checked when the settings were saved.
-  auto compiled = transform_from_settings(settings);
-  if (!compiled.ok()) return compiled.error();
-  const std::unique_ptr<RecordTransform> transform = std::move(compiled).value();
-  CheckpointTracker tracker(options_.committed);
-  LogPosition committed = options_.committed;
-  std::vector<StoredEvent> pending;  // read from the log, not yet handed to the sink
-  std::size_t pending_index = 0;
-  // pending[pending_index] built (and transformed) but refused by a full sink: written as it is
-  // when the sink has room, so the transform runs once per record.
-  std::optional<connector::Record> ready;
-  std::size_t acked_since_commit = 0;
-  bool sink_full = false;  // the sink said "full": write again only after an outcome arrived
-  auto last_commit = Clock::now();
-  std::optional<Error> failure;
-
-  bool commit_failing = false;
-  auto commit = [&]() -> std::optional<Error> {
-    if (tracker.committable() == committed) return std::nullopt;
-    if (auto saved = hooks_.on_commit(tracker.committable()); !saved.ok()) {
-      if (saved.error().code != ErrorCode::unavailable) return saved.error();
-      // The checkpoint cannot be saved now (a full disk): keep delivering and try again at the
-      // next commit. The stored checkpoint only lags, so a crash meanwhile means records sent
-      // twice, never records lost.
-      if (!commit_failing) {
-        log(connector::LogLevel::warn, "cannot save the checkpoint, will retry: " + saved.error().message);
-        degraded(make_error(ErrorCode::unavailable, "cannot save the checkpoint: " + saved.error().message));
+  std::optional<Error> first_failure;
+  std::size_t acknowledged = 0;
+  for (auto& outcome : outcomes) {
+    if (outcome.error) {
+      metrics.errors.fetch_add(1, std::memory_order_relaxed);
+      if (!first_failure) {
+        first_failure = make_error(outcome.error->code, "delivery of the record at log position " +
+                                                            std::to_string(outcome.position.value()) +
+                                                            " failed: " + outcome.error->message);
       }
-      commit_failing = true;
-      acked_since_commit = 0;
-      last_commit = Clock::now();
-      return std::nullopt;
+      continue;
     }
-    if (commit_failing) degraded(std::nullopt);
-    commit_failing = false;
-    committed = tracker.committable();
-    acked_since_commit = 0;
-    last_commit = Clock::now();
-    return std::nullopt;
-  };
+    auto acked = run.tracker.acknowledged(outcome.position);
+    if (!acked.ok()) {
+      if (!first_failure) first_failure = acked.error();
+      continue;
+    }
+    metrics.observe_latency(Clock::now() - *acked);
+    ++acknowledged;
+  }
+  metrics.records_delivered.fetch_add(acknowledged, std::memory_order_relaxed);
+  run.commits.acknowledged(acknowledged);
+  outcomes.clear();
+  return first_failure;
+}
 
-  // Applies every outcome, so that acknowledgements after a failure still count; a failed
-  // record is never acknowledged, so the checkpoint stays before it. Returns the first failure.
-  auto apply = [&](std::vector<Outcome>& outcomes) -> std::optional<Error> {
-    std::optional<Error> first_failure;
-    for (auto& outcome : outcomes) {
-      if (outcome.error) {
-        metrics.errors.fetch_add(1, std::memory_order_relaxed);
-        if (!first_failure) {
-          first_failure = make_error(outcome.error->code, "delivery of the record at log position " +
-                                                              std::to_string(outcome.position.value()) +
-                                                              " failed: " + outcome.error->message);
+// Hands prepared records to the sink until it is full, too many are in flight, or nothing is
+// prepared.
+std::optional<Error> ConnectorWorker::send(Run& run, connector::Sink& sink) {
+  while (!run.sink_full && run.tracker.in_flight() < kMaxInFlight) {
+    if (!run.batch) {
+      run.batch = run.reader->take();
+      run.next = 0;
+      if (!run.batch) return std::nullopt;
+    }
+    auto& batch = *run.batch;
+    while (run.next < batch.size && run.tracker.in_flight() < kMaxInFlight) {
+      auto written = sink.write(batch.records[run.next]);
+      if (!written.ok()) {
+        if (written.error().code == ErrorCode::resource_exhausted && run.tracker.in_flight() > 0) {
+          run.sink_full = true;  // wait for an outcome
+          return std::nullopt;
         }
-        continue;
+        return written.error();
       }
-      auto acked = tracker.acknowledged(outcome.position);
-      if (!acked.ok()) {
-        if (!first_failure) first_failure = acked.error();
-        continue;
+      if (auto tracked = run.tracker.dispatched(batch.records[run.next].position, batch.positions[run.next]);
+          !tracked.ok()) {
+        return tracked.error();
       }
-      metrics.observe_latency(Clock::now() - *acked);
-      metrics.records_delivered.fetch_add(1, std::memory_order_relaxed);
-      ++acked_since_commit;
+      ++run.next;
     }
-    outcomes.clear();
-    return first_failure;
-  };
+    if (run.next < batch.size) return std::nullopt;
+    if (batch.scanned_to) {
+      if (auto skipped = run.tracker.skipped(*batch.scanned_to); !skipped.ok()) return skipped.error();
+      run.commits.acknowledged(1);
+    }
+    if (batch.failure) return batch.failure;
+    run.reader->recycle(std::move(run.batch));
+  }
+  return std::nullopt;
+}
 
-  // Wake on every append; the callback only takes our mutex, so it cannot block appends long.
-  auto wake = [this] {
+// The sink lost track of what it sent: keep what was acknowledged, then start over from the
+// checkpoint with a new sink and a new reader.
+std::optional<Error> ConnectorWorker::restart(Run& run, std::unique_ptr<connector::Sink>& sink, const Error& reason) {
+  log(connector::LogLevel::warn, "restarting the sink and resending from the checkpoint: " + reason.message);
+  if (auto error = run.commits.save(run.tracker.committable())) return error;
+  run.reader->stop();
+  run.batch.reset();
+  sink->close(std::chrono::milliseconds(0));
+  {
     std::lock_guard lock(mutex_);
-    wake_.notify_one();
-  };
-  auto subscription = Subscription::open(log_, options_.start_from, wake);
-  if (!subscription.ok()) return subscription.error();
-  std::unique_ptr<Subscription> source = std::move(subscription).value();
+    outcomes_.clear();  // outcomes of the old sink: nothing after the checkpoint counts
+    batch_ready_ = false;
+  }
+  auto fresh = open_sink();
+  if (!fresh.ok()) return fresh.error();
+  sink = std::move(fresh).value();
+  // Resend after what was saved; when nothing was saved in this run, from where the run began.
+  const SourcePosition committed = run.commits.committed();
+  run.tracker = CheckpointTracker(committed);
+  run.sink_full = false;
+  run.reader = start_reader(*sink, committed != options_.committed ? std::optional(committed) : options_.after);
+  options_.metrics->restarts.fetch_add(1, std::memory_order_relaxed);
+  return std::nullopt;
+}
+
+std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& sink) {
+  Run run(options_, checkpoints_, *this);
+  run.reader = start_reader(*sink, options_.after);
   hooks_.on_state(ConnectorState::running);
-  log(connector::LogLevel::info, "running from log position " + std::to_string(source->next().value()));
+  log(connector::LogLevel::info, options_.after ? "running after log position " + std::to_string(options_.after->commit)
+                                                : std::string("running from the start of the log"));
 
   std::vector<Outcome> outcomes;
-  std::optional<Error> restart;
+  std::optional<Error> failure;
   while (!failure) {
+    std::optional<Error> restart_reason;
     {
       std::unique_lock lock(mutex_);
       auto has_work = [&] {
-        bool can_send = tracker.in_flight() < kMaxInFlight && !sink_full;
-        bool have_pending = pending_index < pending.size();
+        const bool can_send = run.tracker.in_flight() < kMaxInFlight && !run.sink_full;
         return stop_requested_ || sink_failure_ || restart_reason_ || !outcomes_.empty() ||
-               (can_send && have_pending) || (can_send && !have_pending && source->has_new());
+               (can_send && (batch_ready_ || (run.batch && run.next < run.batch->size)));
       };
-      if (autocommit && tracker.committable() != committed) {
-        wake_.wait_until(lock, last_commit + commit_interval, has_work);
+      if (auto deadline = run.commits.deadline(run.tracker.committable())) {
+        wake_.wait_until(lock, *deadline, has_work);
       } else {
         wake_.wait(lock, has_work);
       }
       outcomes.swap(outcomes_);
+      batch_ready_ = false;
       if (sink_failure_) failure = sink_failure_;
-      restart.swap(restart_reason_);
+      restart_reason.swap(restart_reason_);
       if (stop_requested_ || failure) break;
     }
-    if (!outcomes.empty()) sink_full = false;
-    if (auto error = apply(outcomes); error && !restart) {
+    if (!outcomes.empty()) run.sink_full = false;
+    if (auto error = apply(run, outcomes); error && !restart_reason) {
       failure = error;
       break;
     }
-
-    if (restart) {
-      // The sink lost track of what it sent: keep what was acknowledged, then start over from
-      // the checkpoint with a new sink.
-      log(connector::LogLevel::warn, "restarting the sink and resending from the checkpoint: " + restart->message);
-      if ((failure = commit())) break;
-      sink->close(std::chrono::milliseconds(0));
-      {
-        std::lock_guard lock(mutex_);
-        outcomes_.clear();  // outcomes of the old sink: nothing after the checkpoint counts
-      }
-      source.reset();
-      auto reopened = Subscription::open(log_, committed.next(), wake);
-      if (!reopened.ok()) {
-        failure = reopened.error();
-        break;
-      }
-      source = std::move(reopened).value();
-      auto fresh = open_sink();
-      if (!fresh.ok()) {
-        failure = fresh.error();
-        break;
-      }
-      sink = std::move(fresh).value();
-      tracker = CheckpointTracker(committed);
-      pending.clear();
-      pending_index = 0;
-      ready.reset();
-      sink_full = false;
-      restart.reset();
-      metrics.restarts.fetch_add(1, std::memory_order_relaxed);
+    if (restart_reason) {
+      failure = restart(run, sink, *restart_reason);
       continue;
     }
-
-    if (pending_index >= pending.size() && tracker.in_flight() < kMaxInFlight && source->has_new()) {
-      auto batch = source->read(kReadBatch);
-      if (!batch.ok()) {
-        failure = batch.error();
-        break;
-      }
-      pending = std::move(batch).value();
-      pending_index = 0;
-    }
-    while (!sink_full && pending_index < pending.size() && tracker.in_flight() < kMaxInFlight) {
-      const auto& event = pending[pending_index];
-      if (!filter.matches(event)) {
-        // Not for this connector: it needs no delivery, but the checkpoint moves past it.
-        if (auto tracked = tracker.skipped(event.position); !tracked.ok()) {
-          failure = tracked.error();
-          break;
-        }
-        metrics.records_filtered.fetch_add(1, std::memory_order_relaxed);
-        ++acked_since_commit;
-        ++pending_index;
-        continue;
-      }
-      if (!ready) {
-        auto record = make_record(event, options_.connector_id, ignore_system_headers);
-        if (transform && record.schema_type == connector::SchemaType::json) {
-          // The transform sees the key the sink would extract, and decides the key it gets.
-          record.key = sink->partition_key(record);
-          record.key_from_transform = true;
-          auto verdict = transform->apply(record);
-          if (!verdict.ok()) {
-            // Never dispatched, so the checkpoint stays before this record.
-            metrics.transform_errors.fetch_add(1, std::memory_order_relaxed);
-            failure = make_error(verdict.error().code, "the transform failed on the record at log position " +
-                                                           std::to_string(event.position.value()) + " (stream '" +
-                                                           event.stream + "', revision " +
-                                                           std::to_string(event.revision) + "): it " +
-                                                           verdict.error().message);
-            break;
-          }
-          if (*verdict == RecordTransform::Verdict::drop) {
-            // Dropped on purpose: like a filtered event, the checkpoint moves past it.
-            if (auto tracked = tracker.skipped(event.position); !tracked.ok()) {
-              failure = tracked.error();
-              break;
-            }
-            metrics.records_dropped.fetch_add(1, std::memory_order_relaxed);
-            ++acked_since_commit;
-            ++pending_index;
-            continue;
-          }
-        }
-        ready = std::move(record);
-      }
-      auto written = sink->write(*ready);
-      if (!written.ok()) {
-        if (written.error().code == ErrorCode::resource_exhausted && tracker.in_flight() > 0) {
-          sink_full = true;  // wait for an outcome
-          break;
-        }
-        failure = written.error();
-        break;
-      }
-      ready.reset();
-      if (auto tracked = tracker.dispatched(event.position); !tracked.ok()) {
-        failure = tracked.error();
-        break;
-      }
-      ++pending_index;
-    }
-
-    if (autocommit && (acked_since_commit >= commit_threshold || Clock::now() - last_commit >= commit_interval)) {
-      if (auto error = commit()) failure = error;
-    }
+    if ((failure = send(run, *sink))) break;
+    failure = run.commits.maybe_save(run.tracker.committable());
   }
 
-  source.reset();  // no more wake-ups
+  run.reader->stop();  // no more reads
   hooks_.on_state(ConnectorState::deactivating);
   // close() reports every outstanding record, so after it the tracker knows all outcomes.
   sink->close(kCloseDeadline);
@@ -367,10 +322,10 @@ std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& s
   // Records the sink could not deliver before close() returned are not covered by the
   // checkpoint and will be sent again at the next start. After a requested stop that is the
   // expected end, not a failure; after a failure, the first failure is the one to report.
-  if (auto error = apply(outcomes); error && !failure) {
+  if (auto error = apply(run, outcomes); error && !failure) {
     log(connector::LogLevel::warn, "stopping before every record was acknowledged: " + error->message);
   }
-  if (auto error = commit(); error && !failure) failure = error;
+  if (auto error = run.commits.save(run.tracker.committable()); error && !failure) failure = error;
   return failure;
 }
 

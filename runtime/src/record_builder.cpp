@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <iterator>
 #include <random>
 
 #include <fmt/format.h>
@@ -11,13 +12,14 @@ namespace sinkhost::runtime {
 
 namespace {
 
-std::string random_uuid() {
+void random_uuid(std::string& out) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uint64_t hi = rng(), lo = rng();
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
-  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xffff, hi & 0xffff,
-                     lo >> 48, lo & 0xffffffffffffULL);
+  out.clear();
+  fmt::format_to(std::back_inserter(out), "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xffff,
+                 hi & 0xffff, lo >> 48, lo & 0xffffffffffffULL);
 }
 
 std::int64_t now_ms() {
@@ -25,52 +27,107 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-}  // namespace
-
-std::string format_rfc3339(std::int64_t epoch_ms) {
+void rfc3339(std::int64_t epoch_ms, std::string& out) {
   std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
   std::tm utc{};
   gmtime_r(&seconds, &utc);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900, utc.tm_mon + 1,
-                     utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, epoch_ms % 1000);
+  out.clear();
+  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900,
+                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, epoch_ms % 1000);
 }
 
-connector::Record make_record(const StoredEvent& event, const std::string& connector_id,
-                              bool ignore_system_headers) {
-  connector::Record r;
+void decimal(std::uint64_t value, std::string& out) {
+  out.clear();
+  fmt::format_to(std::back_inserter(out), "{}", value);
+}
+
+// Metadata with no entries needs no JSON parser.
+bool has_entries(std::string_view metadata) {
+  for (char c : metadata) {
+    if (c != '{' && c != '}' && c != ' ' && c != '\n' && c != '\r' && c != '\t') return true;
+  }
+  return false;
+}
+
+connector::Header& slot(connector::Record& r, std::size_t index, std::string_view name) {
+  if (index == r.headers.size()) r.headers.emplace_back();
+  auto& h = r.headers[index];
+  h.name.assign(name.data(), name.size());
+  return h;
+}
+
+void set(connector::Record& r, std::size_t index, std::string_view name, std::string_view value) {
+  slot(r, index, name).value.assign(value.data(), value.size());
+}
+
+}  // namespace
+
+std::string format_rfc3339(std::int64_t epoch_ms) {
+  std::string out;
+  rfc3339(epoch_ms, out);
+  return out;
+}
+
+void build_record(const SourceEvent& event, std::string_view connector_id, bool ignore_system_headers,
+                  connector::Record& r) {
   r.record_id = event.event_id;
   r.stream_id = event.stream;
   r.stream_revision = event.revision;
-  r.position = event.position;
+  r.position = event.ordinal;
   r.schema_subject = event.event_type;
   r.schema_type = event.is_json ? connector::SchemaType::json : connector::SchemaType::bytes;
   r.data = event.data;
   r.metadata = event.metadata;
   r.timestamp_ms = event.created_ms;
+  r.key.reset();
+  r.key_from_transform = false;
 
-  r.headers = {
-      {"esdb-connector-id", connector_id},
-      {"esdb-request-id", random_uuid()},
-      {"esdb-request-date", format_rfc3339(now_ms())},
-      {"esdb-record-id", event.event_id},
-      {"esdb-record-timestamp", format_rfc3339(event.created_ms)},
-      {"esdb-record-redacted", "false"},
-      {"esdb-record-stream-id", event.stream},
-      {"esdb-record-stream-revision", std::to_string(event.revision)},
-      {"esdb-record-log-position", std::to_string(event.position.value())},
-      {"esdb-record-schema-subject", event.event_type},
-      {"esdb-record-schema-type", connector::to_string(r.schema_type)},
-  };
+  std::size_t n = 0;
+  set(r, n++, "esdb-connector-id", connector_id);
+  random_uuid(slot(r, n++, "esdb-request-id").value);
+  rfc3339(now_ms(), slot(r, n++, "esdb-request-date").value);
+  set(r, n++, "esdb-record-id", event.event_id);
+  rfc3339(event.created_ms, slot(r, n++, "esdb-record-timestamp").value);
+  set(r, n++, "esdb-record-redacted", "false");
+  set(r, n++, "esdb-record-stream-id", event.stream);
+  decimal(event.revision, slot(r, n++, "esdb-record-stream-revision").value);
+  decimal(event.position.commit, slot(r, n++, "esdb-record-log-position").value);
+  set(r, n++, "esdb-record-schema-subject", event.event_type);
+  set(r, n++, "esdb-record-schema-type", connector::to_string(r.schema_type));
 
   // Metadata was checked to be a JSON object at append time; anything else is skipped.
-  auto metadata = nlohmann::json::parse(event.metadata, nullptr, /*allow_exceptions=*/false);
-  if (metadata.is_object()) {
-    for (const auto& [name, value] : metadata.items()) {
-      if (ignore_system_headers && !name.empty() && name.front() == '$') continue;
-      r.headers.push_back({"esdb-record-headers-" + name, value.is_string() ? value.get<std::string>() : value.dump()});
+  if (has_entries(event.metadata)) {
+    auto metadata = nlohmann::json::parse(event.metadata, nullptr, /*allow_exceptions=*/false);
+    if (metadata.is_object()) {
+      for (const auto& [name, value] : metadata.items()) {
+        if (ignore_system_headers && !name.empty() && name.front() == '$') continue;
+        auto& h = slot(r, n++, "esdb-record-headers-");
+        h.name += name;
+        if (value.is_string()) {
+          h.value = value.get_ref<const std::string&>();
+        } else {
+          h.value = value.dump();
+        }
+      }
     }
   }
-  return r;
+  r.headers.resize(n);
+}
+
+connector::Record make_record(const StoredEvent& event, const std::string& connector_id, bool ignore_system_headers) {
+  SourceEvent source{.position = SourcePosition::of_log(event.position),
+                     .ordinal = event.position,
+                     .event_id = event.event_id,
+                     .stream = event.stream,
+                     .revision = event.revision,
+                     .event_type = event.event_type,
+                     .is_json = event.is_json,
+                     .data = event.data,
+                     .metadata = event.metadata,
+                     .created_ms = event.created_ms};
+  connector::Record record;
+  build_record(source, connector_id, ignore_system_headers, record);
+  return record;
 }
 
 }  // namespace sinkhost::runtime

@@ -10,9 +10,8 @@ using connector::make_error;
 namespace {
 
 
-bool is_system(const StoredEvent& event) {
-  return (!event.stream.empty() && event.stream.front() == '$') ||
-         (!event.event_type.empty() && event.event_type.front() == '$');
+bool is_system(std::string_view stream, std::string_view event_type) {
+  return (!stream.empty() && stream.front() == '$') || (!event_type.empty() && event_type.front() == '$');
 }
 
 }  // namespace
@@ -73,11 +72,11 @@ connector::Result<std::shared_ptr<const RecordFilter>> RecordFilter::create(cons
   return std::shared_ptr<const RecordFilter>(filter);
 }
 
-bool RecordFilter::matches(const StoredEvent& event) const {
-  const auto& subject = target_ == Target::stream ? event.stream : event.event_type;
+bool RecordFilter::matches(std::string_view stream, std::string_view event_type) const {
+  const std::string_view subject = target_ == Target::stream ? stream : event_type;
   switch (kind_) {
     case Kind::all_but_system:
-      return !is_system(event);
+      return !is_system(stream, event_type);
     case Kind::all:
       return true;
     case Kind::exact:
@@ -91,7 +90,7 @@ bool RecordFilter::matches(const StoredEvent& event) const {
       }
       return false;
     case Kind::regex:
-      return RE2::PartialMatch(subject, *regex_);
+      return RE2::PartialMatch(re2::StringPiece(subject.data(), subject.size()), *regex_);
   }
   return false;
 }

@@ -96,10 +96,12 @@ bool Statement::column_is_null(int index) const {
   return sqlite3_column_type(stmt_.get(), index) == SQLITE_NULL;
 }
 
-std::string Statement::column_text(int index) const {
+std::string Statement::column_text(int index) const { return std::string(column_view(index)); }
+
+std::string_view Statement::column_view(int index) const {
   const void* data = sqlite3_column_blob(stmt_.get(), index);
   int size = sqlite3_column_bytes(stmt_.get(), index);
-  return data ? std::string(static_cast<const char*>(data), static_cast<std::size_t>(size)) : std::string();
+  return data ? std::string_view(static_cast<const char*>(data), static_cast<std::size_t>(size)) : std::string_view();
 }
 
 Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }

@@ -19,10 +19,10 @@
 #include "sinkhost/management_api/api.hpp"
 #include "sinkhost/management_api/server.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
-#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/embedded_log/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
 #include "sinkhost/runtime/state_store.hpp"
-#include "sinkhost/runtime/subscription.hpp"
+#include "sinkhost/runtime/embedded_log/log_source.hpp"
 
 using namespace sinkhost;
 using Clock = std::chrono::steady_clock;
@@ -87,14 +87,16 @@ void bench_in_process(const std::string& dir, std::size_t total, std::size_t bat
 void bench_catch_up(const std::string& dir, const char* label) {
   auto log = runtime::EventLog::open(dir + "/events.db");
   if (!log.ok()) throw std::runtime_error(log.error().message);
-  auto subscription = runtime::Subscription::open(**log, runtime::LogPosition(1), [] {});
+  runtime::EmbeddedLogSource source(**log);
+  auto subscription = source.subscribe({.after = std::nullopt, .filter = nullptr, .on_new_events = [] {}});
+  if (!subscription.ok()) std::abort();
   std::size_t events = 0, bytes = 0;
+  runtime::SourceBatch batch;
   auto start = Clock::now();
   while ((*subscription)->has_new()) {
-    auto batch = (*subscription)->read(1000);
-    if (!batch.ok()) std::abort();
-    events += batch->size();
-    for (const auto& e : *batch) bytes += e.data.size();
+    if (!(*subscription)->read(1000, std::size_t{8} << 20, batch).ok()) std::abort();
+    events += batch.size;
+    for (std::size_t i = 0; i < batch.size; ++i) bytes += batch.events[i].data.size();
   }
   report(label, events, seconds_since(start));
   if (bytes == 0) std::abort();
@@ -172,7 +174,7 @@ int main(int argc, char** argv) {
   bench_in_process(d, events, 100, 1, runtime::Durability::process_crash, "in-process append, batch 100, 1 thread");
   bench_in_process(d, events, 1000, 1, runtime::Durability::process_crash, "in-process append, batch 1000, 1 thread");
   bench_in_process(d, events, 100, 4, runtime::Durability::process_crash, "in-process append, batch 100, 4 threads");
-  bench_catch_up(d, "catch-up read from position 1 (Subscription)");
+  bench_catch_up(d, "catch-up read from position 1 (the embedded log source)");
   bench_in_process(d, events / 10, 100, 4, runtime::Durability::power_loss,
                    "in-process append, batch 100, 4 threads, power-loss");
   bench_http(d, events, 100, 4, "HTTP append, batch 100, 4 connections");

@@ -22,7 +22,7 @@
 #include "sinkhost/connector/encoding.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
 #include "sinkhost/runtime/connector_worker.hpp"
-#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/embedded_log/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
 #include "sinkhost/runtime/record_builder.hpp"
 #include "sinkhost/runtime/state_store.hpp"

@@ -11,7 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sinkhost/runtime/connector_service.hpp"
-#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/embedded_log/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
 #include "sinkhost/runtime/secret_box.hpp"
 #include "sinkhost/runtime/state_store.hpp"

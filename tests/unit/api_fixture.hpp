@@ -17,7 +17,7 @@
 #include "process.hpp"
 #include "sinkhost/management_api/api.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
-#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/embedded_log/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
 #include "sinkhost/runtime/state_store.hpp"
 

@@ -1,4 +1,4 @@
-#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/embedded_log/event_log.hpp"
 
 #include <atomic>
 #include <cstdio>
@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include "process.hpp"
-#include "sinkhost/runtime/subscription.hpp"
 
 namespace sinkhost::runtime {
 namespace {
@@ -253,66 +252,6 @@ TEST_F(EventLogTest, ConcurrentAppendsShareCommitsWithoutGapsOrDuplicates) {
   EXPECT_EQ(*positions.begin(), 1u);
   EXPECT_EQ(*positions.rbegin(), std::uint64_t{kThreads * kAppends * 2});
   EXPECT_EQ((*log)->head(), LogPosition(kThreads * kAppends * 2));
-}
-
-// A subscription started from the beginning while appends run reads every event exactly once,
-// in log order: the catch-up part and the live part meet without a gap or an overlap.
-TEST_F(EventLogTest, SubscriptionsCatchUpThenFollowLiveWithoutGapsOrDuplicates) {
-  auto log = EventLog::open(path());
-  ASSERT_TRUE(log.ok());
-  for (int i = 0; i < 500; ++i) ASSERT_TRUE((*log)->append({.stream = "before", .events = {event("A", "1")}}).ok());
-
-  constexpr int kWriters = 4, kAppends = 250;
-  constexpr std::uint64_t kTotal = 500 + kWriters * kAppends;
-  std::mutex mutex;
-  std::condition_variable woken;
-  bool signalled = false;
-  auto subscription = Subscription::open(**log, LogPosition(1), [&] {
-    std::lock_guard lock(mutex);
-    signalled = true;
-    woken.notify_one();
-  });
-  ASSERT_TRUE(subscription.ok());
-
-  std::vector<std::thread> writers;
-  for (int w = 0; w < kWriters; ++w) {
-    writers.emplace_back([&, w] {
-      for (int i = 0; i < kAppends; ++i) {
-        ASSERT_TRUE((*log)->append({.stream = "live-" + std::to_string(w), .events = {event("B", "2")}}).ok());
-      }
-    });
-  }
-  std::vector<std::uint64_t> seen;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (seen.size() < kTotal && std::chrono::steady_clock::now() < deadline) {
-    {
-      std::unique_lock lock(mutex);
-      woken.wait_for(lock, std::chrono::milliseconds(200), [&] { return signalled || (*subscription)->has_new(); });
-      signalled = false;
-    }
-    auto batch = (*subscription)->read(64);
-    ASSERT_TRUE(batch.ok());
-    for (const auto& e : *batch) seen.push_back(e.position.value());
-  }
-  for (auto& w : writers) w.join();
-  ASSERT_EQ(seen.size(), kTotal);
-  for (std::size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], i + 1) << "gap or duplicate at index " << i;
-  EXPECT_FALSE((*subscription)->has_new());
-  EXPECT_EQ((*subscription)->next(), LogPosition(kTotal + 1));
-}
-
-TEST_F(EventLogTest, ASubscriptionFromPastTheHeadWaitsForTheNextEvent) {
-  auto log = EventLog::open(path());
-  ASSERT_TRUE(log.ok());
-  ASSERT_TRUE((*log)->append({.stream = "s-1", .events = {event("A", "1"), event("B", "2")}}).ok());
-  auto subscription = Subscription::open(**log, LogPosition(3), [] {});
-  ASSERT_TRUE(subscription.ok());
-  EXPECT_FALSE((*subscription)->has_new());
-  EXPECT_TRUE((*subscription)->read(10)->empty());
-  ASSERT_TRUE((*log)->append({.stream = "s-1", .events = {event("C", "3")}}).ok());
-  auto batch = (*subscription)->read(10);
-  ASSERT_EQ(batch->size(), 1u);
-  EXPECT_EQ((*batch)[0].position, LogPosition(3)) << "from P is inclusive of P";
 }
 
 TEST_F(EventLogTest, ADatabaseOfAnotherSchemaVersionIsRefused) {

@@ -24,6 +24,8 @@ struct Record {
   std::string record_id;         // the event id (a UUID)
   std::string stream_id;
   std::uint64_t stream_revision = 0;
+  // Identifies the record in the DeliveryListener's calls: strictly increasing within one run of
+  // the connector. With the embedded log it is the event's log position.
   LogPosition position;
   std::string schema_subject;    // the event type
   SchemaType schema_type = SchemaType::json;

@@ -61,7 +61,9 @@ class Sink {
   // The partition key this sink gives `record` on its own (kafka-sink: partitionKeyExtraction),
   // or nullopt. When a connector has a transform, the runtime calls this before the transform,
   // shows the key to the transform as record.key, and writes the record with the transform's
-  // key in Record::key and key_from_transform set. Called on the thread that calls write().
+  // key in Record::key and key_from_transform set. Called on the connector's reading thread,
+  // which prepares records while the delivery thread calls write(): it must be safe to call
+  // concurrently with write() (a const function of settings only, as kafka-sink's is).
   virtual std::optional<std::string> partition_key(const Record& record) const {
     (void)record;
     return std::nullopt;

@@ -5,7 +5,7 @@
 
 #include "sinkhost/management_api/api.hpp"
 #include "sinkhost/management_api/http.hpp"
-#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/embedded_log/event_log.hpp"
 
 namespace sinkhost::management_api {
 

@@ -30,6 +30,17 @@ struct ConnectorMetrics {
 
   std::atomic<std::uint64_t> restarts{0};  // sink rebuilt after a fatal error, resent from the checkpoint
 
+  // The checkpoint the connector's delivery thread last saved in this run (its commit position),
+  // so that views show it without the control plane being involved in every save.
+  void publish_checkpoint(std::uint64_t commit_position) {
+    saved_checkpoint_.store(commit_position + 1, std::memory_order_release);
+  }
+  void forget_checkpoint() { saved_checkpoint_.store(0, std::memory_order_release); }
+  std::optional<std::uint64_t> saved_checkpoint() const {
+    auto v = saved_checkpoint_.load(std::memory_order_acquire);
+    return v == 0 ? std::nullopt : std::optional<std::uint64_t>(v - 1);
+  }
+
   // A transient condition the sink reported (a broker down), while it lasts.
   struct Condition {
     std::string code;
@@ -56,6 +67,7 @@ struct ConnectorMetrics {
   }
 
  private:
+  std::atomic<std::uint64_t> saved_checkpoint_{0};  // commit position + 1; 0: none this run
   mutable std::mutex condition_mutex_;
   std::optional<Condition> degraded_;
 };

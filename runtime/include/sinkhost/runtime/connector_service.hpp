@@ -11,7 +11,8 @@
 
 #include "sinkhost/runtime/connector_metrics.hpp"
 #include "sinkhost/runtime/connector_worker.hpp"
-#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/embedded_log/event_log.hpp"
+#include "sinkhost/runtime/source.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
 #include "sinkhost/runtime/secret_box.hpp"
 #include "sinkhost/runtime/state_store.hpp"
@@ -68,6 +69,10 @@ struct ListResult {
 // its stored value.
 class ConnectorService {
  public:
+  // Connectors read `source` and save their checkpoints in `store`.
+  ConnectorService(EventSource& source, StateStore& store, const PluginRegistry& plugins,
+                   std::shared_ptr<const SecretBox> secrets = nullptr);
+  // The same on the embedded log (an EmbeddedLogSource the service owns).
   ConnectorService(EventLog& log, StateStore& store, const PluginRegistry& plugins,
                    std::shared_ptr<const SecretBox> secrets = nullptr);
   ~ConnectorService();
@@ -99,7 +104,7 @@ class ConnectorService {
   Result<ConnectorView> get(const std::string& id) const;
 
   const PluginRegistry& plugins() const { return plugins_; }
-  LogPosition log_head() const { return log_.head(); }
+  LogPosition log_head() const { return LogPosition(source_.head().commit); }
   // True once restore() has run: the host is ready to serve (GET /ready).
   bool restored() const { return restored_.load(std::memory_order_acquire); }
 
@@ -124,7 +129,8 @@ class ConnectorService {
   Result<void> start_locked(const std::shared_ptr<Entry>& entry, std::optional<LogPosition> from);
   Result<void> require_stopped(const std::shared_ptr<Entry>& entry, const char* command) const;
 
-  EventLog& log_;
+  std::unique_ptr<EventSource> owned_source_;
+  EventSource& source_;
   StateStore& store_;
   const PluginRegistry& plugins_;
   std::shared_ptr<const SecretBox> secrets_;

@@ -11,12 +11,15 @@
 
 #include "sinkhost/connector/plugin.hpp"
 #include "sinkhost/runtime/connector_metrics.hpp"
-#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/checkpoint_store.hpp"
 #include "sinkhost/runtime/record_filter.hpp"
+#include "sinkhost/runtime/source.hpp"
 
 namespace sinkhost::runtime {
 
 using connector::Error;
+using connector::LogPosition;
+using connector::Result;
 
 enum class ConnectorState { activating, running, deactivating, stopped };
 
@@ -25,15 +28,20 @@ enum class ConnectorState { activating, running, deactivating, stopped };
 // before connectors start (the daemon's --delivery-nice).
 void set_delivery_niceness(int niceness);
 
-// Runs one connector on its own thread: reads the log from a start position (catch-up, then
-// live, woken by the log's head notification), hands records to the sink, tracks delivery
-// outcomes and commits checkpoints.
+class ReaderStage;
+struct PreparedBatch;
+class CheckpointTracker;
+class CommitPolicy;
+
+// Runs one connector: a reading thread (ReaderStage: source → filter → build → key → transform)
+// feeds a bounded queue of prepared batches; this worker's delivery thread hands them to the
+// sink, tracks delivery outcomes and saves checkpoints through the checkpoint store
+// (docs/architecture.md, "The delivery path").
 class ConnectorWorker final : public connector::DeliveryListener {
  public:
   struct Hooks {
-    // Called from the worker thread. Must not call back into the worker.
+    // Called from the delivery thread. Must not call back into the worker.
     std::function<void(ConnectorState)> on_state;
-    std::function<Result<void>(LogPosition)> on_commit;  // persist a checkpoint
     // The last call the worker makes: its run ended, with the error that ended it, if any.
     std::function<void(std::optional<Error>)> on_stopped;
   };
@@ -42,13 +50,13 @@ class ConnectorWorker final : public connector::DeliveryListener {
     std::string connector_id;
     connector::Settings settings;  // validated, defaults applied
     const connector::SinkDescriptor* descriptor = nullptr;
-    LogPosition start_from;        // first position to read (inclusive)
-    LogPosition committed;         // position already checkpointed
+    std::optional<SourcePosition> after;  // deliver events after this position; nullopt: from the start
+    SourcePosition committed;             // position already checkpointed
     std::shared_ptr<const RecordFilter> filter;  // which events to deliver
     std::shared_ptr<ConnectorMetrics> metrics;
   };
 
-  ConnectorWorker(EventLog& log, Options options, Hooks hooks);
+  ConnectorWorker(EventSource& source, CheckpointStore& checkpoints, Options options, Hooks hooks);
   ~ConnectorWorker() override;  // requests a stop and joins
 
   void start();
@@ -67,19 +75,28 @@ class ConnectorWorker final : public connector::DeliveryListener {
     LogPosition position;
     std::optional<Error> error;
   };
+  // What one run's delivery loop works with.
+  struct Run;
 
   void run();
   Result<std::unique_ptr<connector::Sink>> open_sink();
+  std::unique_ptr<ReaderStage> start_reader(const connector::Sink& sink, std::optional<SourcePosition> after);
   std::optional<Error> stream(std::unique_ptr<connector::Sink>& sink);
+  std::optional<Error> apply(Run& run, std::vector<Outcome>& outcomes);
+  std::optional<Error> send(Run& run, connector::Sink& sink);
+  std::optional<Error> restart(Run& run, std::unique_ptr<connector::Sink>& sink, const Error& reason);
+  void wake();
   void log(connector::LogLevel level, std::string_view message) const;
 
-  EventLog& log_;
+  EventSource& source_;
+  CheckpointStore& checkpoints_;
   Options options_;
   Hooks hooks_;
 
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_requested_ = false;
+  bool batch_ready_ = false;       // the reader queued a batch
   std::vector<Outcome> outcomes_;  // filled by the sink's threads, drained by the worker
   std::optional<Error> sink_failure_;
   std::optional<Error> restart_reason_;

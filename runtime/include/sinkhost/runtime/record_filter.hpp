@@ -2,11 +2,12 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sinkhost/connector/result.hpp"
 #include "sinkhost/connector/settings.hpp"
-#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/embedded_log/event_log.hpp"
 
 namespace re2 {
 class RE2;
@@ -32,7 +33,9 @@ class RecordFilter {
   static connector::Result<std::shared_ptr<const RecordFilter>> create(const connector::Settings& settings);
   ~RecordFilter();
 
-  bool matches(const StoredEvent& event) const;
+  // Decides on the two names alone, so a source can skip an event before decoding the rest.
+  bool matches(std::string_view stream, std::string_view event_type) const;
+  bool matches(const StoredEvent& event) const { return matches(event.stream, event.event_type); }
 
  private:
   enum class Target { stream, event_type };

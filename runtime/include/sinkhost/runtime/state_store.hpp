@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sinkhost/connector/position.hpp"
+#include "sinkhost/runtime/checkpoint_store.hpp"
 #include "sinkhost/connector/result.hpp"
 #include "sinkhost/connector/settings.hpp"
 
@@ -59,10 +60,10 @@ struct DataProtectionRecord {
 
 // Persists connector definitions and checkpoints in SQLite (state.db in the data directory).
 // Thread-safe: every call takes the store's mutex.
-class StateStore {
+class StateStore final : public CheckpointStore {
  public:
   static Result<std::unique_ptr<StateStore>> open(const std::string& path);
-  ~StateStore();
+  ~StateStore() override;
 
   Result<std::vector<ConnectorDefinition>> load_all();
   // Inserts or replaces the definition columns (name, type, settings, run-requested, times,
@@ -73,6 +74,10 @@ class StateStore {
   Result<void> replace(const ConnectorDefinition& definition);
   // nullopt clears the checkpoint.
   Result<void> save_checkpoint(const std::string& id, std::optional<LogPosition> position);
+  // CheckpointStore: a connector's delivery thread commits here. Stores the commit position.
+  Result<void> save_checkpoint(const std::string& id, SourcePosition position) override {
+    return save_checkpoint(id, std::optional<LogPosition>(LogPosition(position.commit)));
+  }
   Result<void> save_run_requested(const std::string& id, bool run_requested);
   Result<void> save_error(const std::string& id, const std::optional<ErrorDetails>& error);
 

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -134,6 +135,26 @@ class EventLog {
 
 enum class Direction { forward, backward };
 
+// One event of EventLogReader::scan, read column by column on demand, so that a reader can look
+// at the stream and type and skip the event without copying its data. Valid during the visit only.
+class EventRow {
+ public:
+  LogPosition position() const { return LogPosition(static_cast<std::uint64_t>(row_.column_int(0))); }
+  std::string_view event_id() const { return row_.column_view(1); }
+  std::string_view stream() const { return row_.column_view(2); }
+  std::uint64_t revision() const { return static_cast<std::uint64_t>(row_.column_int(3)); }
+  std::string_view event_type() const { return row_.column_view(4); }
+  bool is_json() const { return row_.column_int(5) != 0; }
+  std::string_view data() const { return row_.column_view(6); }
+  std::string_view metadata() const { return row_.column_view(7); }
+  std::int64_t created_ms() const { return row_.column_int(8); }
+
+ private:
+  friend class EventLogReader;
+  explicit EventRow(const sqlite::Statement& row) : row_(row) {}
+  const sqlite::Statement& row_;
+};
+
 class EventLogReader {
  public:
   explicit EventLogReader(const std::string& path);
@@ -146,6 +167,10 @@ class EventLogReader {
   // Events of one stream from revision `from` (inclusive), in the same way.
   Result<std::vector<StoredEvent>> read_stream(const std::string& stream, std::uint64_t from,
                                                std::size_t max_count, Direction direction);
+
+  // Visits the events from position `from` (inclusive) in ascending order, at most `max_count`,
+  // until `visit` returns false; returns the position of the last one visited (0: none).
+  Result<LogPosition> scan(LogPosition from, std::size_t max_count, const std::function<bool(const EventRow&)>& visit);
 
   // The stream's last revision; nullopt when the stream has no events.
   Result<std::optional<std::uint64_t>> last_revision(const std::string& stream);

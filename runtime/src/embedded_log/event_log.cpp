@@ -1,4 +1,4 @@
-#include "sinkhost/runtime/event_log.hpp"
+#include "sinkhost/runtime/embedded_log/event_log.hpp"
 
 #include <chrono>
 #include <future>
@@ -360,6 +360,26 @@ Result<std::vector<StoredEvent>> EventLogReader::read_stream(const std::string& 
   statement.reset();
   statement.bind(1, stream).bind(2, as_int(from)).bind(3, as_int(max_count));
   return collect(statement);
+}
+
+Result<LogPosition> EventLogReader::scan(LogPosition from, std::size_t max_count,
+                                        const std::function<bool(const EventRow&)>& visit) {
+  auto& statement = all_forward_;
+  statement.reset();
+  statement.bind(1, as_int(from.value())).bind(2, as_int(max_count));
+  try {
+    LogPosition last;
+    const EventRow row(statement);
+    while (statement.step()) {
+      last = row.position();
+      if (!visit(row)) break;
+    }
+    statement.reset();
+    return last;
+  } catch (const sqlite::Error& e) {
+    statement.reset();
+    return make_error(ErrorCode::unavailable, std::string("reading the event log failed: ") + e.what());
+  }
 }
 
 Result<std::optional<std::uint64_t>> EventLogReader::last_revision(const std::string& stream) {
