@@ -15,6 +15,8 @@ packages=(
   g++ cmake ninja-build ccache pkg-config git clang
   # libraries sinkhost links against (the release-specific ones are added below)
   nlohmann-json3-dev libsodium-dev libsqlite3-dev libssl-dev libre2-dev libfmt-dev libspdlog-dev libcli11-dev
+  # the daemon's allocator (docs/performance.md, "Where the CPU goes")
+  libjemalloc-dev
   # tests; /usr/bin/time for tests/bench/delivery_compare.sh
   libgtest-dev libgmock-dev kcat curl openssl time
   # the local Kafka broker (deploy/kafka): a Java 17+ runtime and Maven

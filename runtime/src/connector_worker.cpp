@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include <spdlog/spdlog.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -114,6 +115,7 @@ Result<std::unique_ptr<connector::Sink>> ConnectorWorker::open_sink() {
 }
 
 void ConnectorWorker::run() {
+  ::pthread_setname_np(::pthread_self(), "sh-delivery");  // as top -H and perf show it
   // Delivery is bulk work; the management API is interactive. This thread, and every thread
   // the sink starts from it (librdkafka's, its poller), run at a lower CPU priority, so that
   // when connectors saturate the CPU the API still answers promptly. It only matters when the

@@ -1,25 +1,40 @@
 #include "sinkhost/runtime/record_builder.hpp"
 
+#include <charconv>
 #include <chrono>
+#include <climits>
 #include <ctime>
-#include <iterator>
 #include <random>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace sinkhost::runtime {
 
 namespace {
 
+// Formatting by hand: these run for every record, and fmt's general machinery showed in profiles.
+constexpr char kHex[] = "0123456789abcdef";
+
+void hex(std::uint64_t value, int digits, char* out) {
+  for (int i = digits - 1; i >= 0; --i, value >>= 4) out[i] = kHex[value & 0xf];
+}
+
 void random_uuid(std::string& out) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uint64_t hi = rng(), lo = rng();
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
-  out.clear();
-  fmt::format_to(std::back_inserter(out), "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xffff,
-                 hi & 0xffff, lo >> 48, lo & 0xffffffffffffULL);
+  char text[36];
+  hex(hi >> 32, 8, text);
+  text[8] = '-';
+  hex((hi >> 16) & 0xffff, 4, text + 9);
+  text[13] = '-';
+  hex(hi & 0xffff, 4, text + 14);
+  text[18] = '-';
+  hex(lo >> 48, 4, text + 19);
+  text[23] = '-';
+  hex(lo & 0xffffffffffffULL, 12, text + 24);
+  out.assign(text, sizeof text);
 }
 
 std::int64_t now_ms() {
@@ -27,18 +42,45 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+void digits(unsigned value, int count, char* out) {
+  for (int i = count - 1; i >= 0; --i, value /= 10) out[i] = static_cast<char>('0' + value % 10);
+}
+
+// "YYYY-MM-DDTHH:MM:SS.mmmZ". The calendar part is computed once per second and thread.
 void rfc3339(std::int64_t epoch_ms, std::string& out) {
-  std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  out.clear();
-  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900,
-                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, epoch_ms % 1000);
+  struct Cache {
+    std::int64_t second = INT64_MIN;
+    char text[24];
+  };
+  thread_local Cache cache;
+  std::int64_t second = epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000;
+  if (second != cache.second) {
+    std::time_t t = static_cast<std::time_t>(second);
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    digits(static_cast<unsigned>(utc.tm_year + 1900), 4, cache.text);
+    cache.text[4] = '-';
+    digits(static_cast<unsigned>(utc.tm_mon + 1), 2, cache.text + 5);
+    cache.text[7] = '-';
+    digits(static_cast<unsigned>(utc.tm_mday), 2, cache.text + 8);
+    cache.text[10] = 'T';
+    digits(static_cast<unsigned>(utc.tm_hour), 2, cache.text + 11);
+    cache.text[13] = ':';
+    digits(static_cast<unsigned>(utc.tm_min), 2, cache.text + 14);
+    cache.text[16] = ':';
+    digits(static_cast<unsigned>(utc.tm_sec), 2, cache.text + 17);
+    cache.text[19] = '.';
+    cache.text[23] = 'Z';
+    cache.second = second;
+  }
+  digits(static_cast<unsigned>(epoch_ms - second * 1000), 3, cache.text + 20);
+  out.assign(cache.text, sizeof cache.text);
 }
 
 void decimal(std::uint64_t value, std::string& out) {
-  out.clear();
-  fmt::format_to(std::back_inserter(out), "{}", value);
+  char text[24];
+  auto end = std::to_chars(text, text + sizeof text, value).ptr;
+  out.assign(text, static_cast<std::size_t>(end - text));
 }
 
 // Metadata with no entries needs no JSON parser.

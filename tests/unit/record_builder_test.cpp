@@ -46,5 +46,39 @@ TEST(RecordBuilder, ForwardsMetadataAsHeadersAndDropsSystemEntriesByDefault) {
   EXPECT_EQ(header(with_system, "esdb-record-headers-$correlationId"), "c-1");
 }
 
+TEST(RecordBuilder, FormatsTimesAsRfc3339UtcWithMillisecondsAcrossSecondBoundaries) {
+  EXPECT_EQ(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339(1700000000999), "2023-11-14T22:13:20.999Z");
+  EXPECT_EQ(format_rfc3339(1700000001000), "2023-11-14T22:13:21.000Z") << "the next second, not a stale one";
+  EXPECT_EQ(format_rfc3339(1700000000005), "2023-11-14T22:13:20.005Z");
+  EXPECT_EQ(format_rfc3339(951782400000), "2000-02-29T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
+}
+
+TEST(RecordBuilder, RequestIdsAreFreshVersion4Uuids) {
+  auto a = header(make_record(stored(), "my-sink", true), "esdb-request-id");
+  auto b = header(make_record(stored(), "my-sink", true), "esdb-request-id");
+  EXPECT_NE(a, b);
+  ASSERT_EQ(a.size(), 36u);
+  for (std::size_t i : {8u, 13u, 18u, 23u}) EXPECT_EQ(a[i], '-') << a;
+  EXPECT_EQ(a[14], '4') << a;
+  EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos) << a;
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef-"), std::string::npos) << a;
+}
+
+TEST(RecordBuilder, ARebuiltRecordHasOnlyTheNewEventsMetadataHeaders) {
+  connector::Record r;
+  SourceEvent e{.position = {7, 7}, .ordinal = LogPosition(7), .event_id = "id", .stream = "s", .revision = 12345,
+                .event_type = "T", .is_json = true, .data = "{}", .metadata = R"({"a":"1","b":2})", .created_ms = 0};
+  build_record(e, "c", true, r);
+  EXPECT_EQ(r.headers.size(), 13u);
+  e.metadata = "{}";
+  build_record(e, "c", true, r);
+  EXPECT_EQ(r.headers.size(), 11u);
+  EXPECT_EQ(header(r, "esdb-record-stream-revision"), "12345");
+  EXPECT_EQ(header(r, "esdb-record-log-position"), "7");
+  EXPECT_EQ(header(r, "esdb-record-headers-a"), "<missing>");
+}
+
 }  // namespace
 }  // namespace sinkhost::runtime

@@ -1,5 +1,7 @@
 #include "pipeline/reader_stage.hpp"
 
+#include <pthread.h>
+
 #include "pipeline/record_pipeline.hpp"
 #include "sinkhost/runtime/record_filter.hpp"
 #include "sinkhost/runtime/transform.hpp"
@@ -85,6 +87,7 @@ void ReaderStage::queue(std::unique_ptr<PreparedBatch> batch) {
 }
 
 void ReaderStage::run() {
+  ::pthread_setname_np(::pthread_self(), "sh-reader");  // as top -H and perf show it
   auto fail = [this](connector::Error error) {
     auto batch = blank_batch();
     batch->failure = std::move(error);
