@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <iterator>
 
 #include <spdlog/spdlog.h>
 #include <pthread.h>
@@ -318,8 +319,12 @@ std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& s
   // close() reports every outstanding record, so after it the tracker knows all outcomes.
   sink->close(kCloseDeadline);
   {
+    // Outcomes taken at the last wake-up (a stop ends the loop before they are applied) and
+    // those close() reported: all of them count.
     std::lock_guard lock(mutex_);
-    outcomes.swap(outcomes_);
+    outcomes.insert(outcomes.end(), std::make_move_iterator(outcomes_.begin()),
+                    std::make_move_iterator(outcomes_.end()));
+    outcomes_.clear();
   }
   // Records the sink could not deliver before close() returned are not covered by the
   // checkpoint and will be sent again at the next start. After a requested stop that is the
