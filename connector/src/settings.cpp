@@ -75,7 +75,58 @@ Result<std::string> check_value(const SettingSpec& spec, const std::string& valu
   return value;
 }
 
+// Edit distance of the lower-cased texts (insertions, deletions, substitutions).
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// The known setting closest to an unknown key, when one is close enough to be a likely typo.
+std::optional<std::string> closest_key(std::string_view key, std::span<const std::span<const SettingSpec>> tables) {
+  std::optional<std::string> best;
+  std::size_t best_distance = std::max<std::size_t>(2, key.size() / 4) + 1;
+  for (auto table : tables) {
+    for (const auto& spec : table) {
+      // A prefix row ("producer:") is compared with the key's part of the same length.
+      const auto candidate = spec.prefix && key.size() > spec.name.size() ? key.substr(0, spec.name.size()) : key;
+      const auto d = distance(candidate, spec.name);
+      if (d < best_distance) {
+        best_distance = d;
+        best = spec.prefix ? spec.name + std::string(key.substr(candidate.size())) : spec.name;
+      }
+    }
+  }
+  return best;
+}
+
 }  // namespace
+
+std::vector<FieldViolation> setting_warnings(const Settings& settings,
+                                             std::span<const std::span<const SettingSpec>> tables) {
+  std::vector<FieldViolation> warnings;
+  for (const auto& [key, value] : settings) {
+    for (auto table : tables) {
+      if (const auto* spec = find_spec(table, key)) {
+        if (!spec->no_effect.empty()) {
+          warnings.push_back({spec->prefix ? key : spec->name,
+                              "accepted for compatibility with KurrentDB, but has no effect here: " + spec->no_effect});
+        }
+        break;
+      }
+    }
+  }
+  return warnings;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
@@ -103,7 +154,9 @@ Result<Settings> validate_settings(const Settings& input,
       if ((spec = find_spec(table, key)) != nullptr) break;
     }
     if (spec == nullptr) {
-      violations.push_back({key, "unknown setting; see GET /connector-plugins for the settings this connector type accepts"});
+      auto closest = closest_key(key, tables);
+      violations.push_back({key, "unknown setting" + (closest ? "; did you mean '" + *closest + "'?" : std::string()) +
+                                     " See GET /connector-plugins for the settings this connector type accepts"});
       continue;
     }
     auto checked = check_value(*spec, value);

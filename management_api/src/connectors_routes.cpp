@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "routes_common.hpp"
 #include "sinkhost/management_api/api.hpp"
@@ -65,7 +66,14 @@ json unflatten(const connector::Settings& settings) {
   return out;
 }
 
-json view_to_json(const runtime::ConnectorView& view, bool include_settings) {
+// What a list item or GET /connectors/{id} shows of the settings: the flat form
+// (includeSettings), the nested one (includeConfiguration), both, or neither.
+struct SettingsForms {
+  bool flat = false;
+  bool nested = false;
+};
+
+json view_to_json(const runtime::ConnectorView& view, SettingsForms forms) {
   const auto& d = view.definition;
   json item = {
       {"connectorId", d.id},
@@ -85,7 +93,8 @@ json view_to_json(const runtime::ConnectorView& view, bool include_settings) {
                               {"message", runtime::SecretRedactor::global().redact(warning->message)}};
   }
   if (d.delete_time_ms) item["deleteTime"] = runtime::format_rfc3339(*d.delete_time_ms);
-  if (include_settings) item["settings"] = d.settings;
+  if (forms.flat) item["settings"] = d.settings;
+  if (forms.nested) item["configuration"] = unflatten(d.settings);
   return item;
 }
 
@@ -98,6 +107,18 @@ std::optional<std::uint64_t> parse_position(const std::string& text) {
 
 HttpResponse command_result(const connector::Result<void>& result) {
   return result.ok() ? ok_empty() : error_response(result.error());
+}
+
+// A create or reconfigure that succeeded: {} as in KurrentDB, or the KurrentDB settings it
+// accepted without effect here, so that nothing is ignored silently (also logged).
+HttpResponse accepted_settings(const std::string& id, const std::vector<FieldViolation>& warnings) {
+  if (warnings.empty()) return ok_empty();
+  json list = json::array();
+  for (const auto& w : warnings) {
+    spdlog::warn("[{}] setting '{}' {}", id, w.field, w.description);
+    list.push_back({{"field", w.field}, {"description", w.description}});
+  }
+  return json_response(200, dump(json{{"warnings", list}}));
 }
 
 std::optional<ConnectorState> parse_state(std::string text) {
@@ -129,7 +150,9 @@ HttpResponse Api::connectors(const HttpRequest& request, const Target& target) {
     if (m == "POST") return create_connector(request, id);
     if (m == "GET") return get_connector(id);
     if (m == "DELETE") return command_result(connectors_.remove(id));
-    return method_not_allowed(request, "GET, POST, DELETE");
+    // KurrentDB's Kafka sink page reconfigures with PUT /connectors/{id}: the same as .../settings.
+    if (m == "PUT") return reconfigure_connector(request, id, false);
+    return method_not_allowed(request, "GET, POST, PUT, DELETE");
   }
   const auto& action = s[2];
   if (s.size() == 3 && (action == "settings" || action == "configuration")) {
@@ -189,7 +212,8 @@ HttpResponse Api::create_connector(const HttpRequest& request, const std::string
   }
   auto settings = settings_from_json(flat, field);
   if (!settings.ok()) return error_response(settings.error());
-  return command_result(connectors_.create(id, name, *settings));
+  if (auto created = connectors_.create(id, name, *settings); !created.ok()) return error_response(created.error());
+  return accepted_settings(id, connectors_.setting_warnings(*settings));
 }
 
 HttpResponse Api::reconfigure_connector(const HttpRequest& request, const std::string& id, bool nested) {
@@ -204,12 +228,13 @@ HttpResponse Api::reconfigure_connector(const HttpRequest& request, const std::s
   else flat = unwrap(*body, "settings");
   auto settings = settings_from_json(flat, "");
   if (!settings.ok()) return error_response(settings.error());
-  return command_result(connectors_.reconfigure(id, *settings));
+  if (auto changed = connectors_.reconfigure(id, *settings); !changed.ok()) return error_response(changed.error());
+  return accepted_settings(id, connectors_.setting_warnings(*settings));
 }
 
 HttpResponse Api::list_connectors(const HttpRequest& request, const Target& target) {
   runtime::ListQuery query;
-  bool include_settings = false;
+  SettingsForms forms;
   std::vector<FieldViolation> violations;
   // The filters come as query parameters, or (as in KurrentDB's examples, which send them with
   // GET) as a JSON body: {"state": [...], "instanceType": [...], "connectorId": [...], ...}.
@@ -230,7 +255,9 @@ HttpResponse Api::list_connectors(const HttpRequest& request, const Target& targ
       for (const auto& v : values) parameters.emplace(name, v.is_string() ? v.get<std::string>() : v.dump());
     }
   }
-  for (const auto& [key, value] : parameters) {
+  for (const auto& [given, value] : parameters) {
+    // KurrentDB's HTTP transcoding binds the paging fields as paging.page and paging.pageSize.
+    const std::string key = given == "paging.page" ? "page" : given == "paging.pageSize" ? "pageSize" : given;
     if (key == "state") {
       if (auto state = parse_state(value)) query.states.push_back(*state);
       else violations.push_back({"state", "'" + value + "' is not a state; use CONNECTOR_STATE_ACTIVATING, _RUNNING, _DEACTIVATING or _STOPPED"});
@@ -239,37 +266,39 @@ HttpResponse Api::list_connectors(const HttpRequest& request, const Target& targ
       query.instance_type_names.push_back(descriptor ? descriptor->type_name : value);
     } else if (key == "connectorId") {
       query.connector_ids.push_back(value);
-    } else if (key == "includeSettings" || key == "showDeleted") {
+    } else if (key == "includeSettings" || key == "includeConfiguration" || key == "showDeleted") {
       auto flag = parse_bool(value);
-      if (!flag) violations.push_back({key, "must be true or false"});
-      else if (key == "includeSettings") include_settings = *flag;
+      if (!flag) violations.push_back({given, "must be true or false"});
+      else if (key == "includeSettings") forms.flat = *flag;
+      else if (key == "includeConfiguration") forms.nested = *flag;
       else query.show_deleted = *flag;
     } else if (key == "page" || key == "pageSize") {
       auto number = parse_position(value);
       const std::uint64_t max = key == "page" ? 1000000000 : kMaxPageSize;
       if (!number || *number < 1 || *number > max) {
-        violations.push_back({key, "must be an integer from 1 to " + std::to_string(max)});
+        violations.push_back({given, "must be an integer from 1 to " + std::to_string(max)});
       } else if (key == "page") {
         query.page = *number;
       } else {
         query.page_size = *number;
       }
     } else {
-      violations.push_back({key, "unknown query parameter; use state, instanceTypeName, connectorId, includeSettings, "
-                                 "showDeleted, page or pageSize"});
+      violations.push_back({given, "unknown query parameter; use state, instanceTypeName, connectorId, includeSettings, "
+                                   "includeConfiguration, showDeleted, page or pageSize (or paging.page, "
+                                   "paging.pageSize)"});
     }
   }
   if (!violations.empty()) return bad_request("the list query is not valid", std::move(violations));
   auto result = connectors_.list(query);
   auto items = json::array();
-  for (const auto& view : result.items) items.push_back(view_to_json(view, include_settings));
+  for (const auto& view : result.items) items.push_back(view_to_json(view, forms));
   return json_response(200, dump(json{{"items", items}, {"totalSize", result.total_size}}));
 }
 
 HttpResponse Api::get_connector(const std::string& id) {
   auto view = connectors_.get(id);
   if (!view.ok()) return error_response(view.error());
-  return json_response(200, dump(view_to_json(*view, false)));
+  return json_response(200, dump(view_to_json(*view, {})));
 }
 
 HttpResponse Api::get_connector_settings(const std::string& id, bool nested) {

@@ -25,6 +25,72 @@ void family(std::string& out, const char* name, const char* type, const char* he
   out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
+// A connector's delivery latency histogram under `name`.
+void latency_histogram(std::string& out, const char* name, const runtime::ConnectorView& c) {
+  const auto id = label(c.definition.id);
+  const auto& m = *c.metrics;
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < m.latency_buckets.size(); ++i) {
+    cumulative += m.latency_buckets[i].load();
+    auto le = i < runtime::ConnectorMetrics::kLatencyBuckets.size()
+                  ? fmt::format("{}", runtime::ConnectorMetrics::kLatencyBuckets[i])
+                  : std::string("+Inf");
+    out += fmt::format("{}_bucket{{connector=\"{}\",le=\"{}\"}} {}\n", name, id, le, cumulative);
+  }
+  out += fmt::format("{}_sum{{connector=\"{}\"}} {}\n", name, id, static_cast<double>(m.latency_sum_us.load()) / 1e6);
+  out += fmt::format("{}_count{{connector=\"{}\"}} {}\n", name, id, m.latency_count.load());
+}
+
+// The same figures under the names of KurrentDB's connector metrics (docs/operations.md maps
+// them), so that a dashboard built on KurrentDB's shows sinkhost's connectors.
+void kurrentdb_metrics(std::string& out, const std::vector<runtime::ConnectorView>& connectors, std::uint64_t head) {
+  family(out, "kurrent_connector_active_total", "gauge", "Connectors running (KurrentDB's name).");
+  std::size_t active = 0;
+  for (const auto& c : connectors) active += c.state == runtime::ConnectorState::running ? 1 : 0;
+  out += fmt::format("kurrent_connector_active_total {}\n", active);
+
+  auto each = [&](const char* name, auto value_of) {
+    for (const auto& c : connectors) {
+      out += fmt::format("{}{{connector=\"{}\",type=\"{}\"}} {}\n", name, label(c.definition.id),
+                         label(c.definition.instance_type_name), value_of(c));
+    }
+  };
+  using View = runtime::ConnectorView;
+  // KurrentDB exports it as a histogram of records per write; here every count is one record.
+  family(out, "kurrent_sink_written_total_records", "histogram",
+         "Records the sink acknowledged (KurrentDB's name; sinkhost_connector_records_delivered_total).");
+  for (const auto& c : connectors) {
+    const auto id = label(c.definition.id);
+    const auto n = c.metrics->records_delivered.load();
+    out += fmt::format("kurrent_sink_written_total_records_bucket{{connector=\"{}\",le=\"+Inf\"}} {}\n", id, n);
+    out += fmt::format("kurrent_sink_written_total_records_sum{{connector=\"{}\"}} {}\n", id, n);
+    out += fmt::format("kurrent_sink_written_total_records_count{{connector=\"{}\"}} {}\n", id, n);
+  }
+  family(out, "kurrent_sink_errors_total", "counter",
+         "Records whose delivery failed and transform errors (KurrentDB's name).");
+  each("kurrent_sink_errors_total",
+       [](const View& c) { return c.metrics->errors.load() + c.metrics->transform_errors.load(); });
+  family(out, "kurrent_sink_write_latency_s", "histogram",
+         "Time from handing a record to the sink until its acknowledgement (KurrentDB's name; "
+         "sinkhost_connector_delivery_latency_seconds).");
+  for (const auto& c : connectors) latency_histogram(out, "kurrent_sink_write_latency_s", c);
+  family(out, "messaging_kurrent_consumer_message_count", "counter",
+         "Events the connector read from the log: delivered, filtered out or dropped (KurrentDB's name).");
+  each("messaging_kurrent_consumer_message_count", [](const View& c) {
+    const auto& m = *c.metrics;
+    return m.records_delivered.load() + m.records_filtered.load() + m.records_dropped.load();
+  });
+  family(out, "messaging_kurrent_consumer_lag", "gauge",
+         "Log head minus the committed checkpoint (KurrentDB's name; sinkhost_connector_lag_events).");
+  each("messaging_kurrent_consumer_lag", [&](const View& c) {
+    auto committed = c.definition.checkpoint ? c.definition.checkpoint->value() : 0;
+    return head > committed ? head - committed : 0;
+  });
+  family(out, "messaging_kurrent_processor_error_count", "counter",
+         "Runs that ended in a failure (KurrentDB's name; sinkhost_connector_failed_runs_total).");
+  each("messaging_kurrent_processor_error_count", [](const View& c) { return c.metrics->runs_failed.load(); });
+}
+
 }  // namespace
 
 HttpResponse Api::metrics() {
@@ -84,23 +150,8 @@ HttpResponse Api::metrics() {
 
   family(out, "sinkhost_connector_delivery_latency_seconds", "histogram",
          "Time from handing a record to the sink until its acknowledgement.");
-  for (const auto& c : connectors) {
-    const auto id = label(c.definition.id);
-    const auto& m = *c.metrics;
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < m.latency_buckets.size(); ++i) {
-      cumulative += m.latency_buckets[i].load();
-      auto le = i < runtime::ConnectorMetrics::kLatencyBuckets.size()
-                    ? fmt::format("{}", runtime::ConnectorMetrics::kLatencyBuckets[i])
-                    : std::string("+Inf");
-      out += fmt::format("sinkhost_connector_delivery_latency_seconds_bucket{{connector=\"{}\",le=\"{}\"}} {}\n", id, le,
-                         cumulative);
-    }
-    out += fmt::format("sinkhost_connector_delivery_latency_seconds_sum{{connector=\"{}\"}} {}\n", id,
-                       static_cast<double>(m.latency_sum_us.load()) / 1e6);
-    out += fmt::format("sinkhost_connector_delivery_latency_seconds_count{{connector=\"{}\"}} {}\n", id,
-                       m.latency_count.load());
-  }
+  for (const auto& c : connectors) latency_histogram(out, "sinkhost_connector_delivery_latency_seconds", c);
+  kurrentdb_metrics(out, connectors, head);
   HttpResponse response;
   response.content_type = "text/plain; version=0.0.4";
   response.body = std::move(out);

@@ -314,7 +314,8 @@ std::string library_versions() {
 const connector::SinkDescriptor& descriptor() {
   static const connector::SinkDescriptor d{
       .type_name = "kafka-sink",
-      .aliases = {"KafkaSink"},
+      // KurrentDB's short name and the full type names KurrentDB (and EventStoreDB before it) register.
+      .aliases = {"KafkaSink", "Kurrent.Connectors.Kafka.KafkaSink", "EventStore.Connectors.Kafka.KafkaSink"},
       .description = "Produces every record to an Apache Kafka topic with an idempotent producer (acks=all, order "
                      "kept per partition); the checkpoint moves only past records the broker acknowledged.",
       .settings = settings_table(),

@@ -44,7 +44,8 @@ connector::Result<KeyExtractor> KeyExtractor::create(const connector::Settings& 
   } else if (source == "streamSuffix") {
     extractor.source_ = Source::stream_suffix;
   } else if (source == "stream") {
-    if (expression.empty()) return invalid("required with source stream: a regex on the stream id, e.g. ^(.*)_data$");
+    extractor.source_ = Source::stream;
+    if (expression.empty()) return extractor;  // KurrentDB: without an expression the key is the stream id
     RE2::Options options;
     options.set_log_errors(false);
     extractor.regex_ = std::make_unique<re2::RE2>(expression, options);
@@ -52,7 +53,6 @@ connector::Result<KeyExtractor> KeyExtractor::create(const connector::Settings& 
       return invalid("not a valid regular expression (RE2 syntax: no backreferences or lookarounds): " +
                      extractor.regex_->error());
     }
-    extractor.source_ = Source::stream;
   } else if (source == "headers") {
     extractor.names_ = connector::split_list(expression);
     if (extractor.names_.empty()) return invalid("required with source headers: comma-separated metadata names, e.g. region,zone");
@@ -79,6 +79,7 @@ std::optional<std::string> KeyExtractor::key(const connector::Record& record) co
     case Source::partition_key:
       return record.key;
     case Source::stream: {
+      if (!regex_) return record.stream_id;
       // The first capture group when the regex has one, else the whole match.
       if (regex_->NumberOfCapturingGroups() > 0) {
         std::string group;

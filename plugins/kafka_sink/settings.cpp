@@ -54,12 +54,14 @@ const std::vector<SettingSpec>& settings_table() {
        .default_value = "partitionKey",
        .allowed_values = {"partitionKey", "stream", "streamSuffix", "headers", "data"},
        .doc = "partitionKey: the record's key (set by a transform); stream: the regex in expression on the "
-              "stream id (first capture group, else the whole match); streamSuffix: the stream id after its "
+              "stream id (first capture group, else the whole match; without an expression, the whole "
+              "stream id); streamSuffix: the stream id after its "
               "first '-'; headers: the values of the comma-separated metadata names in expression, joined with "
               "'-'; data: the first of the comma-separated JSON Pointers in expression present in the event's "
               "JSON data. When nothing matches, the message has no key."},
       {.name = "partitionKeyExtraction:expression",
-       .doc = "The regex (source stream), header names (source headers) or JSON Pointers (source data)."},
+       .doc = "The regex (source stream; optional), header names (source headers; a name the event's metadata "
+              "lacks is left out of the joined key) or JSON Pointers (source data)."},
       {.name = "partition",
        .type = SettingType::integer,
        .doc = "Send every message to this partition.",

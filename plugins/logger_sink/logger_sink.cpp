@@ -24,14 +24,16 @@ using connector::SettingType;
 using nlohmann::json;
 
 // One record as one line of JSON: the same fields a Kafka consumer would see, spelled out.
-std::string to_line(const connector::Record& r, bool include_headers) {
+std::string to_line(const connector::Record& r, bool include_headers, bool include_data) {
   json line = {{"recordId", r.record_id},
                {"stream", r.stream_id},
                {"revision", r.stream_revision},
                {"position", r.position.value()},
                {"eventType", r.schema_subject},
                {"timestamp", r.timestamp_ms}};
-  if (r.schema_type == connector::SchemaType::json) {
+  if (!include_data) {
+    // KurrentDB's includeRecordData=false: the record's identity only.
+  } else if (r.schema_type == connector::SchemaType::json) {
     line["data"] = json::parse(r.data, nullptr, /*allow_exceptions=*/false);
   } else {
     line["dataBase64"] = connector::base64_encode(r.data);
@@ -53,7 +55,8 @@ class LoggerSink final : public connector::Sink {
   explicit LoggerSink(connector::SinkContext context)
       : context_(std::move(context)),
         to_file_(connector::get_or(context_.settings, "output", "log") == "file"),
-        include_headers_(connector::get_bool(context_.settings, "includeHeaders", false)) {}
+        include_headers_(connector::get_bool(context_.settings, "includeHeaders", false)),
+        include_data_(connector::get_bool(context_.settings, "includeRecordData", true)) {}
 
   Result<void> open() override {
     if (!to_file_) return {};
@@ -68,7 +71,7 @@ class LoggerSink final : public connector::Sink {
   // Writes synchronously, then acknowledges: an acknowledged record is in the file (or the
   // log) as far as the operating system is concerned.
   Result<void> write(const connector::Record& record) override {
-    auto line = to_line(record, include_headers_);
+    auto line = to_line(record, include_headers_, include_data_);
     if (to_file_) {
       line.push_back('\n');
       if (std::fwrite(line.data(), 1, line.size(), file_.get()) != line.size() || std::fflush(file_.get()) != 0) {
@@ -87,6 +90,7 @@ class LoggerSink final : public connector::Sink {
   connector::SinkContext context_;
   bool to_file_;
   bool include_headers_;
+  bool include_data_;
   std::unique_ptr<std::FILE, FileCloser> file_;
 };
 
@@ -106,7 +110,9 @@ const connector::SinkDescriptor& descriptor() {
       .type_name = "logger-sink",
       // serilog-sink is KurrentDB's name for the same sink; EventStore.Connectors.Testing.LoggerSink
       // is the type name of EventStoreDB 24.10's preview documentation.
-      .aliases = {"LoggerSink", "serilog-sink", "SerilogSink", "EventStore.Connectors.Testing.LoggerSink"},
+      .aliases = {"LoggerSink", "serilog-sink", "SerilogSink", "EventStore.Connectors.Testing.LoggerSink",
+                  "Kurrent.Connectors.Testing.LoggerSink", "Kurrent.Connectors.Serilog.SerilogSink",
+                  "EventStore.Connectors.Serilog.SerilogSink"},
       .description = "Writes each record as one JSON line to the sinkhost log or to a file, and acknowledges it "
                      "once written. For demos, tests and debugging filters.",
       .settings =
@@ -121,6 +127,15 @@ const connector::SinkDescriptor& descriptor() {
                .type = SettingType::boolean,
                .default_value = "false",
                .doc = "Add the record's headers (esdb-*) to each line."},
+              {.name = "includeRecordData",
+               .type = SettingType::boolean,
+               .default_value = "true",
+               .doc = "Add the record's data to each line (KurrentDB's serilog-sink setting); false: only the "
+                      "record's identity (id, stream, revision, position, type, time)."},
+              {.name = "configuration",
+               .doc = "KurrentDB's serilog-sink Serilog configuration (base64 JSON). Accepted, without effect: "
+                      "this sink writes where output and path say.",
+               .no_effect = "logger-sink writes where output and path say; it has no Serilog configuration"},
           },
       .create = &create,
       .check = &check,

@@ -7,6 +7,12 @@ namespace sinkhost::runtime {
 using connector::SettingSpec;
 using connector::SettingType;
 
+namespace {
+constexpr const char* kResilienceNote =
+    "sinkhost's sinks retry with their own settings (kafka-sink: librdkafka's retries and "
+    "resilience:reconnectBackoffMaxMs / resilience:messageSendMaxRetries), as KurrentDB's Kafka sink does";
+}  // namespace
+
 std::span<const SettingSpec> common_settings() {
   static const std::vector<SettingSpec> table = {
       {.name = "instanceTypeName",
@@ -70,6 +76,60 @@ std::span<const SettingSpec> common_settings() {
        .type = SettingType::boolean,
        .default_value = "true",
        .doc = "Write this connector's log lines."},
+      // KurrentDB settings that mean nothing here: accepted so that its scripts run, and answered
+      // with a warning (docs/kurrentdb-compatibility.md).
+      {.name = "subscription:nodeAffinity",
+       .type = SettingType::enumeration,
+       .allowed_values = {"Leader", "Follower", "ReadOnlyReplica"},
+       .doc = "KurrentDB: which cluster node a connector reads from. Accepted, without effect.",
+       .no_effect = "a sinkhost host reads its own event log; there is no cluster node to choose"},
+      {.name = "subscription:startPosition",
+       .doc = "KurrentDB: a log position to start from. Accepted, without effect: use "
+              "subscription:initialPosition, or POST /connectors/{id}/start/{logPosition}.",
+       .no_effect = "use subscription:initialPosition, or POST /connectors/{id}/start/{logPosition}"},
+      {.name = "resilience:enabled",
+       .type = SettingType::boolean,
+       .doc = "KurrentDB's generic retry phases (default true). Accepted, without effect: sinkhost's sinks "
+              "retry with their own settings (kafka-sink: librdkafka's retries, as KurrentDB's Kafka sink).",
+       .no_effect = kResilienceNote},
+      {.name = "resilience:requestTimeoutMs",
+       .type = SettingType::integer,
+       .doc = "KurrentDB's generic request timeout (default 3000). Accepted, without effect.",
+       .min = 0,
+       .no_effect = kResilienceNote},
+      {.name = "resilience:maxRetries",
+       .type = SettingType::integer,
+       .doc = "KurrentDB's generic retry count (default -1: unlimited). Accepted, without effect.",
+       .min = -1,
+       .no_effect = kResilienceNote},
+      {.name = "resilience:transientErrorDelay",
+       .doc = "KurrentDB's delay between retries of transient errors (a TimeSpan, default 00:00:00). Accepted, "
+              "without effect.",
+       .no_effect = kResilienceNote},
+      {.name = "resilience:firstDelayBound:upperLimitMs",
+       .type = SettingType::integer,
+       .doc = "KurrentDB's first retry phase: until this long (default 60000 ms). Accepted, without effect.",
+       .no_effect = kResilienceNote},
+      {.name = "resilience:firstDelayBound:delayMs",
+       .type = SettingType::integer,
+       .doc = "KurrentDB's first retry phase: retry this often (default 5000 ms). Accepted, without effect.",
+       .no_effect = kResilienceNote},
+      {.name = "resilience:secondDelayBound:upperLimitMs",
+       .type = SettingType::integer,
+       .doc = "KurrentDB's second retry phase: until this long (default 3600000 ms). Accepted, without effect.",
+       .no_effect = kResilienceNote},
+      {.name = "resilience:secondDelayBound:delayMs",
+       .type = SettingType::integer,
+       .doc = "KurrentDB's second retry phase: retry this often (default 600000 ms). Accepted, without effect.",
+       .no_effect = kResilienceNote},
+      {.name = "resilience:thirdDelayBound:upperLimitMs",
+       .type = SettingType::integer,
+       .doc = "KurrentDB's third retry phase: until this long (default -1: forever). Accepted, without effect.",
+       .no_effect = kResilienceNote},
+      {.name = "resilience:thirdDelayBound:delayMs",
+       .type = SettingType::integer,
+       .doc = "KurrentDB's third retry phase: retry this often (default 3600000 ms). Accepted, without effect.",
+       .no_effect = kResilienceNote},
   };
   return table;
 }

@@ -324,6 +324,14 @@ void ConnectorService::protect(const Checked& checked, const std::string& connec
   }
 }
 
+std::vector<connector::FieldViolation> ConnectorService::setting_warnings(const connector::Settings& settings) const {
+  for (const auto& [key, value] : settings) {
+    if (!connector::iequals(key, "instanceTypeName")) continue;
+    if (const auto* descriptor = plugins_.find(value)) return connector::setting_warnings(settings, tables_of(*descriptor));
+  }
+  return {};
+}
+
 Result<connector::Settings> ConnectorService::validate(const connector::Settings& settings) const {
   auto checked = check(settings, "", nullptr);
   if (!checked.ok()) return checked.error();
@@ -429,10 +437,13 @@ Result<void> ConnectorService::reset(const std::string& id, std::optional<LogPos
   if (auto stopped = require_stopped(*entry, "reset"); !stopped.ok()) return stopped;
   const auto checkpoint = checkpoint_before(to.value_or(LogPosition(1)));
   if (auto saved = store_.save_checkpoint(id, checkpoint); !saved.ok()) return saved;
-  std::lock_guard lock((*entry)->mutex);
-  (*entry)->view.definition.checkpoint = checkpoint;
-  spdlog::info("[{}] reset: the next start delivers from log position {}", id, checkpoint.value() + 1);
-  return {};
+  {
+    std::lock_guard lock((*entry)->mutex);
+    (*entry)->view.definition.checkpoint = checkpoint;
+  }
+  spdlog::info("[{}] reset: delivering again from log position {}", id, checkpoint.value() + 1);
+  // As KurrentDB's reset does: the connector starts from there.
+  return start_locked(*entry, std::nullopt);
 }
 
 Result<void> ConnectorService::remove(const std::string& id) {

@@ -104,5 +104,15 @@ TEST(KafkaDocsExamples, TransformExamplesInDocsTransformsMdWork) {
 
 TEST(DocsExamples, KurrentDbDocExamplesWorkUnmodified) { run_api_md_section("## KurrentDB's examples", 5); }
 
+// docs/kurrentdb-compatibility.md: a KurrentDB setting without effect is answered with a warning,
+// an unknown key names the closest known one.
+TEST(DocsExamples, CompatibilityWarningsInDocsKurrentDbCompatibilityMdWork) {
+  TempDir dir;
+  SinkhostProcess host(dir.path() + "/data");
+  host.start();
+  run_examples("docs/kurrentdb-compatibility.md", "## Warnings",
+               {{"127.0.0.1:2113", "127.0.0.1:" + std::to_string(host.port())}}, 2);
+}
+
 }  // namespace
 }  // namespace sinkhost::test

@@ -458,6 +458,13 @@ TEST_F(KafkaPartitioning, SuffixHeadersAndDataKeysAreExtractedByteForByte) {
   std::vector<Case> cases = {
       {{{"partitionKeyExtraction:source", "streamSuffix"}}, "order-2021-05-15", {{"x", 1}}, json::object(), "2021-05-15"},
       {{{"partitionKeyExtraction:source", "streamSuffix"}}, "nodash", {{"x", 1}}, json::object(), std::nullopt},
+      // KurrentDB: source stream without an expression keys by the whole stream id.
+      {{{"partitionKeyExtraction:source", "stream"}}, "order-77", {{"x", 1}}, json::object(), "order-77"},
+      // A named header the event lacks is left out of the joined key; none present: no key.
+      {{{"partitionKeyExtraction:source", "headers"}, {"partitionKeyExtraction:expression", "region,zone"}},
+       "s-5", {{"x", 1}}, {{"zone", "zone9"}}, "zone9"},
+      {{{"partitionKeyExtraction:source", "headers"}, {"partitionKeyExtraction:expression", "region,zone"}},
+       "s-6", {{"x", 1}}, {{"tenant", "t"}}, std::nullopt},
       {{{"partitionKeyExtraction:source", "headers"}, {"partitionKeyExtraction:expression", "region,zone"}},
        "s-1", {{"x", 1}}, {{"region", "regionA"}, {"zone", "zone1"}}, "regionA-zone1"},
       {{{"partitionKeyExtraction:source", "data"}, {"partitionKeyExtraction:expression", "/userId,/anonymousId"}},

@@ -1,5 +1,7 @@
 // Every /connectors route, state transition and validation rule, in-process, with logger-sink
 // writing to a file so that deliveries are visible without Kafka.
+#include <set>
+
 #include "api_fixture.hpp"
 
 namespace sinkhost::management_api {
@@ -60,8 +62,7 @@ TEST_F(ConnectorsApi, StartAtAPositionAndResetChooseWhereDeliveryBegins) {
   EXPECT_EQ(post("/connectors/positions/reset"), 409) << "reset needs a stopped connector";
   ASSERT_EQ(post("/connectors/positions/stop"), 200);
   ASSERT_EQ(post("/connectors/positions/reset/2"), 200);
-  EXPECT_EQ(connector("positions")["position"], 1) << "the next start delivers 2 first, so the checkpoint is 1";
-  ASSERT_EQ(post("/connectors/positions/start"), 200);
+  EXPECT_EQ(connector("positions")["state"], "CONNECTOR_STATE_RUNNING") << "a reset starts the connector, as in KurrentDB";
   ASSERT_TRUE(position_is("positions", 5));
   out = lines("out.jsonl");
   ASSERT_EQ(out.size(), 6u);
@@ -69,8 +70,7 @@ TEST_F(ConnectorsApi, StartAtAPositionAndResetChooseWhereDeliveryBegins) {
 
   ASSERT_EQ(post("/connectors/positions/stop"), 200);
   ASSERT_EQ(post("/connectors/positions/reset"), 200);
-  EXPECT_EQ(connector("positions")["position"], 0);
-  ASSERT_EQ(post("/connectors/positions/start"), 200);
+  EXPECT_EQ(post("/connectors/positions/start"), 409) << "already running";
   ASSERT_TRUE(position_is("positions", 5));
   EXPECT_EQ(lines("out.jsonl").size(), 11u) << "reset without a position starts from the first event";
 
@@ -147,6 +147,8 @@ TEST_F(ConnectorsApi, RenameChecksTheName) {
 TEST_F(ConnectorsApi, DeleteIsSoftDropsTheCheckpointAndFreesTheId) {
   create_logger("gone-sink", "out.jsonl");
   ASSERT_EQ(post("/connectors/gone-sink/reset/3"), 200);
+  EXPECT_EQ(call("DELETE", "/connectors/gone-sink", "", "").status, 409) << "the reset started it";
+  ASSERT_EQ(post("/connectors/gone-sink/stop"), 200);
   ASSERT_EQ(call("DELETE", "/connectors/gone-sink", "", "").status, 200);
   EXPECT_EQ(call("GET", "/connectors/gone-sink", "", "").status, 404);
   EXPECT_EQ(post("/connectors/gone-sink/start"), 404);
@@ -175,9 +177,21 @@ TEST_F(ConnectorsApi, ListFiltersPagesAndCountsEveryMatch) {
   auto two_ids = body(call("GET", "/connectors?connectorId=aaa-sink&connectorId=ccc-sink", "", ""));
   EXPECT_EQ(two_ids["totalSize"], 2);
 
+  EXPECT_EQ(body(call("GET", "/connectors?instanceTypeName=Kurrent.Connectors.Kafka.KafkaSink", "", ""))["totalSize"], 1)
+      << "KurrentDB's full type name";
+
   auto page = body(call("GET", "/connectors?pageSize=3&page=2", "", ""));
   EXPECT_EQ(page["totalSize"], 4) << "totalSize counts every match, not the page";
   ASSERT_EQ(page["items"].size(), 1u);
+  auto transcoded = body(call("GET", "/connectors?paging.pageSize=3&paging.page=2", "", ""));
+  ASSERT_EQ(transcoded["items"].size(), 1u) << "KurrentDB's HTTP transcoding binds paging.page and paging.pageSize";
+  EXPECT_EQ(transcoded["items"][0]["connectorId"], page["items"][0]["connectorId"]);
+  EXPECT_EQ(call("GET", "/connectors?paging.pageSize=101", "", "").status, 400);
+
+  auto configured = body(call("GET", "/connectors?connectorId=aaa-sink&includeConfiguration=true", "", ""));
+  ASSERT_EQ(configured["items"].size(), 1u);
+  EXPECT_EQ(configured["items"][0]["configuration"]["instanceTypeName"], "logger-sink");
+  EXPECT_FALSE(configured["items"][0].contains("settings")) << "the flat form only with includeSettings";
   EXPECT_EQ(page["items"][0]["connectorId"], "kafka-one") << "in creation order";
   EXPECT_FALSE(page["items"][0].contains("settings"));
   EXPECT_TRUE(body(call("GET", "/connectors?includeSettings=true&connectorId=aaa-sink", "", ""))["items"][0].contains("settings"));
@@ -205,7 +219,8 @@ TEST_F(ConnectorsApi, PluginsListTheirSettingsAndValidateWithoutCreating) {
   ASSERT_EQ(plugins["totalSize"], 2);
   const auto& kafka = plugins["items"][0];
   EXPECT_EQ(kafka["instanceTypeName"], "kafka-sink");
-  EXPECT_EQ(kafka["aliases"], json({"KafkaSink"}));
+  EXPECT_EQ(kafka["aliases"],
+            json({"KafkaSink", "Kurrent.Connectors.Kafka.KafkaSink", "EventStore.Connectors.Kafka.KafkaSink"}));
   bool has_topic = false;
   for (const auto& s : kafka["settings"]) has_topic |= s["name"] == "topic" && s["required"] == true;
   EXPECT_TRUE(has_topic);
@@ -235,6 +250,15 @@ TEST_F(ConnectorsApi, MetricsCountDeliveriesAndShowLagAndState) {
             std::string::npos);
   EXPECT_NE(text.find("sinkhost_connector_delivery_latency_seconds_count{connector=\"metric-sink\"} 2"), std::string::npos);
   EXPECT_NE(text.find("sinkhost_event_log_head_position 2"), std::string::npos);
+  // The same under KurrentDB's names, for dashboards built on them.
+  EXPECT_NE(text.find("kurrent_connector_active_total 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("kurrent_sink_written_total_records_count{connector=\"metric-sink\"} 2"), std::string::npos);
+  EXPECT_NE(text.find("kurrent_sink_errors_total{connector=\"metric-sink\",type=\"logger-sink\"} 0"), std::string::npos);
+  EXPECT_NE(text.find("kurrent_sink_write_latency_s_count{connector=\"metric-sink\"} 2"), std::string::npos);
+  EXPECT_NE(text.find("messaging_kurrent_consumer_message_count{connector=\"metric-sink\",type=\"logger-sink\"} 2"),
+            std::string::npos);
+  EXPECT_NE(text.find("messaging_kurrent_consumer_lag{connector=\"metric-sink\",type=\"logger-sink\"} 0"),
+            std::string::npos);
 }
 
 TEST_F(ConnectorsApi, ReadyOnceConnectorsAreRestored) {
@@ -278,6 +302,50 @@ TEST_F(ConnectorsApi, UnknownConnectorsAnswer404OnEveryRoute) {
     EXPECT_EQ(body(response)["code"], 5);
   }
   EXPECT_EQ(call("PUT", "/connectors/ghost-sink/rename", R"({"name": "ghost"})").status, 404);
+}
+
+TEST_F(ConnectorsApi, KurrentDbSettingsWithoutEffectHereAreAcceptedWithAWarning) {
+  auto created = call("POST", "/connectors/kdb-sink",
+                      logger_settings("out.jsonl", R"(, "Resilience:Enabled": "true", "resilience:firstDelayBound:delayMs": "5000",
+                                                       "subscription:nodeAffinity": "Leader", "configuration": "e30=")"));
+  ASSERT_EQ(created.status, 200) << created.body;
+  const auto answer = body(created);
+  std::set<std::string> warned;
+  for (const auto& w : answer["warnings"]) {
+    warned.insert(w["field"].get<std::string>());
+    EXPECT_NE(w["description"].get<std::string>().find("no effect here"), std::string::npos) << w;
+  }
+  EXPECT_EQ(warned, (std::set<std::string>{"resilience:enabled", "resilience:firstDelayBound:delayMs",
+                                           "subscription:nodeAffinity", "configuration"}));
+  auto plain = call("PUT", "/connectors/kdb-sink/settings", R"({"instanceTypeName": "logger-sink"})");
+  ASSERT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.body, "{}") << "nothing to warn about: KurrentDB's empty answer";
+  EXPECT_EQ(call("PUT", "/connectors/kdb-sink/settings",
+                 R"({"instanceTypeName": "logger-sink", "subscription:nodeAffinity": "Anywhere"})").status, 400)
+      << "accepted keys are still checked";
+}
+
+TEST_F(ConnectorsApi, AnUnknownSettingNamesTheClosestKnownOneAndChangesNothing) {
+  auto typo = call("POST", "/connectors/typo-sink", R"({"settings": {"instanceTypeName": "kafka-sink", "topik": "t"}})");
+  ASSERT_EQ(typo.status, 400);
+  auto v = violations(typo);
+  ASSERT_EQ(v.count("topik"), 1u);
+  EXPECT_NE(v["topik"].find("did you mean 'topic'?"), std::string::npos) << v["topik"];
+  EXPECT_EQ(call("GET", "/connectors/typo-sink", "", "").status, 404);
+  auto far = call("POST", "/connectors/typo-sink", R"({"settings": {"instanceTypeName": "kafka-sink", "topic": "t",
+                                                                    "zzzzzzzzzz": "1"}})");
+  EXPECT_EQ(violations(far)["zzzzzzzzzz"].find("did you mean"), std::string::npos) << "no suggestion when nothing is close";
+}
+
+TEST_F(ConnectorsApi, LoggerSinkLeavesTheDataOutWithIncludeRecordDataFalse) {
+  append("s-1", "E", {{"n", 1}});
+  create_logger("nodata-sink", "out.jsonl", R"(, "includeRecordData": "false")");
+  ASSERT_EQ(post("/connectors/nodata-sink/start"), 200);
+  ASSERT_TRUE(position_is("nodata-sink", 1));
+  auto out = lines("out.jsonl");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].contains("data"));
+  EXPECT_EQ(out[0]["stream"], "s-1");
 }
 
 }  // namespace

@@ -54,9 +54,9 @@ struct SinkDescriptor {
 // a host refuses libraries built against another SDK version instead of misreading them.
 // v2: Sink::partition_key and Record::key_from_transform (record transforms).
 // v3: SinkDescriptor::library_versions.
-#define SINKHOST_PLUGIN_ENTRY_SYMBOL "sinkhost_plugin_v3"
+#define SINKHOST_PLUGIN_ENTRY_SYMBOL "sinkhost_plugin_v4"
 #define SINKHOST_DECLARE_PLUGIN(descriptor_function)                                 \
   extern "C" __attribute__((visibility("default")))                                  \
-  const ::sinkhost::connector::SinkDescriptor* sinkhost_plugin_v3() {                \
+  const ::sinkhost::connector::SinkDescriptor* sinkhost_plugin_v4() {                \
     return &(descriptor_function)();                                                 \
   }

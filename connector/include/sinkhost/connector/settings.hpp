@@ -33,6 +33,9 @@ struct SettingSpec {
   bool prefix = false;
   std::int64_t min = std::numeric_limits<std::int64_t>::min();
   std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  // Non-empty: a setting KurrentDB documents that has no effect here, and why. It is accepted
+  // (a KurrentDB script must not fail on it) and reported by setting_warnings().
+  std::string no_effect;
 };
 
 bool iequals(std::string_view a, std::string_view b);
@@ -49,6 +52,10 @@ const SettingSpec* find_spec(std::span<const SettingSpec> table, std::string_vie
 Result<Settings> validate_settings(const Settings& input,
                                    std::span<const std::span<const SettingSpec>> tables,
                                    Settings* accepted = nullptr);
+
+// One warning per given setting that is accepted without effect (SettingSpec::no_effect).
+std::vector<FieldViolation> setting_warnings(const Settings& settings,
+                                             std::span<const std::span<const SettingSpec>> tables);
 
 // The settings a connector runs with: `settings` plus every default it does not override.
 Settings with_defaults(const Settings& settings,

@@ -84,6 +84,9 @@ class ConnectorService {
   // Checks settings without storing anything: the sink type must be known and every setting
   // valid for it. Returns the canonical settings, secret values masked.
   Result<connector::Settings> validate(const connector::Settings& settings) const;
+  // One warning per KurrentDB setting in `settings` that is accepted without effect here
+  // (SettingSpec::no_effect); none when the type is unknown (validation reports that).
+  std::vector<connector::FieldViolation> setting_warnings(const connector::Settings& settings) const;
   // Validates, then tries the settings against the real destination (the plugin's connection
   // check) within `timeout`. Refused for a plugin that has no connection check.
   Result<connector::ConnectionCheck> check_connection(const connector::Settings& settings,
@@ -95,7 +98,8 @@ class ConnectorService {
   // `from`: deliver from this log position (inclusive) instead of after the checkpoint.
   Result<void> start(const std::string& id, std::optional<LogPosition> from = std::nullopt);
   Result<void> stop(const std::string& id);
-  // The next start delivers from `to` (inclusive), or from the first event when absent.
+  // Needs a stopped connector: moves its checkpoint so that it delivers from `to` (inclusive),
+  // or from the first event when absent, and starts it (KurrentDB's reset).
   Result<void> reset(const std::string& id, std::optional<LogPosition> to = std::nullopt);
   Result<void> rename(const std::string& id, const std::string& name);
   Result<void> remove(const std::string& id);
