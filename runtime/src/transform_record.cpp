@@ -2,6 +2,9 @@
 // with the C API rather than by parsing a JSON envelope: only the value is JSON, and the fixed
 // fields are defined by pre-interned atoms, which is most of what a record costs.
 #include <cstring>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "transform_engine.hpp"
 
@@ -56,17 +59,68 @@ bool define_header(TransformEngine& engine, JSValueConst object, std::size_t ind
   return fill_slot(ctx, slot, header) && define(ctx, object, slot.atom, JS_DupValue(ctx, slot.js_value));
 }
 
+constexpr std::string_view kMetadataPrefix = "esdb-record-headers-";
+
+// The metadata entry a header carries (esdb-record-headers-<name>), if it is one and its own
+// name is free: KurrentDB's transforms read metadata under its own name (headers.correlationId).
+std::optional<std::string_view> metadata_alias(const connector::Header& header,
+                                               const std::vector<connector::Header>& headers) {
+  if (!header.name.starts_with(kMetadataPrefix) || header.name.size() == kMetadataPrefix.size()) return std::nullopt;
+  const std::string_view alias = std::string_view(header.name).substr(kMetadataPrefix.size());
+  for (const auto& other : headers) {
+    if (other.name == alias) return std::nullopt;
+  }
+  return alias;
+}
+
 JSValue make_headers(TransformEngine& engine, const std::vector<connector::Header>& headers) {
   JSContext* ctx = engine.ctx;
   JSValue object = JS_NewObject(ctx);
   if (JS_IsException(object)) return object;
-  for (std::size_t i = 0; i < headers.size(); ++i) {
-    if (!define_header(engine, object, i, headers[i])) {
-      JS_FreeValue(ctx, object);
-      return js_exception();
+  bool ok = true;
+  for (std::size_t i = 0; i < headers.size() && ok; ++i) ok = define_header(engine, object, i, headers[i]);
+  for (const auto& header : headers) {
+    if (!ok) break;
+    if (auto alias = metadata_alias(header, headers)) {
+      const JSAtom atom = JS_NewAtomLen(ctx, alias->data(), alias->size());
+      ok = atom != JS_ATOM_NULL && define(ctx, object, atom, new_string(ctx, header.value));
+      if (atom != JS_ATOM_NULL) JS_FreeAtom(ctx, atom);
     }
   }
-  return object;
+  if (ok) return object;
+  JS_FreeValue(ctx, object);
+  return js_exception();
+}
+
+// After the transform: each metadata entry was shown twice, as esdb-record-headers-<name> and as
+// <name>. A change through either form wins (the own name first); deleting either form deletes
+// the entry; the entry leaves under its esdb-record-headers- name, and the alias is dropped.
+void fold_metadata_aliases(const std::vector<connector::Header>& before, std::vector<connector::Header>& after) {
+  auto find = [&](std::string_view name) -> connector::Header* {
+    for (auto& h : after) {
+      if (h.name == name) return &h;
+    }
+    return nullptr;
+  };
+  for (const auto& original : before) {
+    const auto alias = metadata_alias(original, before);
+    if (!alias) continue;
+    connector::Header* own = find(*alias);
+    connector::Header* prefixed = find(original.name);
+    std::optional<std::string> value;
+    if (own && own->value != original.value) value = own->value;
+    else if (prefixed && prefixed->value != original.value) value = prefixed->value;
+    else if (own && prefixed) value = original.value;
+    if (prefixed) {
+      if (value) prefixed->value = *value;
+      else prefixed->name.clear();  // deleted through its own name
+    } else if (own && value) {
+      own->name = original.name;  // deleted under the prefixed name but changed under its own: keep
+      own = nullptr;
+    }
+    if (own) own->name.clear();
+  }
+  std::erase_if(after, [](const connector::Header& h) { return h.name.empty(); });
 }
 
 JSValue make_position(TransformEngine& engine, const connector::Record& record) {
@@ -276,6 +330,7 @@ std::optional<JsFailure> read_back(TransformEngine& engine, JSValueConst object,
   if (auto failure = read_headers(engine, object, engine.spare_headers)) return failure;
   std::optional<std::string> key;
   if (auto failure = read_key(engine, object, key)) return failure;
+  fold_metadata_aliases(record.headers, engine.spare_headers);
   record.data.swap(engine.spare_data);
   record.headers.swap(engine.spare_headers);
   record.key = std::move(key);

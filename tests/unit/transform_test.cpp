@@ -134,6 +134,46 @@ TEST(RecordTransform, NullOrUndefinedRemovesAHeaderOrTheKey) {
   EXPECT_EQ(record.data, R"({"orderId":"o-7","total":12.5,"lines":[1,2]})") << "re-written as compact JSON";
 }
 
+// KurrentDB's transforms read and write the event's metadata under its own names
+// (record.headers.tenant); sinkhost's earlier form, esdb-record-headers-tenant, keeps working.
+TEST(RecordTransform, MetadataIsReadableAndWritableUnderItsOwnNameAsInKurrentDb) {
+  auto read = compiled("function transform(r) { r.value = { own: r.headers.tenant, prefixed: r.headers['esdb-record-headers-tenant'] }; }");
+  auto record = sample_record();
+  ASSERT_TRUE(read->apply(record).ok());
+  EXPECT_EQ(record.data, R"({"own":"acme","prefixed":"acme"})");
+  ASSERT_EQ(record.headers.size(), 2u) << "the own name is a view: it does not become a header of its own";
+  EXPECT_EQ(record.headers[1].name, "esdb-record-headers-tenant");
+
+  auto write_own = compiled("function transform(r) { r.headers.tenant = 'globex'; }");
+  record = sample_record();
+  ASSERT_TRUE(write_own->apply(record).ok());
+  ASSERT_EQ(record.headers.size(), 2u);
+  EXPECT_EQ(record.headers[1].name, "esdb-record-headers-tenant");
+  EXPECT_EQ(record.headers[1].value, "globex");
+
+  auto write_prefixed = compiled("function transform(r) { r.headers['esdb-record-headers-tenant'] = 'initech'; }");
+  record = sample_record();
+  ASSERT_TRUE(write_prefixed->apply(record).ok());
+  ASSERT_EQ(record.headers.size(), 2u);
+  EXPECT_EQ(record.headers[1].value, "initech");
+
+  for (const char* removal : {"function transform(r) { delete r.headers.tenant; }",
+                              "function transform(r) { delete r.headers['esdb-record-headers-tenant']; }"}) {
+    SCOPED_TRACE(removal);
+    auto remove = compiled(removal);
+    record = sample_record();
+    ASSERT_TRUE(remove->apply(record).ok());
+    ASSERT_EQ(record.headers.size(), 1u) << "either name removes the entry";
+    EXPECT_EQ(record.headers[0].name, "esdb-record-stream-id");
+  }
+
+  auto added = compiled("function transform(r) { r.headers.region = 'eu'; }");
+  record = sample_record();
+  ASSERT_TRUE(added->apply(record).ok());
+  ASSERT_EQ(record.headers.size(), 3u);
+  EXPECT_EQ(record.headers[2].name, "region") << "a new header keeps the name the transform gave it";
+}
+
 TEST(RecordTransform, ReturningFalseDropsTheRecordAnythingElseKeepsIt) {
   auto t = compiled("function transform(r) { return r.value.keep; }");
   for (const auto& [keep, verdict] : std::vector<std::pair<std::string, RecordTransform::Verdict>>{
