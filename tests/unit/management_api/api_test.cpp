@@ -1,6 +1,6 @@
 // The management API's routes, called in-process with the real event log, state store and the
 // plugins from the build tree (no sockets, no Kafka).
-#include "api_fixture.hpp"
+#include "management_api/api_fixture.hpp"
 
 namespace sinkhost::management_api {
 namespace {

@@ -1,7 +1,7 @@
 // Transforms through the management API with logger-sink (no broker): settings checked at
 // create and reconfigure, dropped records checkpointed, a failing transform stopping the
 // connector before the record, and the metrics.
-#include "api_fixture.hpp"
+#include "management_api/api_fixture.hpp"
 #include "sinkhost/connector/encoding.hpp"
 
 namespace sinkhost::management_api {

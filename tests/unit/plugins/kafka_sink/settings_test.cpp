@@ -1,5 +1,5 @@
 // kafka-sink's rules across settings, through PUT /connector-plugins/kafka-sink/config/validate.
-#include "api_fixture.hpp"
+#include "management_api/api_fixture.hpp"
 
 namespace sinkhost::management_api {
 namespace {

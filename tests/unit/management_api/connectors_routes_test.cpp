@@ -2,7 +2,7 @@
 // writing to a file so that deliveries are visible without Kafka.
 #include <set>
 
-#include "api_fixture.hpp"
+#include "management_api/api_fixture.hpp"
 
 namespace sinkhost::management_api {
 namespace {
