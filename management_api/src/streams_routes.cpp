@@ -9,7 +9,7 @@
 #include "sinkhost/management_api/api.hpp"
 #include "sinkhost/management_api/append.hpp"
 #include "sinkhost/runtime/embedded_log/event_log.hpp"
-#include "sinkhost/runtime/record_builder.hpp"
+#include "sinkhost/connector/encoding.hpp"
 
 namespace sinkhost::management_api {
 
@@ -59,7 +59,7 @@ json event_to_json(const runtime::StoredEvent& e) {
       {"stream", e.stream},
       {"revision", e.revision},
       {"position", e.position.value()},
-      {"created", runtime::format_rfc3339(e.created_ms)},
+      {"created", connector::format_rfc3339(e.created_ms)},
       {"contentType", e.is_json ? "application/json" : "application/octet-stream"},
   };
   if (e.is_json) {

@@ -2,11 +2,11 @@
 
 #include <charconv>
 #include <chrono>
-#include <climits>
-#include <ctime>
 #include <random>
 
 #include <nlohmann/json.hpp>
+
+#include "sinkhost/connector/encoding.hpp"
 
 namespace sinkhost::runtime {
 
@@ -42,41 +42,6 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-void digits(unsigned value, int count, char* out) {
-  for (int i = count - 1; i >= 0; --i, value /= 10) out[i] = static_cast<char>('0' + value % 10);
-}
-
-// "YYYY-MM-DDTHH:MM:SS.mmmZ". The calendar part is computed once per second and thread.
-void rfc3339(std::int64_t epoch_ms, std::string& out) {
-  struct Cache {
-    std::int64_t second = INT64_MIN;
-    char text[24];
-  };
-  thread_local Cache cache;
-  std::int64_t second = epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000;
-  if (second != cache.second) {
-    std::time_t t = static_cast<std::time_t>(second);
-    std::tm utc{};
-    gmtime_r(&t, &utc);
-    digits(static_cast<unsigned>(utc.tm_year + 1900), 4, cache.text);
-    cache.text[4] = '-';
-    digits(static_cast<unsigned>(utc.tm_mon + 1), 2, cache.text + 5);
-    cache.text[7] = '-';
-    digits(static_cast<unsigned>(utc.tm_mday), 2, cache.text + 8);
-    cache.text[10] = 'T';
-    digits(static_cast<unsigned>(utc.tm_hour), 2, cache.text + 11);
-    cache.text[13] = ':';
-    digits(static_cast<unsigned>(utc.tm_min), 2, cache.text + 14);
-    cache.text[16] = ':';
-    digits(static_cast<unsigned>(utc.tm_sec), 2, cache.text + 17);
-    cache.text[19] = '.';
-    cache.text[23] = 'Z';
-    cache.second = second;
-  }
-  digits(static_cast<unsigned>(epoch_ms - second * 1000), 3, cache.text + 20);
-  out.assign(cache.text, sizeof cache.text);
-}
-
 void decimal(std::uint64_t value, std::string& out) {
   char text[24];
   auto end = std::to_chars(text, text + sizeof text, value).ptr;
@@ -104,12 +69,6 @@ void set(connector::Record& r, std::size_t index, std::string_view name, std::st
 
 }  // namespace
 
-std::string format_rfc3339(std::int64_t epoch_ms) {
-  std::string out;
-  rfc3339(epoch_ms, out);
-  return out;
-}
-
 void build_record(const SourceEvent& event, std::string_view connector_id, bool ignore_system_headers,
                   connector::Record& r) {
   r.record_id = event.event_id;
@@ -127,9 +86,9 @@ void build_record(const SourceEvent& event, std::string_view connector_id, bool 
   std::size_t n = 0;
   set(r, n++, "esdb-connector-id", connector_id);
   random_uuid(slot(r, n++, "esdb-request-id").value);
-  rfc3339(now_ms(), slot(r, n++, "esdb-request-date").value);
+  connector::format_rfc3339(now_ms(), slot(r, n++, "esdb-request-date").value);
   set(r, n++, "esdb-record-id", event.event_id);
-  rfc3339(event.created_ms, slot(r, n++, "esdb-record-timestamp").value);
+  connector::format_rfc3339(event.created_ms, slot(r, n++, "esdb-record-timestamp").value);
   set(r, n++, "esdb-record-redacted", "false");
   set(r, n++, "esdb-record-stream-id", event.stream);
   decimal(event.revision, slot(r, n++, "esdb-record-stream-revision").value);

@@ -1,4 +1,4 @@
-#include "sinkhost/runtime/sqlite.hpp"
+#include "sqlite.hpp"
 
 #include <sqlite3.h>
 

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sinkhost/runtime/sqlite.hpp"
+#include "sqlite.hpp"
 
 namespace sinkhost::runtime {
 

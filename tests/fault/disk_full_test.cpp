@@ -13,7 +13,7 @@
 
 #include "http_client.hpp"
 #include "process.hpp"
-#include "sinkhost/runtime/sqlite.hpp"
+#include "sqlite.hpp"
 
 namespace sinkhost::test {
 namespace {

@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "../unit/api_fixture.hpp"
+#include "../unit/management_api/api_fixture.hpp"
 
 namespace sinkhost::management_api {
 namespace {

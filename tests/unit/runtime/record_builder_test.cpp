@@ -46,15 +46,6 @@ TEST(RecordBuilder, ForwardsMetadataAsHeadersAndDropsSystemEntriesByDefault) {
   EXPECT_EQ(header(with_system, "esdb-record-headers-$correlationId"), "c-1");
 }
 
-TEST(RecordBuilder, FormatsTimesAsRfc3339UtcWithMillisecondsAcrossSecondBoundaries) {
-  EXPECT_EQ(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(format_rfc3339(1700000000999), "2023-11-14T22:13:20.999Z");
-  EXPECT_EQ(format_rfc3339(1700000001000), "2023-11-14T22:13:21.000Z") << "the next second, not a stale one";
-  EXPECT_EQ(format_rfc3339(1700000000005), "2023-11-14T22:13:20.005Z");
-  EXPECT_EQ(format_rfc3339(951782400000), "2000-02-29T00:00:00.000Z");
-  EXPECT_EQ(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
-}
-
 TEST(RecordBuilder, RequestIdsAreFreshVersion4Uuids) {
   auto a = header(make_record(stored(), "my-sink", true), "esdb-request-id");
   auto b = header(make_record(stored(), "my-sink", true), "esdb-request-id");

@@ -18,7 +18,7 @@
 #include "sinkhost/runtime/embedded_log/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
 #include "sinkhost/runtime/secret_box.hpp"
-#include "sinkhost/runtime/sqlite.hpp"
+#include "sqlite.hpp"
 #include "sinkhost/runtime/state_store.hpp"
 
 namespace sinkhost::runtime {

@@ -30,9 +30,12 @@ struct ConnectorView {
   // The transient problem the sink keeps retrying through (a broker down), while it lasts. Only
   // a RUNNING connector has one: a condition a sink reports while it is still being opened
   // (ACTIVATING) shows from the moment the connector runs, never on a connector not running yet.
+  // The sink wrote its message while running: a secret it quotes is masked, as in the log.
   std::optional<ConnectorMetrics::Condition> warning() const {
     if (state != ConnectorState::running || !metrics) return std::nullopt;
-    return metrics->degraded();
+    auto condition = metrics->degraded();
+    if (condition) condition->message = SecretRedactor::global().redact(condition->message);
+    return condition;
   }
 };
 

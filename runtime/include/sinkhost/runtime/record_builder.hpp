@@ -20,7 +20,4 @@ void build_record(const SourceEvent& event, std::string_view connector_id, bool 
 connector::Record make_record(const StoredEvent& event, const std::string& connector_id,
                               bool ignore_system_headers);
 
-// Milliseconds since the Unix epoch as RFC 3339 UTC with millisecond precision.
-std::string format_rfc3339(std::int64_t epoch_ms);
-
 }  // namespace sinkhost::runtime

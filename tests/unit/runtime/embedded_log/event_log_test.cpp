@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "process.hpp"
+#include "sqlite.hpp"
 
 namespace sinkhost::runtime {
 namespace {

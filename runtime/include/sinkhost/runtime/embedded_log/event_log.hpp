@@ -16,7 +16,6 @@
 
 #include "sinkhost/connector/position.hpp"
 #include "sinkhost/connector/result.hpp"
-#include "sinkhost/runtime/sqlite.hpp"
 
 namespace sinkhost::runtime {
 
@@ -139,25 +138,26 @@ enum class Direction { forward, backward };
 // at the stream and type and skip the event without copying its data. Valid during the visit only.
 class EventRow {
  public:
-  LogPosition position() const { return LogPosition(static_cast<std::uint64_t>(row_.column_int(0))); }
-  std::string_view event_id() const { return row_.column_view(1); }
-  std::string_view stream() const { return row_.column_view(2); }
-  std::uint64_t revision() const { return static_cast<std::uint64_t>(row_.column_int(3)); }
-  std::string_view event_type() const { return row_.column_view(4); }
-  bool is_json() const { return row_.column_int(5) != 0; }
-  std::string_view data() const { return row_.column_view(6); }
-  std::string_view metadata() const { return row_.column_view(7); }
-  std::int64_t created_ms() const { return row_.column_int(8); }
+  LogPosition position() const;
+  std::string_view event_id() const;
+  std::string_view stream() const;
+  std::uint64_t revision() const;
+  std::string_view event_type() const;
+  bool is_json() const;
+  std::string_view data() const;
+  std::string_view metadata() const;
+  std::int64_t created_ms() const;
 
  private:
   friend class EventLogReader;
-  explicit EventRow(const sqlite::Statement& row) : row_(row) {}
-  const sqlite::Statement& row_;
+  explicit EventRow(const void* statement) : statement_(statement) {}
+  const void* statement_;  // the reader's statement, positioned on the row
 };
 
 class EventLogReader {
  public:
   explicit EventLogReader(const std::string& path);
+  ~EventLogReader();
 
   // Events of the whole log from position `from` (inclusive), at most `max_count`; forward:
   // positions >= from ascending; backward: positions <= from descending.
@@ -176,12 +176,8 @@ class EventLogReader {
   Result<std::optional<std::uint64_t>> last_revision(const std::string& stream);
 
  private:
-  sqlite::Database db_;
-  sqlite::Statement all_forward_;
-  sqlite::Statement all_backward_;
-  sqlite::Statement stream_forward_;
-  sqlite::Statement stream_backward_;
-  sqlite::Statement last_revision_;
+  struct Statements;  // the connection and its prepared statements (SQLite stays private)
+  std::unique_ptr<Statements> s_;
 };
 
 }  // namespace sinkhost::runtime
