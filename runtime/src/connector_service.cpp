@@ -8,7 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "sinkhost/runtime/common_settings.hpp"
+#include "connector_settings.hpp"
 #include "sinkhost/runtime/transform.hpp"
 #include "sinkhost/runtime/embedded_log/log_source.hpp"
 #include "sinkhost/runtime/record_filter.hpp"
@@ -45,24 +45,6 @@ std::optional<connector::FieldViolation> check_name(const std::string& name) {
 // The checkpoint that makes the next run deliver `from` first (positions start at 1).
 LogPosition checkpoint_before(LogPosition from) {
   return from.value() <= 1 ? LogPosition(0) : LogPosition(from.value() - 1);
-}
-
-using Tables = std::array<std::span<const SettingSpec>, 2>;
-
-Tables tables_of(const connector::SinkDescriptor& descriptor) { return {common_settings(), descriptor.settings}; }
-
-// Which settings are secret comes from the tables, never from the values.
-bool is_secret(const Tables& tables, std::string_view key) {
-  for (auto table : tables) {
-    if (const auto* spec = connector::find_spec(table, key)) return spec->secret;
-  }
-  return false;
-}
-
-void wipe_secret_values(connector::Settings& settings, const Tables& tables) {
-  for (auto& [key, value] : settings) {
-    if (is_secret(tables, key)) wipe(value);
-  }
 }
 
 }  // namespace
@@ -108,26 +90,12 @@ struct ConnectorService::Entry {
   }
 };
 
-// Settings that passed validation. Secret values are in clear here (or the mask, for those a
-// reconfigure keeps): they are wiped when this goes away.
-struct ConnectorService::Checked {
-  connector::Settings settings;  // canonical
-  std::set<std::string> secret_keys;
-  std::set<std::string> kept;  // secret keys sent as the mask: the stored value stays
-
-  Checked() = default;
-  Checked(Checked&&) = default;
-  Checked& operator=(Checked&&) = default;
-  ~Checked() {
-    for (const auto& key : secret_keys) {
-      if (auto it = settings.find(key); it != settings.end()) wipe(it->second);
-    }
-  }
-};
-
 ConnectorService::ConnectorService(EventSource& source, StateStore& store, const PluginRegistry& plugins,
                                    std::shared_ptr<const SecretBox> secrets)
-    : source_(source), store_(store), plugins_(plugins), secrets_(std::move(secrets)) {}
+    : source_(source),
+      store_(store),
+      plugins_(plugins),
+      settings_(std::make_unique<ConnectorSettings>(plugins, std::move(secrets))) {}
 
 ConnectorService::ConnectorService(EventLog& log, StateStore& store, const PluginRegistry& plugins,
                                    std::shared_ptr<const SecretBox> secrets)
@@ -135,7 +103,7 @@ ConnectorService::ConnectorService(EventLog& log, StateStore& store, const Plugi
       source_(*owned_source_),
       store_(store),
       plugins_(plugins),
-      secrets_(std::move(secrets)) {}
+      settings_(std::make_unique<ConnectorSettings>(plugins, std::move(secrets))) {}
 
 ConnectorService::~ConnectorService() { shutdown(); }
 
@@ -167,8 +135,11 @@ Result<void> ConnectorService::restore() {
   std::lock_guard commands(commands_mutex_);
   std::size_t protected_now = 0;
   for (auto& definition : *definitions) {
-    auto count = protect_clear_secrets(definition);
+    auto count = settings_->seal_clear_secrets(definition);
     if (!count.ok()) return count.error();
+    if (*count > 0) {
+      if (auto saved = store_.save_definition(definition); !saved.ok()) return saved;
+    }
     protected_now += *count;
   }
   if (protected_now > 0) {
@@ -195,145 +166,12 @@ Result<void> ConnectorService::restore() {
   return {};
 }
 
-Result<std::size_t> ConnectorService::protect_clear_secrets(ConnectorDefinition& definition) {
-  const auto* descriptor = plugins_.find(definition.instance_type_name);
-  if (descriptor == nullptr) return std::size_t{0};  // its start will say the type is missing
-  const auto tables = tables_of(*descriptor);
-  std::size_t count = 0;
-  for (auto& [key, value] : definition.settings) {
-    if (!is_secret(tables, key) || definition.sealed_settings.contains(key) || value == kSecretMask) continue;
-    if (!secrets_) {
-      return make_error(ErrorCode::failed_precondition,
-                        "state.db holds the secret setting '" + key + "' of connector '" + definition.id +
-                            "' in clear text, as an older sinkhost stored it; to encrypt it at this start, " +
-                            std::string(kTokenHelp));
-    }
-    definition.sealed_settings[key] = secrets_->seal(definition.id, key, value);
-    wipe(value);
-    value = kSecretMask;
-    ++count;
-  }
-  if (count > 0) {
-    if (auto saved = store_.save_definition(definition); !saved.ok()) return saved.error();
-  }
-  return count;
-}
-
-Result<ConnectorService::Checked> ConnectorService::check(const connector::Settings& settings,
-                                                          const std::string& connector_id,
-                                                          const SealedSettings* stored) const {
-  const connector::SinkDescriptor* descriptor = nullptr;
-  std::optional<std::string> given;
-  for (const auto& [key, value] : settings) {
-    if (connector::iequals(key, "instanceTypeName")) {
-      given = value;
-      descriptor = plugins_.find(value);
-    }
-  }
-  if (descriptor == nullptr) {
-    std::string known;
-    for (const auto* d : plugins_.all()) known += (known.empty() ? "" : ", ") + d->type_name;
-    return make_error(ErrorCode::invalid_argument, "the connector settings are not valid",
-                      {{"instanceTypeName", given ? "unknown connector type '" + *given + "'; known types: " + known
-                                                  : "required; known types: " + known}});
-  }
-  const auto tables = tables_of(*descriptor);
-  connector::Settings accepted;
-  auto canonical = connector::validate_settings(settings, tables, &accepted);
-  std::vector<connector::FieldViolation> violations;
-  if (!canonical.ok()) violations = canonical.error().field_violations;
-  auto add = [&](std::vector<connector::FieldViolation> more) {
-    for (auto& v : more) {
-      bool known = std::any_of(violations.begin(), violations.end(), [&](const auto& x) { return x.field == v.field; });
-      if (!known) violations.push_back(std::move(v));
-    }
-  };
-
-  // Rules across settings, checked on what passed so that one answer lists every problem: the
-  // subscription filter must compile, and the plugin's own rules must hold. They see the real
-  // values: a kept secret is decrypted for them (a PEM key is checked for its form).
-  auto effective = connector::with_defaults(accepted, tables);
-  std::vector<SecretBytes> opened;
-  for (const auto& [key, value] : accepted) {
-    if (!is_secret(tables, key)) continue;
-    if (!secrets_) {
-      add({{key, "a secret setting is stored encrypted, and this host has no data protection token to encrypt it "
-                 "with: " + std::string(kTokenHelp)}});
-      continue;
-    }
-    if (value != kSecretMask) continue;
-    auto it = stored != nullptr ? stored->find(key) : SealedSettings::const_iterator();
-    if (stored == nullptr || it == stored->end()) {
-      add({{key, std::string(kSecretMask) + " stands for the stored value of a secret setting, and this connector "
-                 "has none: send the value itself"}});
-      continue;
-    }
-    auto plain = secrets_->unseal(connector_id, key, it->second);
-    if (!plain.ok()) {
-      add({{key, "the stored value cannot be kept (" + plain.error().message + "): send the value itself"}});
-      continue;
-    }
-    auto& slot = effective[key];
-    wipe(slot);
-    slot.assign(plain->view());
-    opened.push_back(std::move(plain).value());
-  }
-  if (auto filter = RecordFilter::create(effective); !filter.ok()) add(filter.error().field_violations);
-  add(check_transform_settings(effective));
-  if (descriptor->check != nullptr) add(descriptor->check(effective));
-  wipe_secret_values(effective, tables);
-
-  if (!violations.empty()) {
-    // A plugin's message might quote the value it refused; a secret one must not come back.
-    std::vector<std::string_view> secret_values;
-    for (const auto& [key, value] : accepted) {
-      if (is_secret(tables, key) && value != kSecretMask) secret_values.push_back(value);
-    }
-    for (const auto& plain : opened) secret_values.push_back(plain.view());
-    for (auto& v : violations) v.description = redact(v.description, secret_values);
-    wipe_secret_values(accepted, tables);
-    if (canonical.ok()) wipe_secret_values(*canonical, tables);
-    return make_error(ErrorCode::invalid_argument, "the connector settings are not valid", std::move(violations));
-  }
-  wipe_secret_values(accepted, tables);
-  Checked out;
-  out.settings = std::move(canonical).value();
-  // Stored under the type's own name, so that lists and filters see one spelling.
-  out.settings.at("instanceTypeName") = descriptor->type_name;
-  for (const auto& [key, value] : out.settings) {
-    if (!is_secret(tables, key)) continue;
-    out.secret_keys.insert(key);
-    if (value == kSecretMask) out.kept.insert(key);
-  }
-  return out;
-}
-
-void ConnectorService::protect(const Checked& checked, const std::string& connector_id, const SealedSettings& stored,
-                               ConnectorDefinition& definition) const {
-  definition.settings.clear();
-  definition.sealed_settings.clear();
-  for (const auto& [key, value] : checked.settings) {
-    if (!checked.secret_keys.contains(key)) {
-      definition.settings.emplace(key, value);
-      continue;
-    }
-    definition.settings.emplace(key, std::string(kSecretMask));
-    // check() let a secret through only with a key, and a mask only with a stored value.
-    definition.sealed_settings.emplace(key, checked.kept.contains(key) ? stored.at(key)
-                                                                       : secrets_->seal(connector_id, key, value));
-  }
-}
-
 std::vector<connector::FieldViolation> ConnectorService::setting_warnings(const connector::Settings& settings) const {
-  for (const auto& [key, value] : settings) {
-    if (!connector::iequals(key, "instanceTypeName")) continue;
-    if (const auto* descriptor = plugins_.find(value)) return connector::setting_warnings(settings, tables_of(*descriptor));
-  }
-  return {};
+  return settings_->warnings(settings);
 }
 
 Result<connector::Settings> ConnectorService::validate(const connector::Settings& settings) const {
-  auto checked = check(settings, "", nullptr);
+  auto checked = settings_->check(settings, "", nullptr);
   if (!checked.ok()) return checked.error();
   connector::Settings shown;
   for (const auto& [key, value] : checked->settings) {
@@ -344,7 +182,7 @@ Result<connector::Settings> ConnectorService::validate(const connector::Settings
 
 Result<connector::ConnectionCheck> ConnectorService::check_connection(const connector::Settings& settings,
                                                                       std::chrono::milliseconds timeout) const {
-  auto checked = check(settings, "", nullptr);
+  auto checked = settings_->check(settings, "", nullptr);
   if (!checked.ok()) return checked.error();
   const auto* descriptor = plugins_.find(checked->settings.at("instanceTypeName"));
   if (descriptor == nullptr || descriptor->check_connection == nullptr) {
@@ -366,7 +204,7 @@ Result<void> ConnectorService::create(const std::string& id, const std::optional
   if (!violations.empty()) {
     return make_error(ErrorCode::invalid_argument, "the connector cannot be created", std::move(violations));
   }
-  auto checked = check(settings, id, nullptr);
+  auto checked = settings_->check(settings, id, nullptr);
   if (!checked.ok()) return checked.error();
 
   std::lock_guard commands(commands_mutex_);
@@ -381,7 +219,7 @@ Result<void> ConnectorService::create(const std::string& id, const std::optional
   d.id = id;
   d.name = name.value_or(id);
   d.instance_type_name = checked->settings.at("instanceTypeName");
-  protect(*checked, id, {}, d);
+  settings_->protect(*checked, id, {}, d);
   d.create_time_ms = d.update_time_ms = d.settings_update_time_ms = now_ms();
   entry->view.state_update_time_ms = d.create_time_ms;
   if (auto saved = store_.replace(d); !saved.ok()) return saved;
@@ -399,10 +237,10 @@ Result<void> ConnectorService::reconfigure(const std::string& id, const connecto
   if (!entry.ok()) return entry.error();
   ConnectorDefinition d = (*entry)->definition();
   const SealedSettings stored = d.sealed_settings;
-  auto checked = check(settings, id, &stored);
+  auto checked = settings_->check(settings, id, &stored);
   if (!checked.ok()) return checked.error();
   d.instance_type_name = checked->settings.at("instanceTypeName");
-  protect(*checked, id, stored, d);
+  settings_->protect(*checked, id, stored, d);
   d.update_time_ms = d.settings_update_time_ms = now_ms();
   if (auto saved = store_.save_definition(d); !saved.ok()) return saved;
   std::lock_guard lock((*entry)->mutex);
@@ -490,38 +328,10 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
   // A previous run ended on its own (it failed): its thread has finished or is finishing.
   if (entry->worker) entry->worker.reset();
 
-  const auto* descriptor = plugins_.find(definition.instance_type_name);
-  if (descriptor == nullptr) {
-    return make_error(ErrorCode::failed_precondition,
-                      "connector type '" + definition.instance_type_name + "' is not loaded on this host");
-  }
-  const auto tables = tables_of(*descriptor);
-  auto settings = connector::with_defaults(definition.settings, tables);
-  auto filter = RecordFilter::create(settings);
-  if (!filter.ok()) return filter.error();
-  if (!definition.sealed_settings.empty() && !secrets_) {
-    return make_error(ErrorCode::failed_precondition, "connector '" + definition.id +
-                                                          "' has encrypted secret settings and this host has no data "
-                                                          "protection token to decrypt them: " + std::string(kTokenHelp));
-  }
-  for (const auto& [key, value] : settings) {
-    if (value == kSecretMask && is_secret(tables, key) && !definition.sealed_settings.contains(key)) {
-      return make_error(ErrorCode::failed_precondition, "the secret setting '" + key + "' of connector '" +
-                                                            definition.id + "' has no stored value; set it again with "
-                                                            "PUT /connectors/" + definition.id + "/settings");
-    }
-  }
   // Decrypted as late as possible, and only into the settings the worker takes over.
-  std::vector<SecretBytes> plaintexts;
-  for (const auto& [key, sealed] : definition.sealed_settings) {
-    auto plain = secrets_->unseal(definition.id, key, sealed);
-    if (!plain.ok()) {
-      return make_error(ErrorCode::failed_precondition,
-                        "the secret setting '" + key + "' of connector '" + definition.id + "' cannot be decrypted: " +
-                            plain.error().message + "; set it again with PUT /connectors/" + definition.id + "/settings");
-    }
-    plaintexts.push_back(std::move(plain).value());
-  }
+  auto run = settings_->for_run(definition);
+  if (!run.ok()) return run.error();
+  auto& settings = run->settings;
 
   std::optional<LogPosition> checkpoint = definition.checkpoint;
   entry->metrics->forget_checkpoint();  // from here on the definition holds it, until the new run saves one
@@ -542,15 +352,7 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
   // values are masked in every log line and in the error that ends the run.
   auto& redactor = SecretRedactor::global();
   redactor.remove(definition.id);
-  std::size_t next_plain = 0;
-  for (const auto& [key, sealed] : definition.sealed_settings) {
-    const auto& plain = plaintexts[next_plain++];
-    auto& slot = settings[key];
-    wipe(slot);
-    slot.assign(plain.view());
-    redactor.add(definition.id, plain.view());
-  }
-  plaintexts.clear();
+  for (const auto& key : run->secret_keys) redactor.add(definition.id, settings.at(key));
   {
     std::lock_guard lock(entry->mutex);
     entry->view.definition.run_requested = true;
@@ -591,10 +393,10 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
   ConnectorWorker::Options options{
       .connector_id = definition.id,
       .settings = std::move(settings),
-      .descriptor = descriptor,
+      .descriptor = run->descriptor,
       .after = after,
       .committed = SourcePosition::of_log(checkpoint.value_or(LogPosition())),
-      .filter = std::move(filter).value(),
+      .filter = std::move(run->filter),
       .metrics = entry->metrics,
   };
   entry->worker = std::make_unique<ConnectorWorker>(source_, store_, std::move(options), std::move(hooks));

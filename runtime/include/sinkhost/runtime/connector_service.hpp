@@ -19,6 +19,8 @@
 
 namespace sinkhost::runtime {
 
+class ConnectorSettings;
+
 // What the management API shows of a connector. Secret settings hold kSecretMask: their values
 // are never part of a view, so no route can show them.
 struct ConnectorView {
@@ -121,16 +123,6 @@ class ConnectorService {
 
  private:
   struct Entry;
-  struct Checked;
-  // Validation shared by validate, create and reconfigure. `stored`: the encrypted values a
-  // mask may keep (reconfigure). The result holds secret values in clear and wipes them.
-  Result<Checked> check(const connector::Settings& settings, const std::string& connector_id,
-                        const SealedSettings* stored) const;
-  // The settings to store and show (secrets masked) and the encrypted values, from `checked`.
-  void protect(const Checked& checked, const std::string& connector_id, const SealedSettings& stored,
-               ConnectorDefinition& definition) const;
-  // Encrypts the secret settings an older sinkhost stored in clear; returns how many.
-  Result<std::size_t> protect_clear_secrets(ConnectorDefinition& definition);
   std::shared_ptr<Entry> find(const std::string& id) const;  // deleted ones included
   Result<std::shared_ptr<Entry>> find_live(const std::string& id) const;
   Result<void> start_locked(const std::shared_ptr<Entry>& entry, std::optional<LogPosition> from);
@@ -140,7 +132,8 @@ class ConnectorService {
   EventSource& source_;
   StateStore& store_;
   const PluginRegistry& plugins_;
-  std::shared_ptr<const SecretBox> secrets_;
+  // Checking, sealing and unsealing settings (runtime/src/connector_settings.hpp).
+  std::unique_ptr<const ConnectorSettings> settings_;
 
   std::mutex commands_mutex_;
   mutable std::mutex map_mutex_;
