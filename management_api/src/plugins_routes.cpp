@@ -99,8 +99,9 @@ HttpResponse Api::connector_plugins(const HttpRequest& request, const Target& ta
     auto items = json::array();
     for (const auto* d : plugins.all()) {
       auto settings = json::array();
-      for (const auto& spec : runtime::common_settings()) settings.push_back(spec_to_json(spec));
-      for (const auto& spec : d->settings) settings.push_back(spec_to_json(spec));
+      for (auto table : runtime::settings_tables(*d)) {
+        for (const auto& spec : table) settings.push_back(spec_to_json(spec));
+      }
       items.push_back({{"instanceTypeName", d->type_name},
                        {"aliases", d->aliases},
                        {"description", d->description},

@@ -13,6 +13,10 @@ constexpr const char* kResilienceNote =
     "resilience:reconnectBackoffMaxMs / resilience:messageSendMaxRetries), as KurrentDB's Kafka sink does";
 }  // namespace
 
+SettingsTables settings_tables(const connector::SinkDescriptor& descriptor) {
+  return {common_settings(), descriptor.settings};
+}
+
 std::span<const SettingSpec> common_settings() {
   static const std::vector<SettingSpec> table = {
       {.name = "instanceTypeName",

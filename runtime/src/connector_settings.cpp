@@ -32,7 +32,7 @@ void wipe_secret_values(connector::Settings& settings, const Tables& tables) {
 }  // namespace
 
 ConnectorSettings::Tables ConnectorSettings::tables_of(const connector::SinkDescriptor& descriptor) {
-  return {common_settings(), descriptor.settings};
+  return settings_tables(descriptor);
 }
 
 Result<std::size_t> ConnectorSettings::seal_clear_secrets(ConnectorDefinition& definition) const {

@@ -9,6 +9,7 @@
 
 #include "sinkhost/connector/plugin.hpp"
 #include "sinkhost/connector/result.hpp"
+#include "sinkhost/runtime/common_settings.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
 #include "sinkhost/runtime/record_filter.hpp"
 #include "sinkhost/runtime/secret_box.hpp"
@@ -23,7 +24,7 @@ namespace sinkhost::runtime {
 // Thread-safety: immutable after construction; every function may run on any thread.
 class ConnectorSettings {
  public:
-  using Tables = std::array<std::span<const connector::SettingSpec>, 2>;
+  using Tables = SettingsTables;
 
   ConnectorSettings(const PluginRegistry& plugins, std::shared_ptr<const SecretBox> secrets)
       : plugins_(plugins), secrets_(std::move(secrets)) {}
