@@ -19,6 +19,8 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include "sinkhost/runtime/secrets/secret_bytes.hpp"
+
 namespace sinkhost::management_api {
 
 namespace fs = std::filesystem;
@@ -35,35 +37,12 @@ constexpr std::size_t kMaxUsersFileBytes = 1024 * 1024;
 // Longer Authorization values are refused before decoding: no password needs more.
 constexpr std::size_t kMaxCredentialsBase64 = 4096;
 
-// sodium_init() must run before any other libsodium call; it is idempotent and thread-safe,
-// and a function-local static makes it run once.
-bool sodium_ready() {
-  static const bool ready = sodium_init() >= 0;
-  return ready;
-}
+// libsodium is initialized once, by the secrets module.
+bool sodium_ready() { return runtime::crypto_ready(); }
 
 Error sodium_unavailable() { return make_error(ErrorCode::internal, "libsodium failed to initialize"); }
 
 std::string errno_text(int error) { return std::strerror(error); }
-
-// A buffer for plaintext secrets: allocated once at its final size (so no reallocation leaves
-// a copy behind) and wiped with sodium_memzero when it goes away.
-class SecretBuffer {
- public:
-  explicit SecretBuffer(std::size_t size) : bytes_(size) {}
-  ~SecretBuffer() { sodium_memzero(bytes_.data(), bytes_.size()); }
-  SecretBuffer(const SecretBuffer&) = delete;
-  SecretBuffer& operator=(const SecretBuffer&) = delete;
-
-  unsigned char* data() { return bytes_.data(); }
-  std::size_t size() const { return bytes_.size(); }
-  std::string_view view(std::size_t offset, std::size_t length) const {
-    return {reinterpret_cast<const char*>(bytes_.data()) + offset, length};
-  }
-
- private:
-  std::vector<unsigned char> bytes_;
-};
 
 bool valid_name_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
@@ -345,7 +324,6 @@ Result<void> remove_user(const std::string& path, std::string_view name) {
   return save_users_file(path, users);
 }
 
-void wipe_secret(void* data, std::size_t size) noexcept { sodium_memzero(data, size); }
 
 bool is_loopback_address(std::string_view host) {
   std::string text(host);
@@ -542,13 +520,15 @@ std::optional<HttpResponse> Authenticator::check(const HttpRequest& request) {
                   path_of(request.target));
     return unauthorized_response("the Authorization header must be HTTP Basic credentials: Basic base64(NAME:PASSWORD)");
   }
-  SecretBuffer decoded(value.size());
+  // Allocated once at its final size (no reallocation leaves a copy behind), wiped when it goes.
+  runtime::SecretBytes decoded(value.size());
   std::size_t decoded_size = 0;
   const char* end = nullptr;
-  const bool decoded_ok = sodium_base642bin(decoded.data(), decoded.size(), value.data(), value.size(), nullptr,
-                                            &decoded_size, &end, sodium_base64_VARIANT_ORIGINAL) == 0 &&
-                          end == value.data() + value.size();
-  const auto credentials = decoded.view(0, decoded_ok ? decoded_size : 0);
+  const bool decoded_ok =
+      sodium_base642bin(reinterpret_cast<unsigned char*>(decoded.data()), decoded.size(), value.data(), value.size(),
+                        nullptr, &decoded_size, &end, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+      end == value.data() + value.size();
+  const auto credentials = decoded.view().substr(0, decoded_ok ? decoded_size : 0);
   const auto colon = credentials.find(':');
   if (!decoded_ok || colon == std::string_view::npos) {
     spdlog::debug("401 for {} {}: malformed Basic credentials", request.method, path_of(request.target));

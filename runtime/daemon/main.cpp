@@ -24,7 +24,9 @@
 #include "sinkhost/runtime/connector_service.hpp"
 #include "sinkhost/runtime/embedded_log/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
-#include "sinkhost/runtime/secret_box.hpp"
+#include "sinkhost/runtime/secrets/data_protection.hpp"
+#include "sinkhost/runtime/secrets/redaction.hpp"
+#include "sinkhost/runtime/secrets/token.hpp"
 #include "sinkhost/runtime/settings_reference.hpp"
 #include "sinkhost/runtime/state_store.hpp"
 #include "sinkhost/version.hpp"
@@ -70,7 +72,7 @@ struct PasswordBuffer {
   PasswordBuffer() = default;
   PasswordBuffer(const PasswordBuffer&) = delete;
   PasswordBuffer& operator=(const PasswordBuffer&) = delete;
-  ~PasswordBuffer() { management_api::wipe_secret(bytes.data(), bytes.size()); }
+  ~PasswordBuffer() { runtime::wipe(bytes.data(), bytes.size()); }
   std::string_view view() const { return {bytes.data(), length}; }
 };
 
@@ -160,7 +162,7 @@ std::optional<runtime::SecretBytes> take_token_from_environment() {
   char* value = std::getenv(kTokenEnvironment);
   if (value == nullptr) return std::nullopt;
   runtime::SecretBytes token{std::string_view(value)};
-  management_api::wipe_secret(value, std::strlen(value));
+  runtime::wipe(value, std::strlen(value));
   ::unsetenv(kTokenEnvironment);
   return token;
 }

@@ -12,7 +12,9 @@
 #include "sinkhost/runtime/common_settings.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
 #include "sinkhost/runtime/record_filter.hpp"
-#include "sinkhost/runtime/secret_box.hpp"
+#include "sinkhost/runtime/secrets/redaction.hpp"
+#include "sinkhost/runtime/secrets/secret_box.hpp"
+#include "sinkhost/runtime/secrets/token.hpp"
 #include "sinkhost/runtime/state_store.hpp"
 
 namespace sinkhost::runtime {

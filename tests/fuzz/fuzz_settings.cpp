@@ -10,7 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz_host.hpp"
-#include "sinkhost/runtime/secret_box.hpp"
+#include "sinkhost/runtime/secrets/secret_box.hpp"
+#include "sinkhost/runtime/secrets/token.hpp"
 
 using namespace sinkhost;
 using nlohmann::json;

@@ -17,7 +17,9 @@
 #include "sinkhost/runtime/connector_service.hpp"
 #include "sinkhost/runtime/embedded_log/event_log.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
-#include "sinkhost/runtime/secret_box.hpp"
+#include "sinkhost/runtime/secrets/data_protection.hpp"
+#include "sinkhost/runtime/secrets/redaction.hpp"
+#include "sinkhost/runtime/secrets/token.hpp"
 #include "sqlite.hpp"
 #include "sinkhost/runtime/state_store.hpp"
 

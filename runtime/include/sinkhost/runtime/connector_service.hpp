@@ -14,7 +14,8 @@
 #include "sinkhost/runtime/embedded_log/event_log.hpp"
 #include "sinkhost/runtime/source.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
-#include "sinkhost/runtime/secret_box.hpp"
+#include "sinkhost/runtime/secrets/redaction.hpp"
+#include "sinkhost/runtime/secrets/secret_box.hpp"
 #include "sinkhost/runtime/state_store.hpp"
 
 namespace sinkhost::runtime {

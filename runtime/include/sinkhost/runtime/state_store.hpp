@@ -48,7 +48,7 @@ struct ConnectorDefinition {
 };
 
 // How the data protection key of a data directory is derived from its token, and the proof
-// that a token is the right one (see secret_box.hpp). One per state.db.
+// that a token is the right one (see secrets/secret_box.hpp). One per state.db.
 struct DataProtectionRecord {
   int format = 1;
   std::string kdf;             // "argon2id13" (passphrases) or "blake2b" (generated tokens)
