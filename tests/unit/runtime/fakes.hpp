@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -24,7 +25,6 @@ class FakeSource final : public EventSource {
  public:
   // Appends an event at the next position (1, 2, ...) and wakes the subscriptions.
   void append(const std::string& stream, const std::string& type, const std::string& data = R"({"n":1})") {
-    std::vector<std::function<void()>> wakes;
     {
       std::lock_guard lock(mutex_);
       SourceEvent e;
@@ -37,19 +37,28 @@ class FakeSource final : public EventSource {
       e.metadata = "{}";
       e.created_ms = 1700000000000;
       events_.push_back(std::move(e));
-      wakes = wakes_;
     }
-    for (auto& wake : wakes) wake();
+    // As the event log does: under a lock of their own, which unsubscribing takes too, so no
+    // wake-up reaches a subscription that is gone, and apart from the events' lock, which a
+    // reader may hold while it is woken.
+    std::lock_guard lock(wakes_mutex_);
+    for (auto& [id, wake] : wakes_) wake();
   }
   SourcePosition head() const override {
     std::lock_guard lock(mutex_);
     return events_.empty() ? SourcePosition{} : events_.back().position;
   }
   connector::Result<std::unique_ptr<SourceSubscription>> subscribe(SubscribeRequest request) override {
-    std::lock_guard lock(mutex_);
-    ++subscriptions_;
-    wakes_.push_back(request.on_new_events);
-    return std::unique_ptr<SourceSubscription>(new Subscription(*this, std::move(request)));
+    int id = 0;
+    {
+      std::lock_guard lock(mutex_);
+      id = ++subscriptions_;
+    }
+    {
+      std::lock_guard lock(wakes_mutex_);
+      wakes_.emplace(id, request.on_new_events);
+    }
+    return std::unique_ptr<SourceSubscription>(new Subscription(*this, id, std::move(request)));
   }
   int subscriptions() const {
     std::lock_guard lock(mutex_);
@@ -59,8 +68,12 @@ class FakeSource final : public EventSource {
  private:
   class Subscription final : public SourceSubscription {
    public:
-    Subscription(FakeSource& source, SubscribeRequest request)
-        : source_(source), next_(request.after ? request.after->commit : 0), filter_(std::move(request.filter)) {}
+    Subscription(FakeSource& source, int id, SubscribeRequest request)
+        : source_(source), id_(id), next_(request.after ? request.after->commit : 0), filter_(std::move(request.filter)) {}
+    ~Subscription() override {
+      std::lock_guard lock(source_.wakes_mutex_);
+      source_.wakes_.erase(id_);
+    }
     bool has_new() const override {
       std::lock_guard lock(source_.mutex_);
       return next_ < source_.events_.size();
@@ -81,14 +94,16 @@ class FakeSource final : public EventSource {
 
    private:
     FakeSource& source_;
+    int id_;
     std::size_t next_;  // index of the next event
     std::shared_ptr<const RecordFilter> filter_;
   };
 
-  mutable std::mutex mutex_;
+  mutable std::mutex mutex_;  // events_, subscriptions_
   std::vector<SourceEvent> events_;
-  std::vector<std::function<void()>> wakes_;
   int subscriptions_ = 0;
+  std::mutex wakes_mutex_;
+  std::map<int, std::function<void()>> wakes_;  // by subscription
 };
 
 // Records every write; acknowledges on ack_all()/fail(), or at once when auto_ack is set.
