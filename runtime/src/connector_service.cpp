@@ -1,23 +1,18 @@
 #include "sinkhost/runtime/connector_service.hpp"
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <condition_variable>
-#include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "connector_settings.hpp"
-#include "sinkhost/runtime/transform.hpp"
 #include "sinkhost/runtime/embedded_log/log_source.hpp"
-#include "sinkhost/runtime/record_filter.hpp"
 
 namespace sinkhost::runtime {
 
 using connector::ErrorCode;
 using connector::make_error;
-using connector::SettingSpec;
 
 namespace {
 

@@ -26,6 +26,14 @@ namespace sinkhost::runtime {
 // Thread-safety: immutable after construction; every function may run on any thread.
 class ConnectorSettings {
  public:
+  // Wipes the values of `keys` in `settings` (the secret ones a checked or running map holds).
+  template <class Keys>
+  static void wipe_values(connector::Settings& settings, const Keys& keys) {
+    for (const auto& key : keys) {
+      if (auto it = settings.find(key); it != settings.end()) wipe(it->second);
+    }
+  }
+
   using Tables = SettingsTables;
 
   ConnectorSettings(const PluginRegistry& plugins, std::shared_ptr<const SecretBox> secrets)
@@ -44,9 +52,7 @@ class ConnectorSettings {
     Checked(Checked&&) = default;
     Checked& operator=(Checked&&) = default;
     ~Checked() {
-      for (const auto& key : secret_keys) {
-        if (auto it = settings.find(key); it != settings.end()) wipe(it->second);
-      }
+      wipe_values(settings, secret_keys);
     }
   };
 
@@ -76,9 +82,7 @@ class ConnectorSettings {
     ForRun(ForRun&&) = default;
     ForRun& operator=(ForRun&&) = default;
     ~ForRun() {
-      for (const auto& key : secret_keys) {
-        if (auto it = settings.find(key); it != settings.end()) wipe(it->second);
-      }
+      wipe_values(settings, secret_keys);
     }
   };
   // Fails (failed_precondition) when the type is not loaded or a secret cannot be decrypted.
