@@ -17,6 +17,8 @@ packages=(
   nlohmann-json3-dev libsodium-dev libsqlite3-dev libssl-dev libre2-dev libfmt-dev libspdlog-dev libcli11-dev
   # the daemon's allocator (docs/performance.md, "Where the CPU goes")
   libjemalloc-dev
+  # the KurrentDB client protocol (gRPC) on the embedded log (docs/kurrentdb-clients.md)
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # tests; /usr/bin/time for tests/bench/delivery_compare.sh
   libgtest-dev libgmock-dev kcat curl openssl time
   # the local Kafka broker (deploy/kafka): a Java 17+ runtime and Maven
@@ -55,6 +57,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The official KurrentDB Node.js client tests the gRPC face (tests/kurrentdb_clients). A machine
+# that has Node.js already (20 or later, with npm) keeps it; otherwise Debian's is installed.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "install-deps: installing nodejs npm" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 
 for p in "${from_source[@]}"; do

@@ -13,6 +13,7 @@
 
 #include "sinkhost/management_api/api.hpp"
 #include "sinkhost/management_api/auth.hpp"
+#include "sinkhost/management_api/grpc_server.hpp"
 #include "sinkhost/management_api/server.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
 #include "sinkhost/runtime/embedded_log/event_log.hpp"
@@ -83,6 +84,7 @@ void ensure_descriptor_limit(std::size_t max_connections) {
 // Every flag of the daemon, with its default.
 struct Options {
   std::string listen = "127.0.0.1:2113";
+  std::string grpc_listen = "127.0.0.1:2114";  // "none": no gRPC face
   std::string data_dir = "./data";
   std::string plugins_dir = default_plugins_dir();
   std::string log_level = "info";
@@ -116,6 +118,10 @@ struct Commands {
 
 void add_daemon_options(CLI::App& app, Options& o) {
   app.add_option("--listen", o.listen, "HOST:PORT for the HTTP API")->capture_default_str();
+  app.add_option("--grpc-listen", o.grpc_listen,
+                 "HOST:PORT for the KurrentDB client protocol (gRPC) on the embedded log, or none; same --auth, "
+                 "--tls-cert and --tls-key as the HTTP API (docs/kurrentdb-clients.md)")
+      ->capture_default_str();
   app.add_option("--data-dir", o.data_dir, "Directory for the event log and connector state")->capture_default_str();
   app.add_option("--plugins-dir", o.plugins_dir, "Directory of sink plugin libraries (*.so)")->capture_default_str();
   app.add_option("--log-level", o.log_level, "debug, info, warn or error")
@@ -267,8 +273,55 @@ void log_plugins(const runtime::PluginRegistry& plugins) {
 
 // Opens the data directory (event log, state store, data protection), restores the connectors
 // and serves the API until SIGINT or SIGTERM.
+// Where the HTTP API and the gRPC face listen (no grpc_host: no gRPC face).
+struct Listeners {
+  std::string host;
+  std::uint16_t port = 0;
+  std::optional<std::string> grpc_host;
+  std::uint16_t grpc_port = 0;
+};
+
+connector::Result<Listeners> parse_listeners(const Options& o) {
+  Listeners l;
+  if (!split_listen(o.listen, l.host, l.port)) {
+    return connector::make_error(connector::ErrorCode::invalid_argument, "--listen must be HOST:PORT, got '" + o.listen + "'");
+  }
+  if (o.grpc_listen == "none") return l;
+  std::string grpc_host;
+  if (!split_listen(o.grpc_listen, grpc_host, l.grpc_port)) {
+    return connector::make_error(connector::ErrorCode::invalid_argument,
+                                 "--grpc-listen must be HOST:PORT or none, got '" + o.grpc_listen + "'");
+  }
+  l.grpc_host = grpc_host;
+  return l;
+}
+
+// The gRPC face on the embedded log, with the HTTP API's users and certificate.
+connector::Result<std::unique_ptr<management_api::GrpcServer>> start_grpc(
+    const Options& o, runtime::EventLog& log, std::shared_ptr<management_api::Authenticator> authenticator,
+    const Listeners& l) {
+  if (!l.grpc_host) return std::unique_ptr<management_api::GrpcServer>();
+  auto server = std::make_unique<management_api::GrpcServer>(
+      log, management_api::GrpcServer::Options{.host = *l.grpc_host,
+                                               .port = l.grpc_port,
+                                               .tls_cert_file = o.tls_cert,
+                                               .tls_key_file = o.tls_key,
+                                               .authenticator = std::move(authenticator),
+                                               .max_message_bytes = o.max_body_bytes,
+                                               .max_append_bytes = o.max_body_bytes,
+                                               .max_event_bytes = o.api.max_event_bytes,
+                                               .max_append_events = o.api.max_batch_events,
+                                               .version = SINKHOST_VERSION});
+  if (auto started = server->start(); !started.ok()) return started.error();
+  spdlog::info("KurrentDB client protocol (gRPC) on {}:{} ({}): kurrentdb://{}:{}?tls={}", *l.grpc_host,
+               server->port(), server->tls() ? "TLS" : "plaintext", *l.grpc_host, server->port(),
+               server->tls() ? "true" : "false");
+  return server;
+}
+
 int serve(const Options& o, const runtime::PluginRegistry& plugins, std::optional<runtime::SecretBytes> token,
-          std::shared_ptr<management_api::Authenticator> authenticator, const std::string& host, std::uint16_t port) {
+          std::shared_ptr<management_api::Authenticator> authenticator, const Listeners& listeners) {
+  const std::string& host = listeners.host;
   auto log = runtime::EventLog::open((fs::path(o.data_dir) / "events.db").string(),
                                      o.durability == "power-loss" ? runtime::Durability::power_loss
                                                                   : runtime::Durability::process_crash);
@@ -289,19 +342,22 @@ int serve(const Options& o, const runtime::PluginRegistry& plugins, std::optiona
   management_api::RequestHandler handler = [&api](const management_api::HttpRequest& r) { return api.handle(r); };
   if (authenticator) handler = management_api::with_basic_auth(authenticator, std::move(handler));
   management_api::HttpServer server(std::move(handler), {.host = host,
-                                                         .port = port,
+                                                         .port = listeners.port,
                                                          .body_limit = o.max_body_bytes,
                                                          .io_timeout = std::chrono::seconds(o.request_timeout_seconds),
                                                          .tls_cert_file = o.tls_cert,
                                                          .tls_key_file = o.tls_key,
                                                          .max_connections = o.max_connections});
   if (auto listening = server.listen(); !listening.ok()) return fail(listening.error().message);
+  auto grpc = start_grpc(o, **log, authenticator, listeners);
+  if (!grpc.ok()) return fail(grpc.error().message);
   if (auto restored = connectors.restore(); !restored.ok()) return fail(restored.error().message);
 
   spdlog::info("sinkhost {} listening on {}://{}:{} (data directory {}, --auth {})", SINKHOST_VERSION,
                server.https() ? "https" : "http", host.find(':') != std::string::npos ? "[" + host + "]" : host,
                server.port(), o.data_dir, o.auth);
   server.run();
+  if (grpc.value()) grpc.value()->stop();
   connectors.shutdown();
   spdlog::info("sinkhost stopped");
   return 0;
@@ -325,14 +381,18 @@ int main(int argc, char** argv) {
 
   auto token = read_token(options);
   if (!token.ok()) return fail(token.error().message);
-  std::string host;
-  std::uint16_t port = 0;
-  if (!split_listen(options.listen, host, port)) return fail("--listen must be HOST:PORT, got '" + options.listen + "'");
+  auto listeners = parse_listeners(options);
+  if (!listeners.ok()) return fail(listeners.error().message);
   if (options.tls_cert.empty() != options.tls_key.empty()) {
     return fail("--tls-cert and --tls-key go together: give both for HTTPS, or neither for HTTP");
   }
-  auto authenticator = access_control(options, host);
+  auto authenticator = access_control(options, listeners->host);
   if (!authenticator.ok()) return fail(authenticator.error().message);
+  if (listeners->grpc_host && options.auth == "none") {
+    if (auto grpc_access = access_control(options, *listeners->grpc_host); !grpc_access.ok()) {
+      return fail(grpc_access.error().message + " (--grpc-listen " + options.grpc_listen + ")");
+    }
+  }
   ensure_descriptor_limit(options.max_connections);
 
   std::error_code ec;
@@ -347,5 +407,5 @@ int main(int argc, char** argv) {
     return 0;
   }
   log_plugins(plugins);
-  return serve(options, plugins, std::move(token).value(), std::move(authenticator).value(), host, port);
+  return serve(options, plugins, std::move(token).value(), std::move(authenticator).value(), listeners.value());
 }
