@@ -201,7 +201,7 @@ free_port() {
 PORT="$(free_port)"
 start_daemon() {
   now_us; DAEMON_EXEC_US=$NOW_US
-  "$SINKHOST" --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" --delivery-nice 0 --log-level warn \
+  "$SINKHOST" --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" --grpc-listen none --delivery-nice 0 --log-level warn \
     >>"$TMP/sinkhost.log" 2>&1 &
   DPID=$!
   local i

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "process.hpp"
 
 #include <fcntl.h>
@@ -53,6 +54,10 @@ void SinkhostProcess::launch() {
   const auto host = listen_host_.find(':') != std::string::npos ? "[" + listen_host_ + "]" : listen_host_;
   std::vector<std::string> args = {SINKHOST_BINARY, "--listen", host + ":" + std::to_string(port_),
                                    "--data-dir", data_dir_};
+  if (std::find(extra_args_.begin(), extra_args_.end(), "--grpc-listen") == extra_args_.end()) {
+    grpc_port_ = free_port();
+    args.insert(args.end(), {"--grpc-listen", host + ":" + std::to_string(grpc_port_)});
+  }
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = fork();
   if (pid_ == 0) {

@@ -50,6 +50,8 @@ class SinkhostProcess {
   // The daemon's process id while it runs (to look at /proc/PID), -1 otherwise.
   pid_t pid() const { return pid_; }
   std::uint16_t port() const { return port_; }
+  // The gRPC face's port (--grpc-listen on the same host), unless the extra arguments set it.
+  std::uint16_t grpc_port() const { return grpc_port_; }
   std::string log() const;
 
  private:
@@ -59,6 +61,7 @@ class SinkhostProcess {
   std::string listen_host_ = "127.0.0.1";
   std::function<bool(std::uint16_t)> ready_check_;
   std::uint16_t port_ = 0;
+  std::uint16_t grpc_port_ = 0;
   pid_t pid_ = -1;
 
   void launch();
