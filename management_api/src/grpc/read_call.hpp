@@ -11,6 +11,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "grpc/conversions.hpp"
+#include "grpc/read_cursor.hpp"
 #include "grpc/read_workers.hpp"
 
 namespace sinkhost::management_api::grpc_face {
