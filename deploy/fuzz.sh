@@ -9,7 +9,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 seconds="${1:-60}"
 build_dir="${2:-$root/build-fuzz}"
-targets=(http_request settings append)
+targets=(http_request settings append grpc)
 
 cmake -S "$root" -B "$build_dir" -G Ninja -DSINKHOST_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DSINKHOST_FUZZ=ON >/dev/null
 cmake --build "$build_dir" --target "${targets[@]/#/sinkhost_fuzz_}" -- -j "$(nproc)"
