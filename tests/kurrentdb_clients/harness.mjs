@@ -71,6 +71,10 @@ export async function startSinkhost({ tls = false, users = {}, env = {}, args = 
     grpcPort,
     certificates,
     dir,
+    pid: child.pid,
+    // Resident memory of the daemon, KiB.
+    rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))[1]),
+    running: () => child.exitCode === null,
     log: () => log,
     http: (method, path, body) =>
       fetch(`http://127.0.0.1:${httpPort}${path}`, {
