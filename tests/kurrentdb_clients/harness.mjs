@@ -3,7 +3,7 @@
 // `sinkhost user add`). The binary comes from SINKHOST_BINARY (ctest sets it).
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -34,6 +34,17 @@ export function makeCertificates(dir) {
   return { ca: join(dir, "ca.pem"), cert: join(dir, "server.pem"), key: join(dir, "server.key") };
 }
 
+function accepts(port) {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.on("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on("error", () => resolve(false));
+  });
+}
+
 export async function startSinkhost({ tls = false, users = {}, env = {}, args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "sinkhost-clients-"));
   const data = join(dir, "data");
@@ -58,9 +69,9 @@ export async function startSinkhost({ tls = false, users = {}, env = {}, args = 
   child.stderr.on("data", (d) => (log += d));
   const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
 
-  // Ready once it logged its start-up line (after both listeners are up).
+  // Ready once both listeners take connections (the gRPC one opens after the HTTP one).
   const deadline = Date.now() + 20000;
-  while (!/sinkhost \S+ listening on/.test(log)) {
+  while (!(await accepts(grpcPort)) || !(await accepts(httpPort))) {
     if (child.exitCode !== null) throw new Error(`sinkhost exited during start-up:\n${log}`);
     if (Date.now() > deadline) throw new Error(`sinkhost was not ready within 20 s:\n${log}`);
     await new Promise((r) => setTimeout(r, 50));

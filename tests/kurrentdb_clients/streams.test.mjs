@@ -156,6 +156,23 @@ describe("append", () => {
   });
 });
 
+describe("connect", () => {
+  test("esdb:// and discovery connection strings find this node as the leader (Gossip)", async () => {
+    for (const url of [`esdb://127.0.0.1:${host.grpcPort}?tls=false`,
+                       `kurrentdb+discover://127.0.0.1:${host.grpcPort}?tls=false`,
+                       `kurrentdb://127.0.0.1:${host.grpcPort},127.0.0.1:${host.grpcPort}?tls=false`]) {
+      const other = KurrentDBClient.connectionString(url);
+      try {
+        const stream = unique("connect");
+        await other.appendToStream(stream, events(1));
+        assert.equal((await collect(other.readStream(stream))).length, 1, url);
+      } finally {
+        await other.dispose();
+      }
+    }
+  });
+});
+
 describe("read", () => {
   let stream;
   let positions;
