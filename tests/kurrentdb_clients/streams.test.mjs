@@ -120,6 +120,19 @@ describe("append", () => {
                          (error) => error instanceof WrongExpectedVersionError && error.actualState === NO_STREAM);
   });
 
+  test("an append of no events checks the expected revision and writes nothing", async () => {
+    const stream = unique("empty");
+    const none = await client.appendToStream(stream, [], { streamState: NO_STREAM });
+    assert.equal(none.success, true);
+    await assert.rejects(collect(client.readStream(stream)), (error) => error instanceof StreamNotFoundError);
+    await client.appendToStream(stream, events(2));
+    const ok = await client.appendToStream(stream, [], { streamState: 1n });
+    assert.equal(ok.nextExpectedRevision, 1n);
+    await assert.rejects(client.appendToStream(stream, [], { streamState: NO_STREAM }),
+                         (error) => error instanceof WrongExpectedVersionError && error.actualState === 1n);
+    assert.equal((await collect(client.readStream(stream))).length, 2);
+  });
+
   test("retrying the same event ids is accepted and appends nothing twice", async () => {
     const stream = unique("idempotent");
     const batch = events(3).map((e) => ({ ...e, id: randomUUID() }));

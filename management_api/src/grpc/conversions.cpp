@@ -138,6 +138,20 @@ std::variant<runtime::NewEvent, CallError> new_event_of(streams::AppendReq::Prop
   return event;
 }
 
+runtime::AppendResult check_empty_append(std::int64_t expected_version, std::optional<std::uint64_t> last) {
+  runtime::AppendResult result;
+  result.current_version = last ? static_cast<std::int64_t>(*last) : -1;
+  bool ok = true;
+  switch (expected_version) {
+    case runtime::expected_version::any: break;
+    case runtime::expected_version::no_stream: ok = !last; break;
+    case runtime::expected_version::stream_exists: ok = last.has_value(); break;
+    default: ok = last && static_cast<std::int64_t>(*last) == expected_version; break;
+  }
+  if (!ok) result.status = runtime::AppendResult::Status::wrong_expected_version;
+  return result;
+}
+
 void fill_append_response(std::int64_t expected_version, std::size_t appended_events,
                           const runtime::AppendResult& result, streams::AppendResp* out) {
   if (result.status == runtime::AppendResult::Status::wrong_expected_version) {

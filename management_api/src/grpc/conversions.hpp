@@ -61,6 +61,10 @@ std::variant<runtime::AppendRequest, CallError> append_options_of(const streams:
 // custom metadata kept as sent.
 std::variant<runtime::NewEvent, CallError> new_event_of(streams::AppendReq::ProposedMessage& message,
                                                         const AppendLimits& limits);
+// An append without events writes nothing: it only checks the expected version against the
+// stream's last revision (`last`, nullopt when the stream has no events), as KurrentDB does.
+runtime::AppendResult check_empty_append(std::int64_t expected_version, std::optional<std::uint64_t> last);
+
 // The answer to an append the log accepted or refused for its expected version.
 // `expected_version` and `appended_events` describe the request (its events may have been moved
 // into the log).

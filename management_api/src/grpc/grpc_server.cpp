@@ -1,8 +1,10 @@
 #include "sinkhost/management_api/grpc_server.hpp"
 
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
+#include <google/protobuf/stubs/logging.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 #include <spdlog/spdlog.h>
@@ -45,6 +47,22 @@ std::string protocol_version(const std::string& version) {
   return dots == 2 ? version.substr(0, end) : "0.0.0";
 }
 
+// protobuf logs what it refuses to parse (invalid UTF-8 in a string field, ...) to stderr; a
+// hostile client could flood it. Such a call already ends with an error status: debug level.
+void route_protobuf_logs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char* file, int line,
+                                       const std::string& message) {
+      if (level >= google::protobuf::LOGLEVEL_FATAL) {
+        spdlog::critical("protobuf {}:{}: {}", file, line, message);
+      } else {
+        spdlog::debug("protobuf {}:{}: {}", file, line, message);
+      }
+    });
+  });
+}
+
 }  // namespace
 
 struct GrpcServer::Impl {
@@ -84,6 +102,7 @@ GrpcServer::~GrpcServer() { stop(); }
 
 connector::Result<void> GrpcServer::start() {
   auto& impl = *impl_;
+  route_protobuf_logs();
   auto credentials = impl.credentials();
   if (!credentials.ok()) return credentials.error();
 

@@ -78,8 +78,12 @@ class ReadState : public std::enable_shared_from_this<ReadState> {
       in_flight_ = std::move(queue_.front());
       queue_.pop_front();
       writing_ = true;
+      // More of the chunk follows: gRPC may coalesce it with the next write; the chunk's last
+      // message goes out without the hint, which flushes.
+      grpc::WriteOptions options;
+      if (!queue_.empty()) options.set_buffer_hint();
       lock.unlock();
-      reactor->StartWrite(&in_flight_);
+      reactor->StartWrite(&in_flight_, options);
       return;
     }
     if (ended_) {

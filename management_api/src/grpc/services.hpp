@@ -20,7 +20,7 @@ namespace sinkhost::management_api::grpc_face {
 
 struct FaceContext {
   FaceContext(runtime::EventLog& event_log, std::size_t read_threads, std::size_t append_threads)
-      : log(event_log), reads(event_log, read_threads), appends(event_log, append_threads, /*with_readers=*/false) {}
+      : log(event_log), reads(event_log, read_threads), appends(event_log, append_threads, /*with_readers=*/true) {}
 
   runtime::EventLog& log;
   Authenticator* authenticator = nullptr;
@@ -29,7 +29,7 @@ struct FaceContext {
   std::string advertised_host;  // what Gossip names as the leader's address
   std::uint16_t port = 0;
   ReadContext reads;
-  WorkerThreads appends;  // appends wait for the log's group commit here, not on gRPC's threads
+  WorkerThreads appends;  // appends wait for the log's group commit here (an append of no events reads)
 };
 
 std::unique_ptr<grpc::Service> make_streams_service(FaceContext& face);

@@ -66,11 +66,11 @@ class AppendCall final : public grpc::ServerReadReactor<streams::AppendReq> {
 
   void append() {
     if (!started_) return refuse({grpc::StatusCode::INVALID_ARGUMENT, "an append must send its options first"});
-    face_.appends.post([this](runtime::EventLogReader*) {
+    face_.appends.post([this](runtime::EventLogReader* reader) {
       const auto expected_version = request_.expected_version;
       const auto events = request_.events.size();
       const std::string stream = request_.stream;
-      auto result = face_.log.append(std::move(request_));
+      auto result = events > 0 ? face_.log.append(std::move(request_)) : append_nothing(reader);
       if (!result.ok()) {
         spdlog::error("gRPC append to '{}': {}", stream, result.error().message);
         return Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, result.error().message));
@@ -78,6 +78,14 @@ class AppendCall final : public grpc::ServerReadReactor<streams::AppendReq> {
       fill_append_response(expected_version, events, result.value(), response_);
       Finish(grpc::Status::OK);
     });
+  }
+
+  // No events: the expected version is checked, nothing is written.
+  connector::Result<runtime::AppendResult> append_nothing(runtime::EventLogReader* reader) {
+    if (reader == nullptr) return connector::make_error(connector::ErrorCode::unavailable, "the event log cannot be read");
+    auto last = reader->last_revision(request_.stream);
+    if (!last.ok()) return last.error();
+    return check_empty_append(request_.expected_version, last.value());
   }
 
   void refuse(const CallError& error) {

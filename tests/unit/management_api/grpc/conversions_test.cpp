@@ -122,6 +122,23 @@ TEST(GrpcConversions, WrongExpectedVersionCarriesExpectedAndActualInBothForms) {
   EXPECT_TRUE(none.wrong_expected_version().has_expected_stream_exists());
 }
 
+TEST(GrpcConversions, AnAppendOfNoEventsOnlyChecksTheExpectedVersion) {
+  using runtime::AppendResult;
+  namespace ev = runtime::expected_version;
+  EXPECT_EQ(check_empty_append(ev::any, std::nullopt).status, AppendResult::Status::appended);
+  EXPECT_EQ(check_empty_append(ev::no_stream, std::nullopt).status, AppendResult::Status::appended);
+  EXPECT_EQ(check_empty_append(ev::no_stream, 2).status, AppendResult::Status::wrong_expected_version);
+  EXPECT_EQ(check_empty_append(ev::stream_exists, std::nullopt).status, AppendResult::Status::wrong_expected_version);
+  EXPECT_EQ(check_empty_append(2, 2).status, AppendResult::Status::appended);
+  auto wrong = check_empty_append(1, 2);
+  EXPECT_EQ(wrong.status, AppendResult::Status::wrong_expected_version);
+  EXPECT_EQ(wrong.current_version, 2);
+  streams::AppendResp resp;
+  fill_append_response(ev::any, 0, check_empty_append(ev::any, 4), &resp);
+  EXPECT_EQ(resp.success().current_revision(), 4u);
+  EXPECT_TRUE(resp.success().has_no_position());
+}
+
 TEST(GrpcConversions, SuccessCarriesTheRevisionAndThePosition) {
   runtime::AppendResult result{.last_position = connector::LogPosition(42), .current_version = 5};
   streams::AppendResp resp;
