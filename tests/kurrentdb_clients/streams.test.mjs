@@ -65,24 +65,29 @@ async function take(subscription, count, ms = 10000) {
   return out;
 }
 
-describe("append", () => {
+// The Node.js client appends with BatchAppend when the server lists it and the call carries no
+// credentials of its own, and with Append otherwise: every case runs through both. (Credentials
+// are ignored by a daemon without --auth.)
+for (const rpc of ["BatchAppend", "Append"]) {
+const via = rpc === "Append" ? { credentials: { username: "any", password: "any" } } : {};
+describe(`append (${rpc})`, () => {
   test("any: creates the stream and returns the next expected revision and the log position", async () => {
     const stream = unique("any");
-    const first = await client.appendToStream(stream, events(3));
+    const first = await client.appendToStream(stream, events(3), via);
     assert.equal(first.success, true);
     assert.equal(first.nextExpectedRevision, 2n);
     assert.ok(first.position.commit > 0n);
     assert.equal(first.position.commit, first.position.prepare);
-    const second = await client.appendToStream(stream, events(1), { streamState: ANY });
+    const second = await client.appendToStream(stream, events(1), { streamState: ANY, ...via });
     assert.equal(second.nextExpectedRevision, 3n);
     assert.equal(second.position.commit, first.position.commit + 1n);
   });
 
   test("no_stream: succeeds on a new stream, refuses an existing one with expected and actual", async () => {
     const stream = unique("nostream");
-    const created = await client.appendToStream(stream, events(2), { streamState: NO_STREAM });
+    const created = await client.appendToStream(stream, events(2), { streamState: NO_STREAM, ...via });
     assert.equal(created.nextExpectedRevision, 1n);
-    await assert.rejects(client.appendToStream(stream, events(1), { streamState: NO_STREAM }), (error) => {
+    await assert.rejects(client.appendToStream(stream, events(1), { streamState: NO_STREAM, ...via }), (error) => {
       assert.ok(error instanceof WrongExpectedVersionError, String(error));
       assert.equal(error.streamName, stream);
       assert.equal(error.expectedState, NO_STREAM);
@@ -94,41 +99,41 @@ describe("append", () => {
 
   test("stream_exists: refuses a missing stream, succeeds on an existing one", async () => {
     const stream = unique("exists");
-    await assert.rejects(client.appendToStream(stream, events(1), { streamState: STREAM_EXISTS }), (error) => {
+    await assert.rejects(client.appendToStream(stream, events(1), { streamState: STREAM_EXISTS, ...via }), (error) => {
       assert.ok(error instanceof WrongExpectedVersionError, String(error));
       assert.equal(error.expectedState, STREAM_EXISTS);
       assert.equal(error.actualState, NO_STREAM);
       return true;
     });
-    await client.appendToStream(stream, events(1));
-    const result = await client.appendToStream(stream, events(1), { streamState: STREAM_EXISTS });
+    await client.appendToStream(stream, events(1), via);
+    const result = await client.appendToStream(stream, events(1), { streamState: STREAM_EXISTS, ...via });
     assert.equal(result.nextExpectedRevision, 1n);
   });
 
   test("an exact revision: succeeds when it is the last one, refuses any other", async () => {
     const stream = unique("exact");
-    await client.appendToStream(stream, events(3));
-    const ok = await client.appendToStream(stream, events(1), { streamState: 2n });
+    await client.appendToStream(stream, events(3), via);
+    const ok = await client.appendToStream(stream, events(1), { streamState: 2n, ...via });
     assert.equal(ok.nextExpectedRevision, 3n);
-    await assert.rejects(client.appendToStream(stream, events(1), { streamState: 1n }), (error) => {
+    await assert.rejects(client.appendToStream(stream, events(1), { streamState: 1n, ...via }), (error) => {
       assert.ok(error instanceof WrongExpectedVersionError, String(error));
       assert.equal(error.expectedState, 1n);
       assert.equal(error.actualState, 3n);
       return true;
     });
-    await assert.rejects(client.appendToStream(unique("exact-missing"), events(1), { streamState: 0n }),
+    await assert.rejects(client.appendToStream(unique("exact-missing"), events(1), { streamState: 0n, ...via }),
                          (error) => error instanceof WrongExpectedVersionError && error.actualState === NO_STREAM);
   });
 
   test("an append of no events checks the expected revision and writes nothing", async () => {
     const stream = unique("empty");
-    const none = await client.appendToStream(stream, [], { streamState: NO_STREAM });
+    const none = await client.appendToStream(stream, [], { streamState: NO_STREAM, ...via });
     assert.equal(none.success, true);
     await assert.rejects(collect(client.readStream(stream)), (error) => error instanceof StreamNotFoundError);
-    await client.appendToStream(stream, events(2));
-    const ok = await client.appendToStream(stream, [], { streamState: 1n });
+    await client.appendToStream(stream, events(2), via);
+    const ok = await client.appendToStream(stream, [], { streamState: 1n, ...via });
     assert.equal(ok.nextExpectedRevision, 1n);
-    await assert.rejects(client.appendToStream(stream, [], { streamState: NO_STREAM }),
+    await assert.rejects(client.appendToStream(stream, [], { streamState: NO_STREAM, ...via }),
                          (error) => error instanceof WrongExpectedVersionError && error.actualState === 1n);
     assert.equal((await collect(client.readStream(stream))).length, 2);
   });
@@ -136,8 +141,8 @@ describe("append", () => {
   test("retrying the same event ids is accepted and appends nothing twice", async () => {
     const stream = unique("idempotent");
     const batch = events(3).map((e) => ({ ...e, id: randomUUID() }));
-    const first = await client.appendToStream(stream, batch);
-    const retry = await client.appendToStream(stream, batch);
+    const first = await client.appendToStream(stream, batch, via);
+    const retry = await client.appendToStream(stream, batch, via);
     assert.equal(retry.success, true);
     assert.equal(retry.nextExpectedRevision, first.nextExpectedRevision);
     const read = await collect(client.readStream(stream));
@@ -150,7 +155,7 @@ describe("append", () => {
     await client.appendToStream(stream, [
       jsonEvent({ type: "Json", data: { text: "héllo", n: 1 }, metadata: { correlationId: "c-1" } }),
       binaryEvent({ type: "Bin", data: bytes, metadata: Uint8Array.from([9, 8, 7]) }),
-    ]);
+    ], via);
     const [json, bin] = await collect(client.readStream(stream));
     assert.equal(json.event.type, "Json");
     assert.equal(json.event.isJson, true);
@@ -165,9 +170,10 @@ describe("append", () => {
   });
 
   test("a system stream ($...) is refused as access denied, and nothing is appended", async () => {
-    await assert.rejects(client.appendToStream("$settings", events(1)), (error) => error instanceof AccessDeniedError);
+    await assert.rejects(client.appendToStream("$settings", events(1), via), (error) => error instanceof AccessDeniedError);
   });
 });
+}
 
 describe("connect", () => {
   test("esdb:// and discovery connection strings find this node as the leader (Gossip)", async () => {

@@ -13,7 +13,7 @@ namespace features = ::event_store::client::server_features;
 namespace gossip = ::event_store::client::gossip;
 
 // Service and method names as KurrentDB lists them: lower case. Only what sinkhost answers is
-// listed, so a client falls back where it can (Append instead of BatchAppend).
+// listed, so a client falls back where it can or reports the method unsupported.
 void add_method(features::SupportedMethods* out, const char* service, const char* method) {
   auto* m = out->add_methods();
   m->set_service_name(service);
@@ -29,6 +29,7 @@ class ServerFeaturesService final : public features::ServerFeatures::CallbackSer
     out->set_event_store_server_version(face_.version);
     add_method(out, "event_store.client.streams.streams", "read");
     add_method(out, "event_store.client.streams.streams", "append");
+    add_method(out, "event_store.client.streams.streams", "batchappend");
     add_method(out, "event_store.client.server_features.serverfeatures", "getsupportedmethods");
     add_method(out, "event_store.client.gossip.gossip", "read");
     auto* reactor = context->DefaultReactor();

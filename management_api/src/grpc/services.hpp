@@ -36,4 +36,12 @@ std::unique_ptr<grpc::Service> make_streams_service(FaceContext& face);
 std::unique_ptr<grpc::Service> make_server_features_service(FaceContext& face);
 std::unique_ptr<grpc::Service> make_gossip_service(FaceContext& face);
 
+// Appends to the log on an append thread (`reader` is that thread's); an append of no events only
+// checks the expected version.
+connector::Result<runtime::AppendResult> append_to_log(FaceContext& face, runtime::EventLogReader* reader,
+                                                       runtime::AppendRequest request);
+
+// Streams.BatchAppend (batch_append_call.cpp).
+grpc::ServerBidiReactor<streams::BatchAppendReq, streams::BatchAppendResp>* start_batch_append(
+    FaceContext& face, grpc::CallbackServerContext* context);
 }  // namespace sinkhost::management_api::grpc_face

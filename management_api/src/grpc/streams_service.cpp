@@ -70,7 +70,7 @@ class AppendCall final : public grpc::ServerReadReactor<streams::AppendReq> {
       const auto expected_version = request_.expected_version;
       const auto events = request_.events.size();
       const std::string stream = request_.stream;
-      auto result = events > 0 ? face_.log.append(std::move(request_)) : append_nothing(reader);
+      auto result = append_to_log(face_, reader, std::move(request_));
       if (!result.ok()) {
         spdlog::error("gRPC append to '{}': {}", stream, result.error().message);
         return Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, result.error().message));
@@ -78,14 +78,6 @@ class AppendCall final : public grpc::ServerReadReactor<streams::AppendReq> {
       fill_append_response(expected_version, events, result.value(), response_);
       Finish(grpc::Status::OK);
     });
-  }
-
-  // No events: the expected version is checked, nothing is written.
-  connector::Result<runtime::AppendResult> append_nothing(runtime::EventLogReader* reader) {
-    if (reader == nullptr) return connector::make_error(connector::ErrorCode::unavailable, "the event log cannot be read");
-    auto last = reader->last_revision(request_.stream);
-    if (!last.ok()) return last.error();
-    return check_empty_append(request_.expected_version, last.value());
   }
 
   void refuse(const CallError& error) {
@@ -119,6 +111,11 @@ class StreamsService final : public streams::Streams::CallbackService {
     return new AppendCall(face_, context, response);
   }
 
+  grpc::ServerBidiReactor<streams::BatchAppendReq, streams::BatchAppendResp>* BatchAppend(
+      grpc::CallbackServerContext* context) override {
+    return start_batch_append(face_, context);
+  }
+
   grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context, const streams::DeleteReq*,
                                    streams::DeleteResp*) override {
     return unimplemented(context, "Delete");
@@ -148,6 +145,16 @@ class StreamsService final : public streams::Streams::CallbackService {
 };
 
 }  // namespace
+
+connector::Result<runtime::AppendResult> append_to_log(FaceContext& face, runtime::EventLogReader* reader,
+                                                       runtime::AppendRequest request) {
+  if (!request.events.empty()) return face.log.append(std::move(request));
+  // No events: the expected version is checked, nothing is written (as KurrentDB does).
+  if (reader == nullptr) return connector::make_error(connector::ErrorCode::unavailable, "the event log cannot be read");
+  auto last = reader->last_revision(request.stream);
+  if (!last.ok()) return last.error();
+  return check_empty_append(request.expected_version, last.value());
+}
 
 std::unique_ptr<grpc::Service> make_streams_service(FaceContext& face) { return std::make_unique<StreamsService>(face); }
 
