@@ -119,3 +119,20 @@ test("a subscriber that stops reading holds the server's memory bounded and lose
   assert.ok(stalled < 30 * 1024, `RSS grew by ${stalled} KiB while the subscriber did not read 40 MB`);
   await stillServes();
 });
+
+test("an idle subscription outlives the clients' keep-alive pings (every 10 s) and still gets events", async () => {
+  const stream = `idle-${randomUUID()}`;
+  const subscription = client.subscribeToStream(stream, { fromRevision: START });
+  let dropped = null;
+  subscription.on("error", (error) => (dropped = error));
+  // gRPC's default policy answers the third ping within 5 min without data with GOAWAY
+  // too_many_pings: wait for four.
+  await new Promise((r) => setTimeout(r, 45000));
+  assert.equal(dropped, null, `the idle subscription was dropped: ${dropped}`);
+  await client.appendToStream(stream, [jsonEvent({ type: "AfterIdle", data: {} })]);
+  for await (const e of subscription) {
+    assert.equal(e.event.type, "AfterIdle");
+    break;
+  }
+  await subscription.unsubscribe();
+});
