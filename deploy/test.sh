@@ -60,7 +60,7 @@ if [ $quick -eq 0 ]; then
   cmake -S "$root" -B "$tsan_dir" -G Ninja -DSINKHOST_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DSINKHOST_TSAN=ON \
     -DSINKHOST_TEST_KAFKA_PORT_BASE=19292 >/dev/null
   cmake --build "$tsan_dir" --target sinkhost sinkhost_all_plugins sinkhost_unit_tests sinkhost_e2e_tests \
-    sinkhost_fuzz_http_request sinkhost_fuzz_settings sinkhost_fuzz_append -- -j "$(nproc)"
+    sinkhost_fuzz_http_request sinkhost_fuzz_settings sinkhost_fuzz_append sinkhost_fuzz_grpc -- -j "$(nproc)"
   end_stage "build build-tsan"
   start_stage "test build-tsan"
   (cd "$tsan_dir" && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp" \
