@@ -169,6 +169,15 @@ TEST_F(AccessControlE2E, UserCommandRefusesBadNamesEmptyPasswordsAndUnknownUsers
   EXPECT_NE(output.find("no user 'ghost'"), std::string::npos) << output;
 }
 
+TEST_F(AccessControlE2E, AuthNoneOnANonLoopbackGrpcAddressNeedsInsecureToo) {
+  SinkhostProcess refused(data_, {"--grpc-listen", "0.0.0.0:" + std::to_string(free_port())});
+  EXPECT_NE(refused.run_expecting_exit(), 0);
+  const auto log = refused.log();
+  EXPECT_NE(log.find("refusing to start"), std::string::npos) << log;
+  EXPECT_NE(log.find("(--grpc-listen 0.0.0.0:"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(data_ + "/events.db")) << "a refused start opens nothing";
+}
+
 TEST_F(AccessControlE2E, AuthNoneOnANonLoopbackAddressNeedsInsecure) {
   SinkhostProcess refused(data_);
   refused.set_listen_host("0.0.0.0");
