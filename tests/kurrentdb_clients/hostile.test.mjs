@@ -5,8 +5,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 
+import http2 from "node:http2";
+
 import grpc from "@grpc/grpc-js";
 import { KurrentDBClient, jsonEvent, START } from "@kurrent/kurrentdb-client";
+
+import streamsPb from "@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_pb.js";
+import sharedPb from "@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/shared_pb.js";
 
 import { startSinkhost, collect } from "./harness.mjs";
 
@@ -64,6 +69,51 @@ test("malformed protobuf is refused with a status, and the daemon goes on", asyn
     assert.ok(appendError, "an append of garbage does not succeed");
     assert.notEqual(appendError.code, grpc.status.OK);
   }
+  await stillServes();
+});
+
+test("an append whose client goes away after some of its events writes none of them", async () => {
+  const stream = `cancelled-${randomUUID()}`;
+  const options = new streamsPb.AppendReq.Options();
+  const id = new sharedPb.StreamIdentifier();
+  id.setStreamName(Buffer.from(stream));
+  options.setStreamIdentifier(id);
+  options.setAny(new sharedPb.Empty());
+  const first = new streamsPb.AppendReq();
+  first.setOptions(options);
+  const event = () => {
+    const message = new streamsPb.AppendReq.ProposedMessage();
+    const uuid = new sharedPb.UUID();
+    uuid.setString(randomUUID());
+    message.setId(uuid);
+    message.getMetadataMap().set("type", "Half");
+    message.getMetadataMap().set("content-type", "application/json");
+    message.setData(Buffer.from("{}"));
+    const req = new streamsPb.AppendReq();
+    req.setProposedMessage(message);
+    return Buffer.from(req.serializeBinary());
+  };
+  // The client goes away mid-append: its connection drops after the options and two events,
+  // with no end of stream (as when the process dies). A plain HTTP/2 client, so that nothing
+  // closes the request stream first.
+  const frame = (bytes) => {
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(bytes.length, 1);
+    return Buffer.concat([header, bytes]);
+  };
+  const session = http2.connect(`http://127.0.0.1:${host.grpcPort}`);
+  session.on("error", () => {});
+  const request = session.request({ ":method": "POST", ":path": "/event_store.client.streams.Streams/Append",
+                                    "content-type": "application/grpc", te: "trailers" });
+  request.on("error", () => {});
+  request.write(frame(Buffer.from(first.serializeBinary())));
+  request.write(frame(event()));
+  await new Promise((r) => request.write(frame(event()), r));
+  await new Promise((r) => setTimeout(r, 300));
+  session.destroy();
+  await new Promise((r) => setTimeout(r, 200));
+  await assert.rejects(collect(client.readStream(stream)), (error) => error.type === "stream-not-found",
+                       "a cancelled append left events behind");
   await stillServes();
 });
 

@@ -28,7 +28,15 @@ class AppendCall final : public grpc::ServerReadReactor<streams::AppendReq> {
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) return append();
+    // Reads end when the client closed its side (the append is complete) and also when the call
+    // was cancelled (the client went away, its deadline passed: the events read so far are not
+    // the whole append, and none may be written). gRPC's C++ API reports both alike, and
+    // OnCancel may come later; sending the response headers tells them apart: it fails on a
+    // cancelled call and succeeds on a half-closed one.
+    if (!ok) {
+      if (!started_) return refuse({grpc::StatusCode::INVALID_ARGUMENT, "an append must send its options first"});
+      return StartSendInitialMetadata();
+    }
     auto refused = take(message_);
     if (refused) return refuse(*refused);
     StartRead(&message_);
@@ -64,8 +72,12 @@ class AppendCall final : public grpc::ServerReadReactor<streams::AppendReq> {
     return std::nullopt;
   }
 
+  void OnSendInitialMetadataDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status::CANCELLED);
+    append();
+  }
+
   void append() {
-    if (!started_) return refuse({grpc::StatusCode::INVALID_ARGUMENT, "an append must send its options first"});
     face_.appends.post([this](runtime::EventLogReader* reader) {
       const auto expected_version = request_.expected_version;
       const auto events = request_.events.size();
