@@ -54,7 +54,9 @@ if [ $quick -eq 0 ]; then
   tsan_dir="$root/build-tsan"
   # These two open a kafka-sink producer: clang 14's TSan runtime crashes in __tls_get_addr when
   # librdkafka (loaded with the plugin by dlopen) first touches its thread-local storage on a
-  # new thread. Not a race in sinkhost; see docs/development.md.
+  # new thread. Not a race in sinkhost; see docs/development.md. The gRPC face's client tests
+  # (label clients) are not run here: TSan cannot see the synchronization inside Debian's
+  # uninstrumented gRPC and abseil and reports races in them (docs/development.md).
   tsan_excluded='^(ApiTest.StartRunsTheConnectorAndStopIsIdempotent|Checkpoint.NothingIsCommittedWhileTheBrokerIsUnreachable)$'
   start_stage "build build-tsan"
   cmake -S "$root" -B "$tsan_dir" -G Ninja -DSINKHOST_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DSINKHOST_TSAN=ON \
@@ -64,7 +66,7 @@ if [ $quick -eq 0 ]; then
   end_stage "build build-tsan"
   start_stage "test build-tsan"
   (cd "$tsan_dir" && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp" \
-    ctest --output-on-failure --timeout 600 -j 2 -L 'unit|e2e' -E "$tsan_excluded")
+    ctest --output-on-failure --timeout 600 -j 2 -L 'unit|e2e' -LE clients -E "$tsan_excluded")
   end_stage "test build-tsan"
 
   start_stage "fuzz"
