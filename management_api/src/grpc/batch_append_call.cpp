@@ -76,20 +76,6 @@ void set_wrong_expected_version(std::int64_t expected, const runtime::AppendResu
   status->mutable_details()->PackFrom(wrong);
 }
 
-void set_success(std::size_t events, const runtime::AppendResult& result, streams::BatchAppendResp* out) {
-  auto* success = out->mutable_success();
-  if (result.current_version >= 0) {
-    success->set_current_revision(static_cast<std::uint64_t>(result.current_version));
-  } else {
-    success->mutable_no_stream();
-  }
-  if (events == 0) {
-    success->mutable_no_position();
-  } else {
-    success->mutable_position()->set_commit_position(result.last_position.value());
-    success->mutable_position()->set_prepare_position(result.last_position.value());
-  }
-}
 
 class BatchAppendCall final : public grpc::ServerBidiReactor<streams::BatchAppendReq, streams::BatchAppendResp> {
  public:
@@ -238,7 +224,7 @@ class BatchAppendCall final : public grpc::ServerBidiReactor<streams::BatchAppen
       } else if (result.value().status == runtime::AppendResult::Status::wrong_expected_version) {
         set_wrong_expected_version(expected, result.value(), &response);
       } else {
-        set_success(events, result.value(), &response);
+        fill_success(events, result.value(), response.mutable_success());
       }
       std::unique_lock lock(mutex_);
       --appending_;

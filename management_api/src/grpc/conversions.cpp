@@ -180,18 +180,7 @@ void fill_append_response(std::int64_t expected_version, std::size_t appended_ev
     }
     return;
   }
-  auto* success = out->mutable_success();
-  if (result.current_version >= 0) {
-    success->set_current_revision(static_cast<std::uint64_t>(result.current_version));
-  } else {
-    success->mutable_no_stream();
-  }
-  if (appended_events == 0) {
-    success->mutable_no_position();
-  } else {
-    success->mutable_position()->set_commit_position(result.last_position.value());
-    success->mutable_position()->set_prepare_position(result.last_position.value());
-  }
+  fill_success(appended_events, result, out->mutable_success());
 }
 
 EventFilter::~EventFilter() = default;

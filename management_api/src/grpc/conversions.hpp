@@ -65,6 +65,22 @@ std::variant<runtime::NewEvent, CallError> new_event_of(streams::AppendReq::Prop
 // stream's last revision (`last`, nullopt when the stream has no events), as KurrentDB does.
 runtime::AppendResult check_empty_append(std::int64_t expected_version, std::optional<std::uint64_t> last);
 
+// The success of an append, in Append's or BatchAppend's message (the same fields).
+template <typename Success>
+void fill_success(std::size_t appended_events, const runtime::AppendResult& result, Success* out) {
+  if (result.current_version >= 0) {
+    out->set_current_revision(static_cast<std::uint64_t>(result.current_version));
+  } else {
+    out->mutable_no_stream();
+  }
+  if (appended_events == 0) {
+    out->mutable_no_position();
+  } else {
+    out->mutable_position()->set_commit_position(result.last_position.value());
+    out->mutable_position()->set_prepare_position(result.last_position.value());
+  }
+}
+
 // The answer to an append the log accepted or refused for its expected version.
 // `expected_version` and `appended_events` describe the request (its events may have been moved
 // into the log).
