@@ -44,37 +44,6 @@ std::string canonical_key(const SettingSpec& spec, std::string_view key) {
   return spec.name + std::string(key.substr(spec.name.size()));
 }
 
-// Checks one value against its row; returns the canonical value or a description of the fault.
-Result<std::string> check_value(const SettingSpec& spec, const std::string& value) {
-  switch (spec.type) {
-    case SettingType::string:
-      return value;
-    case SettingType::integer: {
-      auto parsed = parse_int(value);
-      if (!parsed) return make_error(ErrorCode::invalid_argument, "must be an integer, got '" + value + "'");
-      if (*parsed < spec.min || *parsed > spec.max) {
-        return make_error(ErrorCode::invalid_argument,
-                          "must be between " + std::to_string(spec.min) + " and " +
-                              std::to_string(spec.max) + ", got " + value);
-      }
-      return std::to_string(*parsed);
-    }
-    case SettingType::boolean: {
-      auto parsed = parse_bool(value);
-      if (!parsed) return make_error(ErrorCode::invalid_argument, "must be true or false, got '" + value + "'");
-      return std::string(*parsed ? "true" : "false");
-    }
-    case SettingType::enumeration: {
-      for (const auto& allowed : spec.allowed_values) {
-        if (iequals(allowed, value)) return allowed;
-      }
-      return make_error(ErrorCode::invalid_argument,
-                        "must be one of " + join(spec.allowed_values) + ", got '" + value + "'");
-    }
-  }
-  return value;
-}
-
 // Edit distance of the lower-cased texts (insertions, deletions, substitutions).
 std::size_t distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -128,6 +97,36 @@ std::vector<FieldViolation> setting_warnings(const Settings& settings,
   return warnings;
 }
 
+Result<std::string> check_setting_value(const SettingSpec& spec, const std::string& value) {
+  switch (spec.type) {
+    case SettingType::string:
+      return value;
+    case SettingType::integer: {
+      auto parsed = parse_int(value);
+      if (!parsed) return make_error(ErrorCode::invalid_argument, "must be an integer, got '" + value + "'");
+      if (*parsed < spec.min || *parsed > spec.max) {
+        return make_error(ErrorCode::invalid_argument,
+                          "must be between " + std::to_string(spec.min) + " and " +
+                              std::to_string(spec.max) + ", got " + value);
+      }
+      return std::to_string(*parsed);
+    }
+    case SettingType::boolean: {
+      auto parsed = parse_bool(value);
+      if (!parsed) return make_error(ErrorCode::invalid_argument, "must be true or false, got '" + value + "'");
+      return std::string(*parsed ? "true" : "false");
+    }
+    case SettingType::enumeration: {
+      for (const auto& allowed : spec.allowed_values) {
+        if (iequals(allowed, value)) return allowed;
+      }
+      return make_error(ErrorCode::invalid_argument,
+                        "must be one of " + join(spec.allowed_values) + ", got '" + value + "'");
+    }
+  }
+  return value;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
@@ -159,7 +158,7 @@ Result<Settings> validate_settings(const Settings& input,
                                      " See GET /connector-plugins for the settings this connector type accepts"});
       continue;
     }
-    auto checked = check_value(*spec, value);
+    auto checked = check_setting_value(*spec, value);
     if (!checked.ok()) {
       violations.push_back({key, checked.error().message});
       continue;

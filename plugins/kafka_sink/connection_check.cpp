@@ -69,14 +69,15 @@ std::string milliseconds_text(std::chrono::milliseconds ms) {
 
 }  // namespace
 
-ConnectionCheck check_connection(const connector::Settings& settings, std::chrono::milliseconds timeout) {
+ConnectionCheck check_connection(const connector::Settings& map, std::chrono::milliseconds timeout) {
+  const auto settings = KafkaSinkSettings::from(map);
   ConnectionCheck check;
   auto fail = [&check](const char* step, std::string detail) {
     check.steps.push_back({step, false, std::move(detail)});
     return check;
   };
-  const auto bootstrap = connector::get_or(settings, "bootstrapServers", "localhost:9092");
-  const auto topic_name = connector::get_or(settings, "topic", "");
+  const auto& bootstrap = settings.bootstrap_servers;
+  const auto& topic_name = settings.topic;
 
   // 1. configure: the same producer configuration a connector would run with.
   auto conf = build_producer_conf(settings, "connection-check");
@@ -133,7 +134,7 @@ ConnectionCheck check_connection(const connector::Settings& settings, std::chron
     brokers += std::string(cluster->brokers[i].host) + ":" + std::to_string(cluster->brokers[i].port);
   }
   check.steps.push_back({"connect", true, "reached " + std::to_string(cluster->broker_cnt) + " broker(s): " + brokers});
-  const auto protocol = connector::get_or(settings, "authentication:securityProtocol", "plaintext");
+  const auto& protocol = settings.security_protocol;
   check.steps.push_back({"authenticate", true,
                          protocol == "plaintext" ? "no authentication (plaintext)"
                          : protocol == "ssl"     ? "TLS handshake completed"

@@ -39,27 +39,25 @@ struct TopicDeleter {
 
 // How long open() waits for the brokers to describe the topic (and to refuse bad credentials).
 constexpr int kOpenTimeoutMs = 10000;
-constexpr std::string_view kDefaultHeaderPrefix = "defaultHeaders:";
 
 class KafkaSink final : public connector::Sink {
  public:
-  KafkaSink(connector::SinkContext context, KeyExtractor keys)
+  KafkaSink(connector::SinkContext context, KafkaSinkSettings settings, KeyExtractor keys)
       : context_(std::move(context)),
-        topic_name_(connector::get_or(context_.settings, "topic", "")),
+        settings_(std::move(settings)),
+        topic_name_(settings_.topic),
         keys_(std::move(keys)),
-        wait_for_ack_(connector::get_bool(context_.settings, "waitForBrokerAck", false)) {
-    if (auto p = connector::get(context_.settings, "partition")) partition_ = std::stoi(*p);
-    if (auto p = connector::get(context_.settings, "defaultPartition")) default_partition_ = std::stoi(*p);
-    for (const auto& [key, value] : context_.settings) {
-      if (key.starts_with(kDefaultHeaderPrefix)) default_headers_.push_back({key.substr(kDefaultHeaderPrefix.size()), value});
-    }
-    auth_description_ = describe_authentication(context_.settings);
+        wait_for_ack_(settings_.wait_for_broker_ack),
+        partition_(settings_.partition),
+        default_partition_(settings_.default_partition) {
+    for (const auto& [name, value] : settings_.default_headers) default_headers_.push_back({name, value});
+    auth_description_ = describe_authentication(settings_);
   }
 
   ~KafkaSink() override { close(std::chrono::milliseconds(0)); }
 
   Result<void> open() override {
-    auto conf = build_producer_conf(context_.settings, context_.connector_id);
+    auto conf = build_producer_conf(settings_, context_.connector_id);
     if (!conf.ok()) return conf.error();
     rd_kafka_conf_set_opaque(conf->get(), this);
     rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaSink::on_delivery);
@@ -271,6 +269,7 @@ class KafkaSink final : public connector::Sink {
   }
 
   connector::SinkContext context_;
+  const KafkaSinkSettings settings_;
   std::string topic_name_;
   KeyExtractor keys_;
   bool wait_for_ack_;
@@ -293,9 +292,11 @@ class KafkaSink final : public connector::Sink {
 };
 
 Result<std::unique_ptr<connector::Sink>> create(connector::SinkContext context) {
-  auto keys = KeyExtractor::create(context.settings);
+  auto settings = KafkaSinkSettings::from(context.settings);
+  auto keys = KeyExtractor::create(settings);
   if (!keys.ok()) return keys.error();
-  return std::unique_ptr<connector::Sink>(std::make_unique<KafkaSink>(std::move(context), std::move(keys).value()));
+  return std::unique_ptr<connector::Sink>(
+      std::make_unique<KafkaSink>(std::move(context), std::move(settings), std::move(keys).value()));
 }
 
 // "librdkafka 2.8.0 (builtin.features: gzip,snappy,ssl,sasl,...)": the library actually loaded,
@@ -320,7 +321,7 @@ const connector::SinkDescriptor& descriptor() {
                      "kept per partition); the checkpoint moves only past records the broker acknowledged.",
       .settings = settings_table(),
       .create = &create,
-      .check = &check_settings,
+      .check = &check_settings_map,
       .check_connection = &check_connection,
       .library_versions = &library_versions,
   };

@@ -179,10 +179,10 @@ Result<connector::ConnectionCheck> ConnectorService::check_connection(const conn
                                                                       std::chrono::milliseconds timeout) const {
   auto checked = settings_->check(settings, "", nullptr);
   if (!checked.ok()) return checked.error();
-  const auto* descriptor = plugins_.find(checked->settings.at("instanceTypeName"));
+  const auto* descriptor = plugins_.find(checked->type_name);
   if (descriptor == nullptr || descriptor->check_connection == nullptr) {
     return make_error(ErrorCode::invalid_argument,
-                      "the " + checked->settings.at("instanceTypeName") + " plugin has no connection check");
+                      "the " + checked->type_name + " plugin has no connection check");
   }
   return descriptor->check_connection(checked->settings, timeout);
 }
@@ -213,7 +213,7 @@ Result<void> ConnectorService::create(const std::string& id, const std::optional
   auto& d = entry->view.definition;
   d.id = id;
   d.name = name.value_or(id);
-  d.instance_type_name = checked->settings.at("instanceTypeName");
+  d.instance_type_name = checked->type_name;
   settings_->protect(*checked, id, {}, d);
   d.create_time_ms = d.update_time_ms = d.settings_update_time_ms = now_ms();
   entry->view.state_update_time_ms = d.create_time_ms;
@@ -234,7 +234,7 @@ Result<void> ConnectorService::reconfigure(const std::string& id, const connecto
   const SealedSettings stored = d.sealed_settings;
   auto checked = settings_->check(settings, id, &stored);
   if (!checked.ok()) return checked.error();
-  d.instance_type_name = checked->settings.at("instanceTypeName");
+  d.instance_type_name = checked->type_name;
   settings_->protect(*checked, id, stored, d);
   d.update_time_ms = d.settings_update_time_ms = now_ms();
   if (auto saved = store_.save_definition(d); !saved.ok()) return saved;
@@ -337,7 +337,7 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
   std::optional<SourcePosition> after;  // nullopt: from the first event
   if (checkpoint) {
     after = SourcePosition::of_log(*checkpoint);
-  } else if (settings.at("subscription:initialPosition") != "earliest") {
+  } else if (run->common.initial_position != InitialPosition::earliest) {
     after = source_.head();
   }
 

@@ -115,8 +115,9 @@ Result<ConnectorSettings::Checked> ConnectorSettings::check(const connector::Set
     slot.assign(plain->view());
     opened.push_back(std::move(plain).value());
   }
-  if (auto filter = RecordFilter::create(effective); !filter.ok()) add(filter.error().field_violations);
-  add(check_transform_settings(effective));
+  const auto common = CommonSettings::from(effective);
+  if (auto filter = RecordFilter::from(common.filter); !filter.ok()) add(filter.error().field_violations);
+  add(check_transform(common.transformer));
   if (descriptor->check != nullptr) add(descriptor->check(effective));
   wipe_secret_values(effective, tables);
 
@@ -136,7 +137,8 @@ Result<ConnectorSettings::Checked> ConnectorSettings::check(const connector::Set
   Checked out;
   out.settings = std::move(canonical).value();
   // Stored under the type's own name, so that lists and filters see one spelling.
-  out.settings.at("instanceTypeName") = descriptor->type_name;
+  out.type_name = descriptor->type_name;
+  out.settings.at("instanceTypeName") = out.type_name;
   for (const auto& [key, value] : out.settings) {
     if (!is_secret(tables, key)) continue;
     out.secret_keys.insert(key);
@@ -178,7 +180,8 @@ Result<ConnectorSettings::ForRun> ConnectorSettings::for_run(const ConnectorDefi
   }
   const auto tables = tables_of(*run.descriptor);
   run.settings = connector::with_defaults(definition.settings, tables);
-  auto filter = RecordFilter::create(run.settings);
+  run.common = CommonSettings::from(run.settings);
+  auto filter = RecordFilter::from(run.common.filter);
   if (!filter.ok()) return filter.error();
   run.filter = std::move(filter).value();
   if (!definition.sealed_settings.empty() && !secrets_) {

@@ -45,6 +45,7 @@ class ConnectorSettings {
   // reconfigure keeps): they are wiped when this goes away.
   struct Checked {
     connector::Settings settings;  // canonical
+    std::string type_name;         // the plugin's own name for the type given
     std::set<std::string> secret_keys;
     std::set<std::string> kept;  // secret keys sent as the mask: the stored value stays
 
@@ -74,6 +75,7 @@ class ConnectorSettings {
   // decrypted (wiped when this goes away unless moved to the worker), its filter, its plugin.
   struct ForRun {
     connector::Settings settings;
+    CommonSettings common;                 // `settings` parsed with the common table
     std::vector<std::string> secret_keys;  // the settings that hold decrypted secret values
     std::shared_ptr<const RecordFilter> filter;
     const connector::SinkDescriptor* descriptor = nullptr;

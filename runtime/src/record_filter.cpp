@@ -19,9 +19,13 @@ bool is_system(std::string_view stream, std::string_view event_type) {
 RecordFilter::~RecordFilter() = default;
 
 connector::Result<std::shared_ptr<const RecordFilter>> RecordFilter::create(const connector::Settings& settings) {
-  const auto scope = connector::get_or(settings, "subscription:filter:scope", "");
-  auto type = connector::get_or(settings, "subscription:filter:filterType", "");
-  const auto expression = connector::get_or(settings, "subscription:filter:expression", "");
+  return from(CommonSettings::from(settings).filter);
+}
+
+connector::Result<std::shared_ptr<const RecordFilter>> RecordFilter::from(const FilterSettings& settings) {
+  const auto& scope = settings.scope;
+  auto type = settings.filter_type;
+  const auto& expression = settings.expression;
 
   std::shared_ptr<RecordFilter> filter(new RecordFilter());
   if (expression.empty()) {

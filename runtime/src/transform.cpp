@@ -235,24 +235,28 @@ Result<RecordTransform::Verdict> RecordTransform::apply(connector::Record& recor
   return drop ? Verdict::drop : Verdict::keep;
 }
 
-std::vector<connector::FieldViolation> check_transform_settings(const connector::Settings& settings) {
-  const bool enabled = connector::get_bool(settings, "transformer:enabled", false);
-  const auto function = connector::get_or(settings, "transformer:function", "");
-  if (function.empty()) {
-    if (!enabled) return {};
+std::vector<connector::FieldViolation> check_transform(const TransformSettings& settings) {
+  if (settings.function.empty()) {
+    if (!settings.enabled) return {};
     return {{"transformer:function",
              "required when transformer:enabled is true: the base64 of JavaScript defining function transform(record)"}};
   }
-  const auto limit = std::chrono::milliseconds(connector::get_int(settings, "transformer:timeout", 1000));
-  auto compiled = RecordTransform::compile_base64(function, limit);
+  auto compiled = RecordTransform::compile_base64(settings.function, settings.timeout);
   if (!compiled.ok()) return compiled.error().field_violations;
   return {};
 }
 
+std::vector<connector::FieldViolation> check_transform_settings(const connector::Settings& settings) {
+  return check_transform(CommonSettings::from(settings).transformer);
+}
+
+Result<std::unique_ptr<RecordTransform>> transform_from(const TransformSettings& settings) {
+  if (!settings.enabled) return std::unique_ptr<RecordTransform>();
+  return RecordTransform::compile_base64(settings.function, settings.timeout);
+}
+
 Result<std::unique_ptr<RecordTransform>> transform_from_settings(const connector::Settings& settings) {
-  if (!connector::get_bool(settings, "transformer:enabled", false)) return std::unique_ptr<RecordTransform>();
-  const auto limit = std::chrono::milliseconds(connector::get_int(settings, "transformer:timeout", 1000));
-  return RecordTransform::compile_base64(connector::get_or(settings, "transformer:function", ""), limit);
+  return transform_from(CommonSettings::from(settings).transformer);
 }
 
 }  // namespace sinkhost::runtime

@@ -43,6 +43,10 @@ bool iequals(std::string_view a, std::string_view b);
 // Finds the row a key belongs to (case-insensitive; prefix rows match by prefix).
 const SettingSpec* find_spec(std::span<const SettingSpec> table, std::string_view key);
 
+// Checks one value against its row; returns the value in its canonical spelling ("TRUE" ->
+// "true", an enumeration value as the table spells it) or an error describing the fault.
+Result<std::string> check_setting_value(const SettingSpec& spec, const std::string& value);
+
 // Checks `input` against the tables: every key must belong to a row, every value must parse,
 // every required setting must be present. Returns the settings with keys (and enumeration
 // values) in their canonical spelling, or an invalid_argument Error with one field violation

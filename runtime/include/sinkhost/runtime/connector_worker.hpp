@@ -12,6 +12,7 @@
 #include "sinkhost/connector/plugin.hpp"
 #include "sinkhost/runtime/connector_metrics.hpp"
 #include "sinkhost/runtime/checkpoint_store.hpp"
+#include "sinkhost/runtime/common_settings.hpp"
 #include "sinkhost/runtime/record_filter.hpp"
 #include "sinkhost/runtime/source.hpp"
 
@@ -91,6 +92,7 @@ class ConnectorWorker final : public connector::DeliveryListener {
   EventSource& source_;
   CheckpointStore& checkpoints_;
   Options options_;
+  const CommonSettings common_;  // options_.settings parsed once with the common table
   Hooks hooks_;
 
   std::mutex mutex_;

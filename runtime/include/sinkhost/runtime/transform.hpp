@@ -8,6 +8,7 @@
 #include "sinkhost/connector/record.hpp"
 #include "sinkhost/connector/result.hpp"
 #include "sinkhost/connector/settings.hpp"
+#include "sinkhost/runtime/common_settings.hpp"
 
 namespace sinkhost::runtime {
 
@@ -46,9 +47,11 @@ class RecordTransform {
 
 // transformer:enabled / :function / :timeout rules, checked when settings are created or changed:
 // the function must decode and compile and define `transform`.
+std::vector<connector::FieldViolation> check_transform(const TransformSettings& settings);
 std::vector<connector::FieldViolation> check_transform_settings(const connector::Settings& settings);
 
 // The transform a connector runs with, compiled from its settings; nullptr when it has none.
+Result<std::unique_ptr<RecordTransform>> transform_from(const TransformSettings& settings);
 Result<std::unique_ptr<RecordTransform>> transform_from_settings(const connector::Settings& settings);
 
 }  // namespace sinkhost::runtime

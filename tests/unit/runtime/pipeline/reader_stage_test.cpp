@@ -97,7 +97,8 @@ TEST_F(ReaderStageTest, ATransformFailureEndsTheBatchBeforeTheRecordAndTheStage)
   source.append("s", "A", R"({"n":3})");
   // function transform(r) { if (r.value.n === 2) throw new Error('two'); }
   const std::string js = "ZnVuY3Rpb24gdHJhbnNmb3JtKHIpIHsgaWYgKHIudmFsdWUubiA9PT0gMikgdGhyb3cgbmV3IEVycm9yKCd0d28nKTsgfQ==";
-  auto stage = start({.transform_settings = {{"transformer:enabled", "true"}, {"transformer:function", js}}});
+  auto stage = start(
+      {.transform = CommonSettings::from({{"transformer:enabled", "true"}, {"transformer:function", js}}).transformer});
   auto batch = next(*stage);
   ASSERT_TRUE(batch);
   EXPECT_EQ(batch->size, 1u) << "only the record before the failure";
