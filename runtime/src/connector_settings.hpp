@@ -91,6 +91,15 @@ class ConnectorSettings {
   Result<ForRun> for_run(const ConnectorDefinition& definition) const;
 
  private:
+  // The plugin `settings` name in instanceTypeName (case-insensitive), or the error that lists
+  // the known types.
+  Result<const connector::SinkDescriptor*> type_of(const connector::Settings& settings) const;
+  std::vector<connector::FieldViolation> reveal_kept_secrets(const connector::Settings& accepted,
+                                                             const Tables& tables, const std::string& connector_id,
+                                                             const SealedSettings* stored,
+                                                             connector::Settings& effective,
+                                                             std::vector<SecretBytes>& opened) const;
+
   const PluginRegistry& plugins_;
   std::shared_ptr<const SecretBox> secrets_;
 };
