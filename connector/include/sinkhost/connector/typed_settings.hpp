@@ -213,7 +213,8 @@ class SettingsSchema {
     auto checked = check_setting_value(row.spec, value);
     if (checked.ok() && row.store(out, key, checked.value())) return;
     if (violations != nullptr) {
-      violations->push_back({std::string(key), checked.ok() ? "not valid: '" + value + "'" : checked.error().message});
+      // (A value the row accepts always fits its member; the message never repeats the value.)
+      violations->push_back({std::string(key), checked.ok() ? "does not fit its setting" : checked.error().message});
     } else if (!row.spec.prefix && !row.spec.default_value.empty()) {
       row.store(out, key, row.spec.default_value);
     }
