@@ -99,15 +99,13 @@ std::vector<FieldViolation> setting_warnings(const Settings& settings,
 
 Result<std::string> check_setting_value(const SettingSpec& spec, const std::string& value) {
   switch (spec.type) {
-    case SettingType::string:
-      return value;
+    case SettingType::string: return value;
     case SettingType::integer: {
       auto parsed = parse_int(value);
       if (!parsed) return make_error(ErrorCode::invalid_argument, "must be an integer, got '" + value + "'");
       if (*parsed < spec.min || *parsed > spec.max) {
-        return make_error(ErrorCode::invalid_argument,
-                          "must be between " + std::to_string(spec.min) + " and " +
-                              std::to_string(spec.max) + ", got " + value);
+        return make_error(ErrorCode::invalid_argument, "must be between " + std::to_string(spec.min) + " and " +
+                                                           std::to_string(spec.max) + ", got " + value);
       }
       return std::to_string(*parsed);
     }
@@ -134,16 +132,15 @@ bool iequals(std::string_view a, std::string_view b) {
 
 const SettingSpec* find_spec(std::span<const SettingSpec> table, std::string_view key) {
   for (const auto& spec : table) {
-    if (spec.prefix ? (key.size() > spec.name.size() && istarts_with(key, spec.name))
-                    : iequals(key, spec.name)) {
+    if (spec.prefix ? (key.size() > spec.name.size() && istarts_with(key, spec.name)) : iequals(key, spec.name)) {
       return &spec;
     }
   }
   return nullptr;
 }
 
-Result<Settings> validate_settings(const Settings& input,
-                                   std::span<const std::span<const SettingSpec>> tables, Settings* accepted) {
+Result<Settings> validate_settings(const Settings& input, std::span<const std::span<const SettingSpec>> tables,
+                                   Settings* accepted) {
   Settings canonical;
   std::vector<FieldViolation> violations;
 
@@ -181,14 +178,12 @@ Result<Settings> validate_settings(const Settings& input,
 
   if (accepted != nullptr) *accepted = canonical;
   if (!violations.empty()) {
-    return make_error(ErrorCode::invalid_argument, "the connector settings are not valid",
-                      std::move(violations));
+    return make_error(ErrorCode::invalid_argument, "the connector settings are not valid", std::move(violations));
   }
   return canonical;
 }
 
-Settings with_defaults(const Settings& settings,
-                       std::span<const std::span<const SettingSpec>> tables) {
+Settings with_defaults(const Settings& settings, std::span<const std::span<const SettingSpec>> tables) {
   Settings out = settings;
   for (auto table : tables) {
     for (const auto& spec : table) {

@@ -110,7 +110,7 @@ struct Authenticator::State {
   std::string dummy_hash;  // verified against for unknown users, so they cost the same time
   std::atomic<std::uint64_t> slow_verifications{0};
 
-  mutable std::mutex mutex;  // guards everything below
+  mutable std::mutex mutex;                               // guards everything below
   std::map<std::string, std::string, std::less<>> users;  // name -> hash
   std::map<std::string, Verified, std::less<>> verified;
   FileStamp loaded_stamp;
@@ -155,14 +155,15 @@ Authenticator::Authenticator(std::unique_ptr<State> state) : state_(std::move(st
 Authenticator::~Authenticator() = default;
 
 Result<std::unique_ptr<Authenticator::State>> Authenticator::make_state(std::string path,
-                                                                       const std::vector<UserEntry>& users) {
+                                                                        const std::vector<UserEntry>& users) {
   if (!sodium_ready()) return sodium_unavailable();
   auto state = std::make_unique<Authenticator::State>();
   state->path = std::move(path);
   randombytes_buf(state->key.data(), state->key.size());
   std::array<unsigned char, 32> random_password{};
   randombytes_buf(random_password.data(), random_password.size());
-  auto dummy = hash_password(std::string_view(reinterpret_cast<const char*>(random_password.data()), random_password.size()));
+  auto dummy =
+      hash_password(std::string_view(reinterpret_cast<const char*>(random_password.data()), random_password.size()));
   sodium_memzero(random_password.data(), random_password.size());
   if (!dummy.ok()) return std::move(dummy).take_error();
   state->dummy_hash = std::move(dummy).value();
@@ -175,17 +176,16 @@ Result<std::unique_ptr<Authenticator>> Authenticator::open(const std::string& us
   auto loaded = load_users_file(users_file);
   if (!loaded.ok()) {
     if (loaded.error().code == ErrorCode::not_found) {
-      return make_error(ErrorCode::failed_precondition,
-                        "--auth basic needs a users file and " + users_file + " does not exist; " +
-                            how_to_create_a_user(users_file));
+      return make_error(ErrorCode::failed_precondition, "--auth basic needs a users file and " + users_file +
+                                                            " does not exist; " + how_to_create_a_user(users_file));
     }
-    return make_error(loaded.error().code,
-                      "--auth basic cannot use its users file: " + loaded.error().message + "; " +
-                          how_to_create_a_user(users_file));
+    return make_error(loaded.error().code, "--auth basic cannot use its users file: " + loaded.error().message + "; " +
+                                               how_to_create_a_user(users_file));
   }
   if (loaded->empty()) {
     return make_error(ErrorCode::failed_precondition, "--auth basic needs at least one user and the users file " +
-                                                          users_file + " has none; " + how_to_create_a_user(users_file));
+                                                          users_file + " has none; " +
+                                                          how_to_create_a_user(users_file));
   }
   struct stat st {};
   if (::stat(users_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
@@ -265,7 +265,8 @@ std::optional<HttpResponse> Authenticator::check(const HttpRequest& request) {
   if (!is_basic || value.empty() || value.size() > kMaxCredentialsBase64) {
     spdlog::debug("401 for {} {}: the Authorization header is not Basic credentials", request.method,
                   path_of(request.target));
-    return unauthorized_response("the Authorization header must be HTTP Basic credentials: Basic base64(NAME:PASSWORD)");
+    return unauthorized_response(
+        "the Authorization header must be HTTP Basic credentials: Basic base64(NAME:PASSWORD)");
   }
   // Allocated once at its final size (no reallocation leaves a copy behind), wiped when it goes.
   runtime::SecretBytes decoded(value.size());
@@ -279,7 +280,8 @@ std::optional<HttpResponse> Authenticator::check(const HttpRequest& request) {
   const auto colon = credentials.find(':');
   if (!decoded_ok || colon == std::string_view::npos) {
     spdlog::debug("401 for {} {}: malformed Basic credentials", request.method, path_of(request.target));
-    return unauthorized_response("the Authorization header must be HTTP Basic credentials: Basic base64(NAME:PASSWORD)");
+    return unauthorized_response(
+        "the Authorization header must be HTTP Basic credentials: Basic base64(NAME:PASSWORD)");
   }
   if (!verify(credentials.substr(0, colon), credentials.substr(colon + 1))) {
     // Neither the name nor the password is logged: people type passwords into name fields.
@@ -303,20 +305,22 @@ bool is_probe_request(const HttpRequest& request) {
 }
 
 RequestHandler with_basic_auth(std::shared_ptr<Authenticator> authenticator, RequestHandler next) {
-  return [authenticator = std::move(authenticator), next = std::move(next)](const HttpRequest& request) -> HttpResponse {
-    if (!is_probe_request(request)) {
-      std::optional<HttpResponse> denied;
-      try {
-        denied = authenticator->check(request);
-      } catch (const std::exception& e) {
-        // Out of memory, say: refuse rather than let the request through.
-        spdlog::error("checking the credentials of {} {} failed: {}", request.method, path_of(request.target), e.what());
-        return error_response(make_error(ErrorCode::internal, "internal error; see the sinkhost log"));
-      }
-      if (denied) return std::move(*denied);
-    }
-    return next(request);
-  };
+  return
+      [authenticator = std::move(authenticator), next = std::move(next)](const HttpRequest& request) -> HttpResponse {
+        if (!is_probe_request(request)) {
+          std::optional<HttpResponse> denied;
+          try {
+            denied = authenticator->check(request);
+          } catch (const std::exception& e) {
+            // Out of memory, say: refuse rather than let the request through.
+            spdlog::error("checking the credentials of {} {} failed: {}", request.method, path_of(request.target),
+                          e.what());
+            return error_response(make_error(ErrorCode::internal, "internal error; see the sinkhost log"));
+          }
+          if (denied) return std::move(*denied);
+        }
+        return next(request);
+      };
 }
 
 }  // namespace sinkhost::management_api

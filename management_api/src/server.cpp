@@ -62,9 +62,10 @@ template <class Stream>
 constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
 
 HttpResponse too_many_connections(std::size_t limit) {
-  auto r = error_response(make_error(ErrorCode::unavailable, "too many connections: the server already serves its "
-                                                             "maximum of " + std::to_string(limit) +
-                                                                 " (--max-connections); retry later"));
+  auto r = error_response(make_error(ErrorCode::unavailable,
+                                     "too many connections: the server already serves its "
+                                     "maximum of " +
+                                         std::to_string(limit) + " (--max-connections); retry later"));
   r.headers.emplace_back("Retry-After", "1");
   return r;
 }
@@ -236,7 +237,8 @@ struct HttpServer::Impl {
       // Routes may block (a stop waits for a flush): run them off the I/O thread.
       auto converted = wire::to_request(std::move(request));
       HttpResponse response = co_await asio::co_spawn(
-          handlers, [this, &converted]() -> asio::awaitable<HttpResponse> { co_return wire::call_handler(handler, converted); },
+          handlers,
+          [this, &converted]() -> asio::awaitable<HttpResponse> { co_return wire::call_handler(handler, converted); },
           asio::use_awaitable);
       auto out = to_beast(std::move(response), version, keep_alive);
       tcp.expires_after(options.io_timeout);
@@ -335,11 +337,13 @@ void HttpServer::run() {
   impl_->io.run();
 }
 
-void HttpServer::stop() { asio::post(impl_->io, [this] {
-  beast::error_code ignored;
-  impl_->acceptor.close(ignored);
-  impl_->signals.cancel(ignored);
-  impl_->io.stop();
-}); }
+void HttpServer::stop() {
+  asio::post(impl_->io, [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+    impl_->signals.cancel(ignored);
+    impl_->io.stop();
+  });
+}
 
 }  // namespace sinkhost::management_api

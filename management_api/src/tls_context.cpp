@@ -62,8 +62,8 @@ connector::Result<ssl::context> tls_server_context(const std::string& cert, cons
   if (ec) return make_error(ErrorCode::internal, "cannot set up TLS: " + openssl_reason(ec));
   context.use_certificate_chain_file(cert, ec);
   if (ec) {
-    return make_error(ErrorCode::invalid_argument, "cannot load the TLS certificate " + cert + " (expected PEM): " +
-                                                       openssl_reason(ec));
+    return make_error(ErrorCode::invalid_argument,
+                      "cannot load the TLS certificate " + cert + " (expected PEM): " + openssl_reason(ec));
   }
   context.use_private_key_file(key, ssl::context::pem, ec);
   if (ec && ec.category() == asio::error::get_ssl_category() &&
@@ -73,9 +73,9 @@ connector::Result<ssl::context> tls_server_context(const std::string& cert, cons
                       "the TLS key " + key + " does not belong to the certificate " + cert);
   }
   if (ec) {
-    return make_error(ErrorCode::invalid_argument, "cannot load the TLS key " + key +
-                                                       " (expected an unencrypted PEM private key): " +
-                                                       openssl_reason(ec));
+    return make_error(
+        ErrorCode::invalid_argument,
+        "cannot load the TLS key " + key + " (expected an unencrypted PEM private key): " + openssl_reason(ec));
   }
   if (SSL_CTX_check_private_key(context.native_handle()) != 1) {
     ERR_clear_error();

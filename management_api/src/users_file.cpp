@@ -38,8 +38,7 @@ Error sodium_unavailable() { return make_error(ErrorCode::internal, "libsodium f
 std::string errno_text(int error) { return std::strerror(error); }
 
 bool valid_name_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-         c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
 // What crypto_pwhash_str writes for Argon2id: "$argon2id$v=19$m=...,t=...,p=...$salt$hash", shorter
@@ -224,7 +223,8 @@ Result<bool> add_user(const std::string& path, std::string_view name, std::strin
   const std::string directory = parent_directory(path);
   std::error_code ec;
   fs::create_directories(directory, ec);
-  if (ec) return make_error(ErrorCode::failed_precondition, "cannot create the directory " + directory + ": " + ec.message());
+  if (ec)
+    return make_error(ErrorCode::failed_precondition, "cannot create the directory " + directory + ": " + ec.message());
   runtime::DirLock lock(directory, runtime::DirLock::Target::directory, runtime::DirLock::Wait::until_free);
   if (!lock.locked()) return make_error(ErrorCode::failed_precondition, lock_failure(lock, directory));
 

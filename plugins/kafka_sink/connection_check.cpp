@@ -50,11 +50,8 @@ void on_error(rd_kafka_t*, int code, const char* reason, void* opaque) {
         observed->tls = kind == ClientErrorKind::tls;
       }
       break;
-    case ClientErrorKind::unreachable:
-      observed->last_unreachable = reason;
-      break;
-    default:
-      break;
+    case ClientErrorKind::unreachable: observed->last_unreachable = reason; break;
+    default: break;
   }
 }
 
@@ -111,7 +108,8 @@ MetadataPtr reach_cluster(rd_kafka_t* client, Observed& observed, const KafkaSin
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
     const rd_kafka_metadata_t* metadata = nullptr;
-    last_err = rd_kafka_metadata(client, 1, nullptr, &metadata, static_cast<int>(std::min<std::int64_t>(left.count(), 500)));
+    last_err =
+        rd_kafka_metadata(client, 1, nullptr, &metadata, static_cast<int>(std::min<std::int64_t>(left.count(), 500)));
     rd_kafka_poll(client, 0);  // serves the error callback
     if (last_err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       cluster.reset(metadata);
@@ -127,8 +125,9 @@ MetadataPtr reach_cluster(rd_kafka_t* client, Observed& observed, const KafkaSin
       if (observed.tls) {
         fail(check, "authenticate", "TLS handshake failed: " + *observed.credentials_refused);
       } else {
-        fail(check, "authenticate", "Kafka authentication failed (" + describe_authentication(settings) +
-                                        "): " + *observed.credentials_refused);
+        fail(check, "authenticate",
+             "Kafka authentication failed (" + describe_authentication(settings) +
+                 "): " + *observed.credentials_refused);
       }
       return nullptr;
     }
@@ -162,7 +161,8 @@ void list_topics(const rd_kafka_metadata_t& cluster, ConnectionCheck& check) {
     }
   }
   std::sort(check.destinations.begin(), check.destinations.end());
-  check.steps.push_back({"list topics", true, std::to_string(check.destinations.size()) + " topic(s) visible to these credentials"});
+  check.steps.push_back(
+      {"list topics", true, std::to_string(check.destinations.size()) + " topic(s) visible to these credentials"});
 }
 
 // 5. find the topic: asked about by name, so that a topic the credentials may not describe
@@ -186,8 +186,9 @@ void find_topic(rd_kafka_t* client, const KafkaSinkSettings& settings, Clock::ti
   const auto& found = described->topics[0];
   switch (found.err) {
     case RD_KAFKA_RESP_ERR_NO_ERROR:
-      check.steps.push_back({"find topic", true,
-                             "topic '" + topic_name + "' has " + std::to_string(found.partition_cnt) + " partition(s)"});
+      check.steps.push_back(
+          {"find topic", true,
+           "topic '" + topic_name + "' has " + std::to_string(found.partition_cnt) + " partition(s)"});
       return;
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
@@ -196,10 +197,9 @@ void find_topic(rd_kafka_t* client, const KafkaSinkSettings& settings, Clock::ti
                       "' does not exist (a broker with auto.create.topics.enable=true creates it at the "
                       "first record; otherwise the connector stops with NOT_FOUND)");
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-      return fail(check, "find topic", "not authorized to describe topic '" + topic_name + "' (" +
-                                           describe_authentication(settings) + ")");
-    default:
-      return fail(check, "find topic", "topic '" + topic_name + "': " + rd_kafka_err2str(found.err));
+      return fail(check, "find topic",
+                  "not authorized to describe topic '" + topic_name + "' (" + describe_authentication(settings) + ")");
+    default: return fail(check, "find topic", "topic '" + topic_name + "': " + rd_kafka_err2str(found.err));
   }
 }
 

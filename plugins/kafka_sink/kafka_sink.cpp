@@ -132,8 +132,10 @@ class KafkaSink final : public connector::Sink {
     const void* key_data = key ? key->data() : nullptr;
     const std::size_t key_size = key ? key->size() : 0;
     std::int32_t partition = RD_KAFKA_PARTITION_UA;
-    if (partition_) partition = *partition_;
-    else if (!key && default_partition_) partition = *default_partition_;
+    if (partition_)
+      partition = *partition_;
+    else if (!key && default_partition_)
+      partition = *default_partition_;
 
     // The position rides along as the message's opaque, so the delivery report needs no lookup.
     void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(record.position.value()));
@@ -144,12 +146,11 @@ class KafkaSink final : public connector::Sink {
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wgnu-statement-expression"
 #endif
-    auto err = rd_kafka_producev(
-        producer_.get(), RD_KAFKA_V_RKT(topic_.get()), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(const_cast<char*>(record.data.data()), record.data.size()),
-        RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_TIMESTAMP(record.timestamp_ms),
-        RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    auto err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_RKT(topic_.get()), RD_KAFKA_V_PARTITION(partition),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_VALUE(const_cast<char*>(record.data.data()), record.data.size()),
+                                 RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_TIMESTAMP(record.timestamp_ms),
+                                 RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
 #if defined(__clang__)
 #pragma clang diagnostic pop
 #endif
@@ -195,7 +196,8 @@ class KafkaSink final : public connector::Sink {
   Error fatal_error() {
     char detail[512] = "";
     auto err = rd_kafka_fatal_error(producer_.get(), detail, sizeof detail);
-    return make_error(ErrorCode::unavailable, std::string("fatal Kafka producer error: ") + rd_kafka_err2name(err) + ": " + detail);
+    return make_error(ErrorCode::unavailable,
+                      std::string("fatal Kafka producer error: ") + rd_kafka_err2name(err) + ": " + detail);
   }
 
   static std::int32_t choose_partition(const rd_kafka_topic_t* topic, const void* key, size_t key_size,
@@ -243,7 +245,8 @@ class KafkaSink final : public connector::Sink {
       // Retrying with the same credentials or certificates cannot succeed.
       auto error = make_error(auth ? ErrorCode::permission_denied : ErrorCode::unavailable,
                               std::string(auth ? "Kafka authentication failed (" + self->auth_description_ + "): "
-                                               : "Kafka TLS handshake failed: ") + reason);
+                                               : "Kafka TLS handshake failed: ") +
+                                  reason);
       std::lock_guard lock(self->mutex_);
       if (self->opening_) {
         if (!self->open_failure_) self->open_failure_ = error;
@@ -264,7 +267,10 @@ class KafkaSink final : public connector::Sink {
   static void on_log(const rd_kafka_t* producer, int level, const char* facility, const char* message) {
     auto* self = static_cast<KafkaSink*>(rd_kafka_opaque(producer));
     if (self == nullptr) return;
-    auto mapped = level <= 3 ? LogLevel::error : level <= 4 ? LogLevel::warn : level <= 6 ? LogLevel::info : LogLevel::debug;
+    auto mapped = level <= 3   ? LogLevel::error
+                  : level <= 4 ? LogLevel::warn
+                  : level <= 6 ? LogLevel::info
+                               : LogLevel::debug;
     self->context_.log(mapped, std::string("librdkafka ") + facility + ": " + message);
   }
 
@@ -317,8 +323,9 @@ const connector::SinkDescriptor& descriptor() {
       .type_name = "kafka-sink",
       // KurrentDB's short name and the full type names KurrentDB (and EventStoreDB before it) register.
       .aliases = {"KafkaSink", "Kurrent.Connectors.Kafka.KafkaSink", "EventStore.Connectors.Kafka.KafkaSink"},
-      .description = "Produces every record to an Apache Kafka topic with an idempotent producer (acks=all, order "
-                     "kept per partition); the checkpoint moves only past records the broker acknowledged.",
+      .description =
+          "Produces every record to an Apache Kafka topic with an idempotent producer (acks=all, order "
+          "kept per partition); the checkpoint moves only past records the broker acknowledged.",
       .settings = settings_table(),
       .create = &create,
       .check = &check_settings_map,

@@ -12,7 +12,6 @@ namespace {
 
 constexpr const char* kMetadataHeaderPrefix = "esdb-record-headers-";
 
-
 const std::string* find_header(const connector::Record& record, const std::string& name) {
   for (const auto& h : record.headers) {
     if (h.name == name) return &h.value;
@@ -59,11 +58,13 @@ connector::Result<KeyExtractor> KeyExtractor::create(const KafkaSinkSettings& se
     }
   } else if (source == KeySource::headers) {
     extractor.names_ = connector::split_list(expression);
-    if (extractor.names_.empty()) return invalid("required with source headers: comma-separated metadata names, e.g. region,zone");
+    if (extractor.names_.empty())
+      return invalid("required with source headers: comma-separated metadata names, e.g. region,zone");
     extractor.source_ = Source::headers;
   } else if (source == KeySource::data) {
     extractor.names_ = connector::split_list(expression);
-    if (extractor.names_.empty()) return invalid("required with source data: comma-separated JSON Pointers, e.g. /userId,/anonymousId");
+    if (extractor.names_.empty())
+      return invalid("required with source data: comma-separated JSON Pointers, e.g. /userId,/anonymousId");
     for (const auto& pointer : extractor.names_) {
       try {
         (void)nlohmann::json::json_pointer(pointer);
@@ -78,10 +79,8 @@ connector::Result<KeyExtractor> KeyExtractor::create(const KafkaSinkSettings& se
 
 std::optional<std::string> KeyExtractor::key(const connector::Record& record) const {
   switch (source_) {
-    case Source::none:
-      return std::nullopt;
-    case Source::partition_key:
-      return record.key;
+    case Source::none: return std::nullopt;
+    case Source::partition_key: return record.key;
     case Source::stream: {
       if (!regex_) return record.stream_id;
       // The first capture group when the regex has one, else the whole match.

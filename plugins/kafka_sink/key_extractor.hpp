@@ -33,8 +33,8 @@ class KeyExtractor {
   KeyExtractor() = default;
 
   Source source_ = Source::none;
-  std::unique_ptr<re2::RE2> regex_;    // stream
-  std::vector<std::string> names_;     // headers: metadata names; data: JSON Pointers
+  std::unique_ptr<re2::RE2> regex_;  // stream
+  std::vector<std::string> names_;   // headers: metadata names; data: JSON Pointers
 };
 
 }  // namespace sinkhost::kafka_sink

@@ -21,13 +21,27 @@ constexpr std::string_view kPassThroughPrefix = "producer:";
 // (partitioner), security (every security.*, sasl.*, ssl.* property is a setting of its own),
 // or the process itself (plugins load code; callbacks and opaques are not strings).
 bool refused_property(std::string_view name) {
-  static constexpr std::array<std::string_view, 18> exact = {
-      "acks", "request.required.acks", "enable.idempotence", "retries", "message.send.max.retries", "enable.gapless.guarantee", "transactional.id",
-      "partitioner", "sticky.partitioning.linger.ms", "bootstrap.servers", "metadata.broker.list", "client.id", "security.protocol",
-      "plugin.library.paths", "interceptors", "dr_cb", "dr_msg_cb", "enable.ssl.certificate.verification"};
+  static constexpr std::array<std::string_view, 18> exact = {"acks",
+                                                             "request.required.acks",
+                                                             "enable.idempotence",
+                                                             "retries",
+                                                             "message.send.max.retries",
+                                                             "enable.gapless.guarantee",
+                                                             "transactional.id",
+                                                             "partitioner",
+                                                             "sticky.partitioning.linger.ms",
+                                                             "bootstrap.servers",
+                                                             "metadata.broker.list",
+                                                             "client.id",
+                                                             "security.protocol",
+                                                             "plugin.library.paths",
+                                                             "interceptors",
+                                                             "dr_cb",
+                                                             "dr_msg_cb",
+                                                             "enable.ssl.certificate.verification"};
   if (std::find(exact.begin(), exact.end(), name) != exact.end()) return true;
-  return name.starts_with("sasl.") || name.starts_with("ssl.") || name.starts_with("ssl_") ||
-         name.ends_with("_cb") || name == "opaque" || name == "background_event_cb";
+  return name.starts_with("sasl.") || name.starts_with("ssl.") || name.starts_with("ssl_") || name.ends_with("_cb") ||
+         name == "opaque" || name == "background_event_cb";
 }
 
 // The idempotent producer keeps order per partition with at most 5 requests in flight per
@@ -35,9 +49,7 @@ bool refused_property(std::string_view name) {
 bool in_flight_limit(std::string_view name) {
   return name == "max.in.flight.requests.per.connection" || name == "max.in.flight";
 }
-bool valid_in_flight_limit(const std::string& value) {
-  return value.size() == 1 && value[0] >= '1' && value[0] <= '5';
-}
+bool valid_in_flight_limit(const std::string& value) { return value.size() == 1 && value[0] >= '1' && value[0] <= '5'; }
 
 const char* security_protocol(const std::string& value) {
   if (value == "saslPlaintext") return "SASL_PLAINTEXT";
@@ -121,8 +133,10 @@ namespace {
 void check_authentication(const KafkaSinkSettings& s, std::vector<FieldViolation>& violations) {
   const auto& protocol = s.security_protocol;
   if (s.sasl()) {
-    if (s.username.empty()) violations.push_back({"authentication:username", "required when securityProtocol is " + protocol});
-    if (s.password.empty()) violations.push_back({"authentication:password", "required when securityProtocol is " + protocol});
+    if (s.username.empty())
+      violations.push_back({"authentication:username", "required when securityProtocol is " + protocol});
+    if (s.password.empty())
+      violations.push_back({"authentication:password", "required when securityProtocol is " + protocol});
   }
   const std::string no_value;
   const auto& ca = s.ca_certificate.value_or(no_value);
@@ -135,22 +149,23 @@ void check_authentication(const KafkaSinkSettings& s, std::vector<FieldViolation
                           "a client certificate and its key go together"});
   }
   if (!s.tls()) {
-    for (const auto& [name, value] : {std::pair{"authentication:tls:caCertificate", &ca},
-                                      std::pair{"authentication:tls:clientCertificate", &cert},
-                                      std::pair{"authentication:tls:clientKey", &key}}) {
+    for (const auto& [name, value] :
+         {std::pair{"authentication:tls:caCertificate", &ca}, std::pair{"authentication:tls:clientCertificate", &cert},
+          std::pair{"authentication:tls:clientKey", &key}}) {
       if (!value->empty()) {
         violations.push_back({name, "only used with securityProtocol ssl or saslSsl, not " + protocol});
       }
     }
   }
-  for (const auto& [name, value] : {std::pair{"authentication:tls:caCertificate", &ca},
-                                    std::pair{"authentication:tls:clientCertificate", &cert}}) {
+  for (const auto& [name, value] :
+       {std::pair{"authentication:tls:caCertificate", &ca}, std::pair{"authentication:tls:clientCertificate", &cert}}) {
     if (!value->empty() && value->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
       violations.push_back({name, "must be PEM text (-----BEGIN CERTIFICATE----- ...)"});
     }
   }
   if (has_key && key.find("PRIVATE KEY-----") == std::string::npos) {
-    violations.push_back({"authentication:tls:clientKey", "must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY----- ...)"});
+    violations.push_back(
+        {"authentication:tls:clientKey", "must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY----- ...)"});
   }
 }
 
@@ -161,12 +176,16 @@ void check_pass_through(const KafkaSinkSettings& s, std::vector<FieldViolation>&
   for (const auto& [name, value] : s.producer_properties) {
     const auto key = std::string(kPassThroughPrefix) + name;
     if (refused_property(name)) {
-      violations.push_back({key, "not allowed: sinkhost sets it to keep its delivery and security guarantees, "
-                                 "or it has a setting of its own (see docs/plugins/kafka-sink.md)"});
+      violations.push_back({key,
+                            "not allowed: sinkhost sets it to keep its delivery and security guarantees, "
+                            "or it has a setting of its own (see docs/plugins/kafka-sink.md)"});
     } else if (in_flight_limit(name) && !valid_in_flight_limit(value)) {
-      violations.push_back({key, "must be 1 to 5: the idempotent producer keeps order per partition with at most "
-                                 "5 requests in flight, got '" + value + "'"});
-    } else if (rd_kafka_conf_set(scratch.get(), name.c_str(), value.c_str(), reason, sizeof reason) != RD_KAFKA_CONF_OK) {
+      violations.push_back({key,
+                            "must be 1 to 5: the idempotent producer keeps order per partition with at most "
+                            "5 requests in flight, got '" +
+                                value + "'"});
+    } else if (rd_kafka_conf_set(scratch.get(), name.c_str(), value.c_str(), reason, sizeof reason) !=
+               RD_KAFKA_CONF_OK) {
       violations.push_back({key, std::string("librdkafka: ") + reason});
     }
   }

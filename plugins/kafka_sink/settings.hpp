@@ -20,7 +20,7 @@ enum class KeySource { partition_key, stream, stream_suffix, headers, data };
 struct KafkaSinkSettings {
   std::string topic;
   std::string bootstrap_servers;
-  std::optional<std::string> client_id;            // nullopt: sinkhost-<connector id>
+  std::optional<std::string> client_id;                // nullopt: sinkhost-<connector id>
   std::map<std::string, std::string> default_headers;  // header name -> value
 
   std::string security_protocol;  // plaintext, saslPlaintext, saslSsl, ssl

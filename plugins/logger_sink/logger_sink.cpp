@@ -17,11 +17,11 @@ namespace sinkhost::logger_sink {
 namespace {
 
 using connector::ErrorCode;
+using connector::field;
+using connector::info;
 using connector::LogLevel;
 using connector::make_error;
 using connector::Result;
-using connector::field;
-using connector::info;
 using nlohmann::json;
 
 enum class Output { log, file };
@@ -43,7 +43,8 @@ const connector::SettingsSchema<LoggerSettings>& schema() {
                               .doc = "Where the lines go: log = sinkhost's log (info level), file = the file named "
                                      "by path."},
                              {{"log", Output::log}, {"file", Output::file}}),
-      field(&S::path, {.name = "path", .doc = "The file lines are appended to when output is file (created if missing)."}),
+      field(&S::path,
+            {.name = "path", .doc = "The file lines are appended to when output is file (created if missing)."}),
       field(&S::include_headers, {.name = "includeHeaders",
                                   .default_value = "false",
                                   .doc = "Add the record's headers (esdb-*) to each line."}),
@@ -62,12 +63,8 @@ const connector::SettingsSchema<LoggerSettings>& schema() {
 
 // One record as one line of JSON: the same fields a Kafka consumer would see, spelled out.
 std::string to_line(const connector::Record& r, bool include_headers, bool include_data) {
-  json line = {{"recordId", r.record_id},
-               {"stream", r.stream_id},
-               {"revision", r.stream_revision},
-               {"position", r.position.value()},
-               {"eventType", r.schema_subject},
-               {"timestamp", r.timestamp_ms}};
+  json line = {{"recordId", r.record_id},        {"stream", r.stream_id},         {"revision", r.stream_revision},
+               {"position", r.position.value()}, {"eventType", r.schema_subject}, {"timestamp", r.timestamp_ms}};
   if (!include_data) {
     // KurrentDB's includeRecordData=false: the record's identity only.
   } else if (r.schema_type == connector::SchemaType::json) {
@@ -153,8 +150,9 @@ const connector::SinkDescriptor& descriptor() {
       .aliases = {"LoggerSink", "serilog-sink", "SerilogSink", "EventStore.Connectors.Testing.LoggerSink",
                   "Kurrent.Connectors.Testing.LoggerSink", "Kurrent.Connectors.Serilog.SerilogSink",
                   "EventStore.Connectors.Serilog.SerilogSink"},
-      .description = "Writes each record as one JSON line to the sinkhost log or to a file, and acknowledges it "
-                     "once written. For demos, tests and debugging filters.",
+      .description =
+          "Writes each record as one JSON line to the sinkhost log or to a file, and acknowledges it "
+          "once written. For demos, tests and debugging filters.",
       .settings = schema().specs(),
       .create = &create,
       .check = &check,

@@ -76,7 +76,8 @@ std::string read_password_line(const char* prompt, PasswordBuffer& out) {
   }
   if (out.length > 0 && out.bytes[out.length - 1] == '\r') --out.length;
   if (error.empty() && too_long) error = "the password is longer than 4096 bytes";
-  if (error.empty() && out.length == 0) error = "the password is empty (it is read from the first line of standard input)";
+  if (error.empty() && out.length == 0)
+    error = "the password is empty (it is read from the first line of standard input)";
   return error;
 }
 
@@ -94,7 +95,8 @@ int token_command_failed(const std::string& message) {
 
 int run_user_add(const std::string& users_file, const std::string& name) {
   // The name first: no point asking for a password for a name that cannot be used.
-  if (auto valid = management_api::validate_user_name(name); !valid.ok()) return user_command_failed(valid.error().message);
+  if (auto valid = management_api::validate_user_name(name); !valid.ok())
+    return user_command_failed(valid.error().message);
   PasswordBuffer password;
   if (auto error = read_password_line(("Password for " + name + ": ").c_str(), password); !error.empty()) {
     return user_command_failed(error);
@@ -117,7 +119,6 @@ int run_user_remove(const std::string& users_file, const std::string& name) {
   std::cout << "user '" << name << "' removed from " << users_file << "\n";
   return 0;
 }
-
 
 std::optional<runtime::SecretBytes> take_token_from_environment() {
   char* value = std::getenv(kTokenEnvironment);

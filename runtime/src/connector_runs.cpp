@@ -157,7 +157,6 @@ Result<void> ConnectorService::stop(const std::string& id) {
   return {};
 }
 
-
 void ConnectorService::shutdown() {
   std::lock_guard commands(commands_mutex_);
   shutting_down_ = true;

@@ -17,8 +17,6 @@ using connector::make_error;
 
 namespace {
 
-
-
 bool valid_connector_id(const std::string& id) {
   if (id.size() < 5 || id.size() > 50) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
@@ -31,7 +29,6 @@ std::optional<connector::FieldViolation> check_name(const std::string& name) {
   return std::nullopt;
 }
 
-
 }  // namespace
 
 const char* to_string(ConnectorState state) {
@@ -43,7 +40,6 @@ const char* to_string(ConnectorState state) {
   }
   return "CONNECTOR_STATE_UNKNOWN";
 }
-
 
 ConnectorService::ConnectorService(EventSource& source, StateStore& store, const PluginRegistry& plugins,
                                    std::shared_ptr<const SecretBox> secrets)
@@ -77,9 +73,9 @@ Result<std::shared_ptr<ConnectorService::Entry>> ConnectorService::find_live(con
 Result<void> ConnectorService::require_stopped(const std::shared_ptr<Entry>& entry, const char* command) const {
   std::lock_guard lock(entry->mutex);
   if (entry->view.state != ConnectorState::stopped) {
-    return make_error(ErrorCode::failed_precondition,
-                      std::string(command) + " needs a stopped connector; '" + entry->view.definition.id + "' is " +
-                          to_string(entry->view.state) + ": stop it first");
+    return make_error(ErrorCode::failed_precondition, std::string(command) + " needs a stopped connector; '" +
+                                                          entry->view.definition.id + "' is " +
+                                                          to_string(entry->view.state) + ": stop it first");
   }
   return {};
 }
@@ -100,9 +96,10 @@ Result<void> ConnectorService::restore() {
   if (protected_now > 0) {
     // The clear-text values must not survive in the WAL or in free pages either.
     if (auto compacted = store_.compact(); !compacted.ok()) return compacted;
-    spdlog::warn("encrypted {} secret settings that an older sinkhost had stored in clear text; backups of state.db "
-                 "taken before this start still hold them",
-                 protected_now);
+    spdlog::warn(
+        "encrypted {} secret settings that an older sinkhost had stored in clear text; backups of state.db "
+        "taken before this start still hold them",
+        protected_now);
   }
   for (auto& definition : *definitions) {
     auto entry = std::make_shared<Entry>();
@@ -141,8 +138,7 @@ Result<connector::ConnectionCheck> ConnectorService::check_connection(const conn
   if (!checked.ok()) return checked.error();
   const auto* descriptor = plugins_.find(checked->type_name);
   if (descriptor == nullptr || descriptor->check_connection == nullptr) {
-    return make_error(ErrorCode::invalid_argument,
-                      "the " + checked->type_name + " plugin has no connection check");
+    return make_error(ErrorCode::invalid_argument, "the " + checked->type_name + " plugin has no connection check");
   }
   return descriptor->check_connection(checked->settings, timeout);
 }
@@ -280,7 +276,8 @@ ListResult ConnectorService::list(const ListQuery& query) const {
     matches.push_back(std::move(view));
   }
   std::sort(matches.begin(), matches.end(), [](const ConnectorView& a, const ConnectorView& b) {
-    return std::tie(a.definition.create_time_ms, a.definition.id) < std::tie(b.definition.create_time_ms, b.definition.id);
+    return std::tie(a.definition.create_time_ms, a.definition.id) <
+           std::tie(b.definition.create_time_ms, b.definition.id);
   });
   ListResult result;
   result.total_size = matches.size();

@@ -14,7 +14,6 @@ namespace {
 
 using Tables = ConnectorSettings::Tables;
 
-
 // Which settings are secret comes from the tables, never from the values.
 bool is_secret(const Tables& tables, std::string_view key) {
   for (auto table : tables) {
@@ -103,20 +102,23 @@ std::vector<connector::FieldViolation> ConnectorSettings::reveal_kept_secrets(
   for (const auto& [key, value] : accepted) {
     if (!is_secret(tables, key)) continue;
     if (!secrets_) {
-      violations.push_back({key, "a secret setting is stored encrypted, and this host has no data protection token "
-                                 "to encrypt it with: " + std::string(kTokenHelp)});
+      violations.push_back({key,
+                            "a secret setting is stored encrypted, and this host has no data protection token "
+                            "to encrypt it with: " +
+                                std::string(kTokenHelp)});
       continue;
     }
     if (value != kSecretMask) continue;
     auto it = stored != nullptr ? stored->find(key) : SealedSettings::const_iterator();
     if (stored == nullptr || it == stored->end()) {
       violations.push_back({key, std::string(kSecretMask) + " stands for the stored value of a secret setting, and "
-                                 "this connector has none: send the value itself"});
+                                                            "this connector has none: send the value itself"});
       continue;
     }
     auto plain = secrets_->unseal(connector_id, key, it->second);
     if (!plain.ok()) {
-      violations.push_back({key, "the stored value cannot be kept (" + plain.error().message + "): send the value itself"});
+      violations.push_back(
+          {key, "the stored value cannot be kept (" + plain.error().message + "): send the value itself"});
       continue;
     }
     auto& slot = effective[key];
@@ -187,15 +189,16 @@ void ConnectorSettings::protect(const Checked& checked, const std::string& conne
     }
     definition.settings.emplace(key, std::string(kSecretMask));
     // check() let a secret through only with a key, and a mask only with a stored value.
-    definition.sealed_settings.emplace(key, checked.kept.contains(key) ? stored.at(key)
-                                                                       : secrets_->seal(connector_id, key, value));
+    definition.sealed_settings.emplace(
+        key, checked.kept.contains(key) ? stored.at(key) : secrets_->seal(connector_id, key, value));
   }
 }
 
 std::vector<connector::FieldViolation> ConnectorSettings::warnings(const connector::Settings& settings) const {
   for (const auto& [key, value] : settings) {
     if (!connector::iequals(key, "instanceTypeName")) continue;
-    if (const auto* descriptor = plugins_.find(value)) return connector::setting_warnings(settings, tables_of(*descriptor));
+    if (const auto* descriptor = plugins_.find(value))
+      return connector::setting_warnings(settings, tables_of(*descriptor));
   }
   return {};
 }
@@ -216,21 +219,25 @@ Result<ConnectorSettings::ForRun> ConnectorSettings::for_run(const ConnectorDefi
   if (!definition.sealed_settings.empty() && !secrets_) {
     return make_error(ErrorCode::failed_precondition, "connector '" + definition.id +
                                                           "' has encrypted secret settings and this host has no data "
-                                                          "protection token to decrypt them: " + std::string(kTokenHelp));
+                                                          "protection token to decrypt them: " +
+                                                          std::string(kTokenHelp));
   }
   for (const auto& [key, value] : run.settings) {
     if (value == kSecretMask && is_secret(tables, key) && !definition.sealed_settings.contains(key)) {
       return make_error(ErrorCode::failed_precondition, "the secret setting '" + key + "' of connector '" +
-                                                            definition.id + "' has no stored value; set it again with "
-                                                            "PUT /connectors/" + definition.id + "/settings");
+                                                            definition.id +
+                                                            "' has no stored value; set it again with "
+                                                            "PUT /connectors/" +
+                                                            definition.id + "/settings");
     }
   }
   for (const auto& [key, sealed] : definition.sealed_settings) {
     auto plain = secrets_->unseal(definition.id, key, sealed);
     if (!plain.ok()) {
       return make_error(ErrorCode::failed_precondition,
-                        "the secret setting '" + key + "' of connector '" + definition.id + "' cannot be decrypted: " +
-                            plain.error().message + "; set it again with PUT /connectors/" + definition.id + "/settings");
+                        "the secret setting '" + key + "' of connector '" + definition.id +
+                            "' cannot be decrypted: " + plain.error().message + "; set it again with PUT /connectors/" +
+                            definition.id + "/settings");
     }
     auto& slot = run.settings[key];
     wipe(slot);

@@ -52,9 +52,7 @@ class ConnectorSettings {
     Checked() = default;
     Checked(Checked&&) = default;
     Checked& operator=(Checked&&) = default;
-    ~Checked() {
-      wipe_values(settings, secret_keys);
-    }
+    ~Checked() { wipe_values(settings, secret_keys); }
   };
 
   // Validates `settings` for a connector: the type must be known and every setting valid for
@@ -83,9 +81,7 @@ class ConnectorSettings {
     ForRun() = default;
     ForRun(ForRun&&) = default;
     ForRun& operator=(ForRun&&) = default;
-    ~ForRun() {
-      wipe_values(settings, secret_keys);
-    }
+    ~ForRun() { wipe_values(settings, secret_keys); }
   };
   // Fails (failed_precondition) when the type is not loaded or a secret cannot be decrypted.
   Result<ForRun> for_run(const ConnectorDefinition& definition) const;
@@ -94,8 +90,8 @@ class ConnectorSettings {
   // The plugin `settings` name in instanceTypeName (case-insensitive), or the error that lists
   // the known types.
   Result<const connector::SinkDescriptor*> type_of(const connector::Settings& settings) const;
-  std::vector<connector::FieldViolation> reveal_kept_secrets(const connector::Settings& accepted,
-                                                             const Tables& tables, const std::string& connector_id,
+  std::vector<connector::FieldViolation> reveal_kept_secrets(const connector::Settings& accepted, const Tables& tables,
+                                                             const std::string& connector_id,
                                                              const SealedSettings* stored,
                                                              connector::Settings& effective,
                                                              std::vector<SecretBytes>& opened) const;

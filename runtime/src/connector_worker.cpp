@@ -45,7 +45,9 @@ ConnectorWorker::~ConnectorWorker() {
   join();
 }
 
-void ConnectorWorker::start() { thread_ = std::thread([this] { run(); }); }
+void ConnectorWorker::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void ConnectorWorker::request_stop() {
   std::lock_guard lock(mutex_);
@@ -100,7 +102,8 @@ void ConnectorWorker::restart_from_checkpoint(Error reason) noexcept {
 
 void ConnectorWorker::degraded(std::optional<Error> condition) noexcept {
   if (condition) {
-    options_.metrics->set_degraded(ConnectorMetrics::Condition{connector::code_name(condition->code), condition->message});
+    options_.metrics->set_degraded(
+        ConnectorMetrics::Condition{connector::code_name(condition->code), condition->message});
   } else {
     options_.metrics->set_degraded(std::nullopt);
   }
@@ -147,13 +150,13 @@ void ConnectorWorker::run() {
 struct ConnectorWorker::Run {
   Run(const Options& options, const CommonSettings& common, CheckpointStore& store, ConnectorWorker& worker)
       : tracker(options.committed),
-        commits(CommitPolicy::Options::from(common.autocommit), options.connector_id, store,
-                options.committed,
-                [&worker](std::optional<Error> condition) {
-                  if (condition) worker.log(connector::LogLevel::warn, condition->message + "; will retry");
-                  worker.degraded(std::move(condition));
-                },
-                [metrics = options.metrics](SourcePosition saved) { metrics->publish_checkpoint(saved.commit); }) {}
+        commits(
+            CommitPolicy::Options::from(common.autocommit), options.connector_id, store, options.committed,
+            [&worker](std::optional<Error> condition) {
+              if (condition) worker.log(connector::LogLevel::warn, condition->message + "; will retry");
+              worker.degraded(std::move(condition));
+            },
+            [metrics = options.metrics](SourcePosition saved) { metrics->publish_checkpoint(saved.commit); }) {}
 
   CheckpointTracker tracker;
   CommitPolicy commits;

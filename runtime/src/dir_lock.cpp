@@ -27,8 +27,7 @@ DirLock::DirLock(const std::string& path, Target target, Wait wait) {
   }
 }
 
-DirLock::DirLock(DirLock&& other) noexcept
-    : fd_(other.fd_), failed_step_(other.failed_step_), errno_(other.errno_) {
+DirLock::DirLock(DirLock&& other) noexcept : fd_(other.fd_), failed_step_(other.failed_step_), errno_(other.errno_) {
   other.fd_ = -1;
 }
 

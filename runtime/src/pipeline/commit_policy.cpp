@@ -17,9 +17,8 @@ CommitPolicy::Options CommitPolicy::Options::from_settings(const connector::Sett
   return from(CommonSettings::from(settings).autocommit);
 }
 
-CommitPolicy::CommitPolicy(Options options, std::string connector_id, CheckpointStore& store,
-                           SourcePosition committed, ConditionCallback on_condition, SavedCallback on_saved,
-                           Clock::time_point now)
+CommitPolicy::CommitPolicy(Options options, std::string connector_id, CheckpointStore& store, SourcePosition committed,
+                           ConditionCallback on_condition, SavedCallback on_saved, Clock::time_point now)
     : options_(options),
       connector_id_(std::move(connector_id)),
       store_(store),

@@ -22,9 +22,9 @@ enum class SettingType { string, integer, boolean, enumeration };
 // One row of a settings table. The same table drives validation, defaults, secret masking,
 // `GET /connector-plugins` and the generated settings reference in docs/.
 struct SettingSpec {
-  std::string name;                       // canonical spelling, e.g. "bootstrapServers"
+  std::string name;  // canonical spelling, e.g. "bootstrapServers"
   SettingType type = SettingType::string;
-  std::string default_value;              // empty: no default
+  std::string default_value;  // empty: no default
   bool required = false;
   bool secret = false;
   std::vector<std::string> allowed_values;  // enumeration only; matched case-insensitively
@@ -53,8 +53,7 @@ Result<std::string> check_setting_value(const SettingSpec& spec, const std::stri
 // per problem. Defaults are not filled in: see with_defaults().
 // `accepted`, when given, receives the canonical entries that passed even when others failed,
 // so that rules across settings can still be checked and reported in the same answer.
-Result<Settings> validate_settings(const Settings& input,
-                                   std::span<const std::span<const SettingSpec>> tables,
+Result<Settings> validate_settings(const Settings& input, std::span<const std::span<const SettingSpec>> tables,
                                    Settings* accepted = nullptr);
 
 // One warning per given setting that is accepted without effect (SettingSpec::no_effect).
@@ -62,8 +61,7 @@ std::vector<FieldViolation> setting_warnings(const Settings& settings,
                                              std::span<const std::span<const SettingSpec>> tables);
 
 // The settings a connector runs with: `settings` plus every default it does not override.
-Settings with_defaults(const Settings& settings,
-                       std::span<const std::span<const SettingSpec>> tables);
+Settings with_defaults(const Settings& settings, std::span<const std::span<const SettingSpec>> tables);
 
 // A comma-separated setting value as its items, each trimmed of spaces, empty ones dropped
 // ("order-, invoice-" -> {"order-", "invoice-"}).

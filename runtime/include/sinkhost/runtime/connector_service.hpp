@@ -45,11 +45,11 @@ struct ConnectorView {
 const char* to_string(ConnectorState state);  // "CONNECTOR_STATE_RUNNING", ...
 
 struct ListQuery {
-  std::vector<ConnectorState> states;          // empty: any
+  std::vector<ConnectorState> states;            // empty: any
   std::vector<std::string> instance_type_names;  // canonical type names; empty: any
-  std::vector<std::string> connector_ids;      // empty: any
+  std::vector<std::string> connector_ids;        // empty: any
   bool show_deleted = false;
-  std::size_t page = 1;       // 1-based
+  std::size_t page = 1;  // 1-based
   std::size_t page_size = 100;
 };
 

@@ -51,8 +51,8 @@ class ConnectorWorker final : public connector::DeliveryListener {
     std::string connector_id;
     connector::Settings settings;  // validated, defaults applied
     const connector::SinkDescriptor* descriptor = nullptr;
-    std::optional<SourcePosition> after;  // deliver events after this position; nullopt: from the start
-    SourcePosition committed;             // position already checkpointed
+    std::optional<SourcePosition> after;         // deliver events after this position; nullopt: from the start
+    SourcePosition committed;                    // position already checkpointed
     std::shared_ptr<const RecordFilter> filter;  // which events to deliver
     std::shared_ptr<ConnectorMetrics> metrics;
   };

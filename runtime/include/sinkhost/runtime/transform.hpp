@@ -27,7 +27,8 @@ class RecordTransform {
 
   // Compiles `source` and runs its top-level code. Errors (invalid_argument) name the problem:
   // a syntax error with its line and column, a throw, the time limit, or no function named `transform`.
-  static Result<std::unique_ptr<RecordTransform>> compile(std::string_view source, std::chrono::milliseconds time_limit);
+  static Result<std::unique_ptr<RecordTransform>> compile(std::string_view source,
+                                                          std::chrono::milliseconds time_limit);
   // The same from transformer:function's base64 text.
   static Result<std::unique_ptr<RecordTransform>> compile_base64(std::string_view function_base64,
                                                                  std::chrono::milliseconds time_limit);
