@@ -11,8 +11,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 
 codename="$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")"
 packages=(
-  # toolchain
-  g++ cmake ninja-build ccache pkg-config git clang
+  # toolchain; clang-format for the format check (tests/tools/check_format.sh)
+  g++ cmake ninja-build ccache pkg-config git clang clang-format
   # libraries sinkhost links against (the release-specific ones are added below)
   nlohmann-json3-dev libsodium-dev libsqlite3-dev libssl-dev libre2-dev libfmt-dev libspdlog-dev libcli11-dev
   # the daemon's allocator (docs/performance.md, "Where the CPU goes")

@@ -44,37 +44,6 @@ std::string canonical_key(const SettingSpec& spec, std::string_view key) {
   return spec.name + std::string(key.substr(spec.name.size()));
 }
 
-// Checks one value against its row; returns the canonical value or a description of the fault.
-Result<std::string> check_value(const SettingSpec& spec, const std::string& value) {
-  switch (spec.type) {
-    case SettingType::string:
-      return value;
-    case SettingType::integer: {
-      auto parsed = parse_int(value);
-      if (!parsed) return make_error(ErrorCode::invalid_argument, "must be an integer, got '" + value + "'");
-      if (*parsed < spec.min || *parsed > spec.max) {
-        return make_error(ErrorCode::invalid_argument,
-                          "must be between " + std::to_string(spec.min) + " and " +
-                              std::to_string(spec.max) + ", got " + value);
-      }
-      return std::to_string(*parsed);
-    }
-    case SettingType::boolean: {
-      auto parsed = parse_bool(value);
-      if (!parsed) return make_error(ErrorCode::invalid_argument, "must be true or false, got '" + value + "'");
-      return std::string(*parsed ? "true" : "false");
-    }
-    case SettingType::enumeration: {
-      for (const auto& allowed : spec.allowed_values) {
-        if (iequals(allowed, value)) return allowed;
-      }
-      return make_error(ErrorCode::invalid_argument,
-                        "must be one of " + join(spec.allowed_values) + ", got '" + value + "'");
-    }
-  }
-  return value;
-}
-
 // Edit distance of the lower-cased texts (insertions, deletions, substitutions).
 std::size_t distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -128,6 +97,34 @@ std::vector<FieldViolation> setting_warnings(const Settings& settings,
   return warnings;
 }
 
+Result<std::string> check_setting_value(const SettingSpec& spec, const std::string& value) {
+  switch (spec.type) {
+    case SettingType::string: return value;
+    case SettingType::integer: {
+      auto parsed = parse_int(value);
+      if (!parsed) return make_error(ErrorCode::invalid_argument, "must be an integer, got '" + value + "'");
+      if (*parsed < spec.min || *parsed > spec.max) {
+        return make_error(ErrorCode::invalid_argument, "must be between " + std::to_string(spec.min) + " and " +
+                                                           std::to_string(spec.max) + ", got " + value);
+      }
+      return std::to_string(*parsed);
+    }
+    case SettingType::boolean: {
+      auto parsed = parse_bool(value);
+      if (!parsed) return make_error(ErrorCode::invalid_argument, "must be true or false, got '" + value + "'");
+      return std::string(*parsed ? "true" : "false");
+    }
+    case SettingType::enumeration: {
+      for (const auto& allowed : spec.allowed_values) {
+        if (iequals(allowed, value)) return allowed;
+      }
+      return make_error(ErrorCode::invalid_argument,
+                        "must be one of " + join(spec.allowed_values) + ", got '" + value + "'");
+    }
+  }
+  return value;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
@@ -135,16 +132,15 @@ bool iequals(std::string_view a, std::string_view b) {
 
 const SettingSpec* find_spec(std::span<const SettingSpec> table, std::string_view key) {
   for (const auto& spec : table) {
-    if (spec.prefix ? (key.size() > spec.name.size() && istarts_with(key, spec.name))
-                    : iequals(key, spec.name)) {
+    if (spec.prefix ? (key.size() > spec.name.size() && istarts_with(key, spec.name)) : iequals(key, spec.name)) {
       return &spec;
     }
   }
   return nullptr;
 }
 
-Result<Settings> validate_settings(const Settings& input,
-                                   std::span<const std::span<const SettingSpec>> tables, Settings* accepted) {
+Result<Settings> validate_settings(const Settings& input, std::span<const std::span<const SettingSpec>> tables,
+                                   Settings* accepted) {
   Settings canonical;
   std::vector<FieldViolation> violations;
 
@@ -159,7 +155,7 @@ Result<Settings> validate_settings(const Settings& input,
                                      " See GET /connector-plugins for the settings this connector type accepts"});
       continue;
     }
-    auto checked = check_value(*spec, value);
+    auto checked = check_setting_value(*spec, value);
     if (!checked.ok()) {
       violations.push_back({key, checked.error().message});
       continue;
@@ -182,14 +178,12 @@ Result<Settings> validate_settings(const Settings& input,
 
   if (accepted != nullptr) *accepted = canonical;
   if (!violations.empty()) {
-    return make_error(ErrorCode::invalid_argument, "the connector settings are not valid",
-                      std::move(violations));
+    return make_error(ErrorCode::invalid_argument, "the connector settings are not valid", std::move(violations));
   }
   return canonical;
 }
 
-Settings with_defaults(const Settings& settings,
-                       std::span<const std::span<const SettingSpec>> tables) {
+Settings with_defaults(const Settings& settings, std::span<const std::span<const SettingSpec>> tables) {
   Settings out = settings;
   for (auto table : tables) {
     for (const auto& spec : table) {

@@ -30,9 +30,12 @@ connector::Result<connector::Settings> settings_from_json(const json& object, co
   std::vector<FieldViolation> violations;
   for (const auto& [key, value] : object.items()) {
     auto name = field.empty() ? key : field + "." + key;
-    if (value.is_string()) settings[key] = value.get<std::string>();
-    else if (value.is_number() || value.is_boolean()) settings[key] = value.dump();
-    else violations.push_back({name, "must be a string"});
+    if (value.is_string())
+      settings[key] = value.get<std::string>();
+    else if (value.is_number() || value.is_boolean())
+      settings[key] = value.dump();
+    else
+      violations.push_back({name, "must be a string"});
   }
   if (!violations.empty()) {
     return make_error(ErrorCode::invalid_argument, "the connector settings are not valid", std::move(violations));
@@ -44,8 +47,10 @@ connector::Result<connector::Settings> settings_from_json(const json& object, co
 void flatten(const json& object, const std::string& prefix, json& out) {
   for (const auto& [key, value] : object.items()) {
     auto name = prefix.empty() ? key : prefix + ":" + key;
-    if (value.is_object()) flatten(value, name, out);
-    else out[name] = value;
+    if (value.is_object())
+      flatten(value, name, out);
+    else
+      out[name] = value;
   }
 }
 
@@ -120,7 +125,8 @@ HttpResponse accepted_settings(const std::string& id, const std::vector<FieldVio
 std::optional<ConnectorState> parse_state(std::string text) {
   for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (!text.starts_with("CONNECTOR_STATE_")) text = "CONNECTOR_STATE_" + text;
-  for (auto s : {ConnectorState::activating, ConnectorState::running, ConnectorState::deactivating, ConnectorState::stopped}) {
+  for (auto s :
+       {ConnectorState::activating, ConnectorState::running, ConnectorState::deactivating, ConnectorState::stopped}) {
     if (text == runtime::to_string(s)) return s;
   }
   return std::nullopt;
@@ -161,7 +167,8 @@ HttpResponse Api::connectors(const HttpRequest& request, const Target& target) {
     auto body = parse_json_request(request);
     if (!body.ok()) return error_response(body.error());
     if (!body->is_object() || !body->contains("name") || !(*body)["name"].is_string()) {
-      return bad_request("the body must be {\"name\": \"...\"}", {{"name", "required: a string of 3 to 50 characters"}});
+      return bad_request("the body must be {\"name\": \"...\"}",
+                         {{"name", "required: a string of 3 to 50 characters"}});
     }
     return command_result(connectors_.rename(id, (*body)["name"].get<std::string>()));
   }
@@ -203,8 +210,9 @@ HttpResponse Api::create_connector(const HttpRequest& request, const std::string
     field = "configuration";
   } else {
     return bad_request("the connector is not valid",
-                       {{"settings", "required: an object of setting names to values, e.g. "
-                                     "{\"instanceTypeName\": \"kafka-sink\", \"topic\": \"orders\"}"}});
+                       {{"settings",
+                         "required: an object of setting names to values, e.g. "
+                         "{\"instanceTypeName\": \"kafka-sink\", \"topic\": \"orders\"}"}});
   }
   auto settings = settings_from_json(flat, field);
   if (!settings.ok()) return error_response(settings.error());
@@ -220,8 +228,10 @@ HttpResponse Api::reconfigure_connector(const HttpRequest& request, const std::s
                               : "the body must be the settings object: {\"instanceTypeName\": \"...\", ...}");
   }
   json flat = json::object();
-  if (nested) flatten(unwrap(*body, "configuration"), "", flat);
-  else flat = unwrap(*body, "settings");
+  if (nested)
+    flatten(unwrap(*body, "configuration"), "", flat);
+  else
+    flat = unwrap(*body, "settings");
   auto settings = settings_from_json(flat, "");
   if (!settings.ok()) return error_response(settings.error());
   if (auto changed = connectors_.reconfigure(id, *settings); !changed.ok()) return error_response(changed.error());
@@ -255,8 +265,12 @@ HttpResponse Api::list_connectors(const HttpRequest& request, const Target& targ
     // KurrentDB's HTTP transcoding binds the paging fields as paging.page and paging.pageSize.
     const std::string key = given == "paging.page" ? "page" : given == "paging.pageSize" ? "pageSize" : given;
     if (key == "state") {
-      if (auto state = parse_state(value)) query.states.push_back(*state);
-      else violations.push_back({"state", "'" + value + "' is not a state; use CONNECTOR_STATE_ACTIVATING, _RUNNING, _DEACTIVATING or _STOPPED"});
+      if (auto state = parse_state(value))
+        query.states.push_back(*state);
+      else
+        violations.push_back(
+            {"state",
+             "'" + value + "' is not a state; use CONNECTOR_STATE_ACTIVATING, _RUNNING, _DEACTIVATING or _STOPPED"});
     } else if (key == "instanceTypeName") {
       const auto* descriptor = connectors_.plugins().find(value);
       query.instance_type_names.push_back(descriptor ? descriptor->type_name : value);
@@ -264,10 +278,14 @@ HttpResponse Api::list_connectors(const HttpRequest& request, const Target& targ
       query.connector_ids.push_back(value);
     } else if (key == "includeSettings" || key == "includeConfiguration" || key == "showDeleted") {
       auto flag = parse_bool(value);
-      if (!flag) violations.push_back({given, "must be true or false"});
-      else if (key == "includeSettings") forms.flat = *flag;
-      else if (key == "includeConfiguration") forms.nested = *flag;
-      else query.show_deleted = *flag;
+      if (!flag)
+        violations.push_back({given, "must be true or false"});
+      else if (key == "includeSettings")
+        forms.flat = *flag;
+      else if (key == "includeConfiguration")
+        forms.nested = *flag;
+      else
+        query.show_deleted = *flag;
     } else if (key == "page" || key == "pageSize") {
       auto number = parse_position(value);
       const std::uint64_t max = key == "page" ? 1000000000 : kMaxPageSize;
@@ -279,9 +297,10 @@ HttpResponse Api::list_connectors(const HttpRequest& request, const Target& targ
         query.page_size = *number;
       }
     } else {
-      violations.push_back({given, "unknown query parameter; use state, instanceTypeName, connectorId, includeSettings, "
-                                   "includeConfiguration, showDeleted, page or pageSize (or paging.page, "
-                                   "paging.pageSize)"});
+      violations.push_back({given,
+                            "unknown query parameter; use state, instanceTypeName, connectorId, includeSettings, "
+                            "includeConfiguration, showDeleted, page or pageSize (or paging.page, "
+                            "paging.pageSize)"});
     }
   }
   if (!violations.empty()) return bad_request("the list query is not valid", std::move(violations));
@@ -302,8 +321,10 @@ HttpResponse Api::get_connector_settings(const std::string& id, bool nested) {
   if (!view.ok()) return error_response(view.error());
   const auto& d = view->definition;
   json body = {{"settingsUpdateTime", connector::format_rfc3339(d.settings_update_time_ms)}};
-  if (nested) body["configuration"] = unflatten(d.settings);
-  else body["settings"] = d.settings;
+  if (nested)
+    body["configuration"] = unflatten(d.settings);
+  else
+    body["settings"] = d.settings;
   return json_response(200, dump(body));
 }
 

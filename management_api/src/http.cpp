@@ -122,13 +122,15 @@ HttpResponse json_response(int status, std::string body) {
 }
 
 HttpResponse error_response(const connector::Error& error) {
-  nlohmann::json body = {{"code", grpc_code(error.code)}, {"message", error.message}, {"details", nlohmann::json::array()}};
+  nlohmann::json body = {
+      {"code", grpc_code(error.code)}, {"message", error.message}, {"details", nlohmann::json::array()}};
   if (!error.field_violations.empty()) {
     auto violations = nlohmann::json::array();
     for (const auto& v : error.field_violations) {
       violations.push_back({{"field", v.field}, {"description", v.description}});
     }
-    body["details"].push_back({{"@type", "type.googleapis.com/google.rpc.BadRequest"}, {"fieldViolations", violations}});
+    body["details"].push_back(
+        {{"@type", "type.googleapis.com/google.rpc.BadRequest"}, {"fieldViolations", violations}});
   }
   // Replace, not throw, on invalid UTF-8 echoed from user input.
   return json_response(http_status(error.code), body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

@@ -59,8 +59,10 @@ connector::Result<ValidateOptions> parse_validate_options(const Target& target) 
   for (const auto& [key, value] : target.query) {
     if (key == "checkConnection") {
       auto flag = parse_bool(value);
-      if (flag) options.check_connection = *flag;
-      else violations.push_back({key, "must be true or false"});
+      if (flag)
+        options.check_connection = *flag;
+      else
+        violations.push_back({key, "must be true or false"});
     } else if (key == "timeoutSeconds") {
       int seconds = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
@@ -73,7 +75,8 @@ connector::Result<ValidateOptions> parse_validate_options(const Target& target) 
       violations.push_back({key, "unknown query parameter; use checkConnection or timeoutSeconds"});
     }
   }
-  if (!violations.empty()) return make_error(ErrorCode::invalid_argument, "the query is not valid", std::move(violations));
+  if (!violations.empty())
+    return make_error(ErrorCode::invalid_argument, "the query is not valid", std::move(violations));
   return options;
 }
 
@@ -118,18 +121,24 @@ HttpResponse Api::connector_plugins(const HttpRequest& request, const Target& ta
     auto body = parse_json_request(request);
     if (!body.ok()) return error_response(body.error());
     if (!body->is_object()) return bad_request("the body must be a settings object: {\"topic\": \"...\", ...}");
-    const auto& map = body->size() == 1 && body->contains("settings") && (*body)["settings"].is_object() ? (*body)["settings"] : *body;
+    const auto& map = body->size() == 1 && body->contains("settings") && (*body)["settings"].is_object()
+                          ? (*body)["settings"]
+                          : *body;
     connector::Settings settings;
     std::vector<connector::FieldViolation> violations;
     bool has_type = false;
     for (const auto& [key, value] : map.items()) {
-      if (value.is_string()) settings[key] = value.get<std::string>();
-      else if (value.is_number() || value.is_boolean()) settings[key] = value.dump();
-      else violations.push_back({key, "must be a string"});
+      if (value.is_string())
+        settings[key] = value.get<std::string>();
+      else if (value.is_number() || value.is_boolean())
+        settings[key] = value.dump();
+      else
+        violations.push_back({key, "must be a string"});
       if (connector::iequals(key, "instanceTypeName")) {
         has_type = true;
         const auto* named = value.is_string() ? plugins.find(value.get<std::string>()) : nullptr;
-        if (named != descriptor) violations.push_back({key, "names another type than the path (" + descriptor->type_name + ")"});
+        if (named != descriptor)
+          violations.push_back({key, "names another type than the path (" + descriptor->type_name + ")"});
       }
     }
     if (!violations.empty()) return bad_request("the connector settings are not valid", std::move(violations));

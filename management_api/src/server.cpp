@@ -3,9 +3,6 @@
 #include <utility>  // before Asio, see docs/architecture.md
 
 #include <array>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -29,6 +26,7 @@
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
+#include "tls_context.hpp"
 #include "wire.hpp"
 
 namespace sinkhost::management_api {
@@ -64,9 +62,10 @@ template <class Stream>
 constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
 
 HttpResponse too_many_connections(std::size_t limit) {
-  auto r = error_response(make_error(ErrorCode::unavailable, "too many connections: the server already serves its "
-                                                             "maximum of " + std::to_string(limit) +
-                                                                 " (--max-connections); retry later"));
+  auto r = error_response(make_error(ErrorCode::unavailable,
+                                     "too many connections: the server already serves its "
+                                     "maximum of " +
+                                         std::to_string(limit) + " (--max-connections); retry later"));
   r.headers.emplace_back("Retry-After", "1");
   return r;
 }
@@ -112,75 +111,16 @@ struct LogException {
   }
 };
 
-std::string openssl_reason(const beast::error_code& ec) {
-  std::string text = ec.message();
-  ERR_clear_error();
-  return text;
-}
-
-// fopen first, so that a missing or unreadable file gets the system's words for it rather
-// than OpenSSL's.
-std::string unreadable(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return std::strerror(errno);
-  std::fclose(f);
-  return {};
-}
-
 }  // namespace
 
 struct HttpServer::Impl {
   Impl(Handler h, Options o) : handler(std::move(h)), options(std::move(o)), handlers(options.handler_threads) {}
 
   connector::Result<void> load_tls() {
-    const auto& cert = options.tls_cert_file;
-    const auto& key = options.tls_key_file;
-    if (cert.empty() && key.empty()) return {};
-    if (cert.empty() || key.empty()) {
-      return make_error(ErrorCode::invalid_argument,
-                        "--tls-cert and --tls-key go together: give both for HTTPS, or neither for HTTP");
-    }
-    if (auto why = unreadable(cert); !why.empty()) {
-      return make_error(ErrorCode::invalid_argument, "cannot read the TLS certificate " + cert + ": " + why);
-    }
-    if (auto why = unreadable(key); !why.empty()) {
-      return make_error(ErrorCode::invalid_argument, "cannot read the TLS key " + key + ": " + why);
-    }
-    beast::error_code ec;
-    ssl::context context(ssl::context::tls_server);
-    context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                            ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
-                        ec);
-    if (!ec && SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION) != 1) {
-      return make_error(ErrorCode::internal, "cannot require TLS 1.2 or later from OpenSSL");
-    }
-    // An encrypted key would make OpenSSL prompt on the terminal: answer with an empty
-    // passphrase instead, so loading fails with a message.
-    if (!ec) context.set_password_callback([](std::size_t, ssl::context::password_purpose) { return std::string(); }, ec);
-    if (ec) return make_error(ErrorCode::internal, "cannot set up TLS: " + openssl_reason(ec));
-    context.use_certificate_chain_file(cert, ec);
-    if (ec) {
-      return make_error(ErrorCode::invalid_argument, "cannot load the TLS certificate " + cert + " (expected PEM): " +
-                                                         openssl_reason(ec));
-    }
-    context.use_private_key_file(key, ssl::context::pem, ec);
-    if (ec && ec.category() == asio::error::get_ssl_category() &&
-        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
-      ERR_clear_error();
-      return make_error(ErrorCode::invalid_argument,
-                        "the TLS key " + key + " does not belong to the certificate " + cert);
-    }
-    if (ec) {
-      return make_error(ErrorCode::invalid_argument, "cannot load the TLS key " + key +
-                                                         " (expected an unencrypted PEM private key): " +
-                                                         openssl_reason(ec));
-    }
-    if (SSL_CTX_check_private_key(context.native_handle()) != 1) {
-      ERR_clear_error();
-      return make_error(ErrorCode::invalid_argument,
-                        "the TLS key " + key + " does not belong to the certificate " + cert);
-    }
-    tls.emplace(std::move(context));
+    if (options.tls_cert_file.empty() && options.tls_key_file.empty()) return {};
+    auto context = tls_server_context(options.tls_cert_file, options.tls_key_file);
+    if (!context.ok()) return context.error();
+    tls.emplace(std::move(context).value());
     return {};
   }
 
@@ -297,7 +237,8 @@ struct HttpServer::Impl {
       // Routes may block (a stop waits for a flush): run them off the I/O thread.
       auto converted = wire::to_request(std::move(request));
       HttpResponse response = co_await asio::co_spawn(
-          handlers, [this, &converted]() -> asio::awaitable<HttpResponse> { co_return wire::call_handler(handler, converted); },
+          handlers,
+          [this, &converted]() -> asio::awaitable<HttpResponse> { co_return wire::call_handler(handler, converted); },
           asio::use_awaitable);
       auto out = to_beast(std::move(response), version, keep_alive);
       tcp.expires_after(options.io_timeout);
@@ -396,11 +337,13 @@ void HttpServer::run() {
   impl_->io.run();
 }
 
-void HttpServer::stop() { asio::post(impl_->io, [this] {
-  beast::error_code ignored;
-  impl_->acceptor.close(ignored);
-  impl_->signals.cancel(ignored);
-  impl_->io.stop();
-}); }
+void HttpServer::stop() {
+  asio::post(impl_->io, [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+    impl_->signals.cancel(ignored);
+    impl_->io.stop();
+  });
+}
 
 }  // namespace sinkhost::management_api

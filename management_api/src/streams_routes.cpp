@@ -77,16 +77,18 @@ std::variant<runtime::AppendRequest, HttpResponse> parse_append(const HttpReques
                                                                 const ApiOptions& options) {
   if (auto invalid = check_stream_name(stream)) return *invalid;
   if (stream.front() == '$') {
-    return error_response(make_error(ErrorCode::permission_denied,
-                                     "'" + stream + "' is a system stream: streams starting with '$' are written by sinkhost only"));
+    return error_response(
+        make_error(ErrorCode::permission_denied,
+                   "'" + stream + "' is a system stream: streams starting with '$' are written by sinkhost only"));
   }
 
   runtime::AppendRequest append{.stream = stream, .events = {}, .expected_version = runtime::expected_version::any};
   if (auto header = request.header("es-expectedversion"); !header.empty()) {
     auto value = parse_int(header);
     if (!value || (*value < 0 && *value != -1 && *value != -2 && *value != -4)) {
-      return bad_request("ES-ExpectedVersion is not valid",
-                         {{"ES-ExpectedVersion", "must be -2 (any), -1 (no stream), -4 (stream exists) or a revision >= 0"}});
+      return bad_request(
+          "ES-ExpectedVersion is not valid",
+          {{"ES-ExpectedVersion", "must be -2 (any), -1 (no stream), -4 (stream exists) or a revision >= 0"}});
     }
     append.expected_version = *value;
   }
@@ -95,10 +97,14 @@ std::variant<runtime::AppendRequest, HttpResponse> parse_append(const HttpReques
   if (auto event_type = request.header("es-eventtype"); !event_type.empty()) {
     // Single-event form: the body is the event's data, JSON or bytes as Content-Type says.
     std::vector<FieldViolation> violations;
-    runtime::NewEvent event{.event_id = request.header("es-eventid"), .event_type = event_type,
-                            .is_json = type == "application/json", .data = request.body, .metadata = "{}"};
+    runtime::NewEvent event{.event_id = request.header("es-eventid"),
+                            .event_type = event_type,
+                            .is_json = type == "application/json",
+                            .data = request.body,
+                            .metadata = "{}"};
     if (event.event_id.empty() || !is_uuid(event.event_id)) {
-      violations.push_back({"ES-EventId", "required with ES-EventType: a UUID such as 0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f"});
+      violations.push_back(
+          {"ES-EventId", "required with ES-EventType: a UUID such as 0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f"});
     }
     if (!valid_utf8(event_type)) violations.push_back({"ES-EventType", "must be UTF-8"});
     if (event.is_json) {
@@ -115,14 +121,16 @@ std::variant<runtime::AppendRequest, HttpResponse> parse_append(const HttpReques
     append.events.push_back(std::move(event));
   } else {
     if (type != kEventsMediaType && type != "application/json") {
-      return with_status(bad_request(std::string("send events as a JSON array with 'Content-Type: ") + kEventsMediaType +
-                                     "' (or application/json), or one event of any type with ES-EventType and ES-EventId headers"),
-                         415);
+      return with_status(
+          bad_request(std::string("send events as a JSON array with 'Content-Type: ") + kEventsMediaType +
+                      "' (or application/json), or one event of any type with ES-EventType and ES-EventId headers"),
+          415);
     }
     auto body = parse_json_body(request.body);
     if (!body.ok()) return error_response(body.error());
     if (!body->is_array() || body->empty()) {
-      return bad_request("the body must be a non-empty JSON array of events: [{\"eventId\", \"eventType\", \"data\", \"metadata\"}]");
+      return bad_request(
+          "the body must be a non-empty JSON array of events: [{\"eventId\", \"eventType\", \"data\", \"metadata\"}]");
     }
     if (body->size() > options.max_batch_events) {
       return too_large("the batch has " + std::to_string(body->size()) + " events; the limit is " +
@@ -154,8 +162,10 @@ std::variant<runtime::AppendRequest, HttpResponse> parse_append(const HttpReques
       event.data = data == item.end() ? "{}" : dump(*data);
       auto metadata = item.find("metadata");
       if (metadata != item.end() && !metadata->is_null()) {
-        if (!metadata->is_object()) violations.push_back({at + ".metadata", "must be a JSON object"});
-        else event.metadata = dump(*metadata);
+        if (!metadata->is_object())
+          violations.push_back({at + ".metadata", "must be a JSON object"});
+        else
+          event.metadata = dump(*metadata);
       } else {
         event.metadata = "{}";
       }
@@ -166,7 +176,8 @@ std::variant<runtime::AppendRequest, HttpResponse> parse_append(const HttpReques
       }
       append.events.push_back(std::move(event));
     }
-    if (!violations.empty()) return bad_request("the events are not valid; nothing was appended", std::move(violations));
+    if (!violations.empty())
+      return bad_request("the events are not valid; nothing was appended", std::move(violations));
     if (!oversized.empty()) return too_large("events are too large; nothing was appended", std::move(oversized));
   }
   return append;
@@ -189,9 +200,9 @@ HttpResponse Api::append(const HttpRequest& request, const std::string& stream) 
                                           {"lastPosition", appended->last_position.value()},
                                           {"firstRevision", appended->first_revision},
                                           {"nextExpectedVersion", appended->current_version}}
-                                          .dump());
-  response.headers.emplace_back("Location", "/streams/" + percent_encode_segment(stream) + "/" +
-                                                std::to_string(appended->first_revision));
+                                         .dump());
+  response.headers.emplace_back(
+      "Location", "/streams/" + percent_encode_segment(stream) + "/" + std::to_string(appended->first_revision));
   return response;
 }
 
@@ -204,8 +215,10 @@ HttpResponse Api::read(const Target& target, const std::string& stream) {
   };
   auto direction = runtime::Direction::forward;
   if (auto d = query("direction")) {
-    if (*d == "backward") direction = runtime::Direction::backward;
-    else if (*d != "forward") violations.push_back({"direction", "must be forward or backward"});
+    if (*d == "backward")
+      direction = runtime::Direction::backward;
+    else if (*d != "forward")
+      violations.push_back({"direction", "must be forward or backward"});
   }
   std::size_t count = kDefaultReadCount;
   if (auto c = query("count")) {
@@ -219,8 +232,10 @@ HttpResponse Api::read(const Target& target, const std::string& stream) {
   std::optional<std::uint64_t> from;
   if (auto f = query("from")) {
     auto value = parse_int(*f);
-    if (!value || *value < 0) violations.push_back({"from", "must be an integer >= 0"});
-    else from = static_cast<std::uint64_t>(*value);
+    if (!value || *value < 0)
+      violations.push_back({"from", "must be an integer >= 0"});
+    else
+      from = static_cast<std::uint64_t>(*value);
   }
   if (!violations.empty()) return bad_request("the read is not valid", std::move(violations));
 

@@ -12,10 +12,8 @@ bool is_permanent_delivery_error(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
     case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-      return true;
-    default:
-      return false;
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD: return true;
+    default: return false;
   }
 }
 
@@ -24,17 +22,13 @@ ErrorCode code_for(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR__AUTHENTICATION:
-    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
-      return ErrorCode::permission_denied;
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED: return ErrorCode::permission_denied;
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-      return ErrorCode::not_found;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION: return ErrorCode::not_found;
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-      return ErrorCode::invalid_argument;
-    default:
-      return ErrorCode::unavailable;
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD: return ErrorCode::invalid_argument;
+    default: return ErrorCode::unavailable;
   }
 }
 

@@ -39,27 +39,25 @@ struct TopicDeleter {
 
 // How long open() waits for the brokers to describe the topic (and to refuse bad credentials).
 constexpr int kOpenTimeoutMs = 10000;
-constexpr std::string_view kDefaultHeaderPrefix = "defaultHeaders:";
 
 class KafkaSink final : public connector::Sink {
  public:
-  KafkaSink(connector::SinkContext context, KeyExtractor keys)
+  KafkaSink(connector::SinkContext context, KafkaSinkSettings settings, KeyExtractor keys)
       : context_(std::move(context)),
-        topic_name_(connector::get_or(context_.settings, "topic", "")),
+        settings_(std::move(settings)),
+        topic_name_(settings_.topic),
         keys_(std::move(keys)),
-        wait_for_ack_(connector::get_bool(context_.settings, "waitForBrokerAck", false)) {
-    if (auto p = connector::get(context_.settings, "partition")) partition_ = std::stoi(*p);
-    if (auto p = connector::get(context_.settings, "defaultPartition")) default_partition_ = std::stoi(*p);
-    for (const auto& [key, value] : context_.settings) {
-      if (key.starts_with(kDefaultHeaderPrefix)) default_headers_.push_back({key.substr(kDefaultHeaderPrefix.size()), value});
-    }
-    auth_description_ = describe_authentication(context_.settings);
+        wait_for_ack_(settings_.wait_for_broker_ack),
+        partition_(settings_.partition),
+        default_partition_(settings_.default_partition) {
+    for (const auto& [name, value] : settings_.default_headers) default_headers_.push_back({name, value});
+    auth_description_ = describe_authentication(settings_);
   }
 
   ~KafkaSink() override { close(std::chrono::milliseconds(0)); }
 
   Result<void> open() override {
-    auto conf = build_producer_conf(context_.settings, context_.connector_id);
+    auto conf = build_producer_conf(settings_, context_.connector_id);
     if (!conf.ok()) return conf.error();
     rd_kafka_conf_set_opaque(conf->get(), this);
     rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaSink::on_delivery);
@@ -134,8 +132,10 @@ class KafkaSink final : public connector::Sink {
     const void* key_data = key ? key->data() : nullptr;
     const std::size_t key_size = key ? key->size() : 0;
     std::int32_t partition = RD_KAFKA_PARTITION_UA;
-    if (partition_) partition = *partition_;
-    else if (!key && default_partition_) partition = *default_partition_;
+    if (partition_)
+      partition = *partition_;
+    else if (!key && default_partition_)
+      partition = *default_partition_;
 
     // The position rides along as the message's opaque, so the delivery report needs no lookup.
     void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(record.position.value()));
@@ -146,12 +146,11 @@ class KafkaSink final : public connector::Sink {
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wgnu-statement-expression"
 #endif
-    auto err = rd_kafka_producev(
-        producer_.get(), RD_KAFKA_V_RKT(topic_.get()), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(const_cast<char*>(record.data.data()), record.data.size()),
-        RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_TIMESTAMP(record.timestamp_ms),
-        RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    auto err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_RKT(topic_.get()), RD_KAFKA_V_PARTITION(partition),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_VALUE(const_cast<char*>(record.data.data()), record.data.size()),
+                                 RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_TIMESTAMP(record.timestamp_ms),
+                                 RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
 #if defined(__clang__)
 #pragma clang diagnostic pop
 #endif
@@ -197,7 +196,8 @@ class KafkaSink final : public connector::Sink {
   Error fatal_error() {
     char detail[512] = "";
     auto err = rd_kafka_fatal_error(producer_.get(), detail, sizeof detail);
-    return make_error(ErrorCode::unavailable, std::string("fatal Kafka producer error: ") + rd_kafka_err2name(err) + ": " + detail);
+    return make_error(ErrorCode::unavailable,
+                      std::string("fatal Kafka producer error: ") + rd_kafka_err2name(err) + ": " + detail);
   }
 
   static std::int32_t choose_partition(const rd_kafka_topic_t* topic, const void* key, size_t key_size,
@@ -245,7 +245,8 @@ class KafkaSink final : public connector::Sink {
       // Retrying with the same credentials or certificates cannot succeed.
       auto error = make_error(auth ? ErrorCode::permission_denied : ErrorCode::unavailable,
                               std::string(auth ? "Kafka authentication failed (" + self->auth_description_ + "): "
-                                               : "Kafka TLS handshake failed: ") + reason);
+                                               : "Kafka TLS handshake failed: ") +
+                                  reason);
       std::lock_guard lock(self->mutex_);
       if (self->opening_) {
         if (!self->open_failure_) self->open_failure_ = error;
@@ -266,11 +267,15 @@ class KafkaSink final : public connector::Sink {
   static void on_log(const rd_kafka_t* producer, int level, const char* facility, const char* message) {
     auto* self = static_cast<KafkaSink*>(rd_kafka_opaque(producer));
     if (self == nullptr) return;
-    auto mapped = level <= 3 ? LogLevel::error : level <= 4 ? LogLevel::warn : level <= 6 ? LogLevel::info : LogLevel::debug;
+    auto mapped = level <= 3   ? LogLevel::error
+                  : level <= 4 ? LogLevel::warn
+                  : level <= 6 ? LogLevel::info
+                               : LogLevel::debug;
     self->context_.log(mapped, std::string("librdkafka ") + facility + ": " + message);
   }
 
   connector::SinkContext context_;
+  const KafkaSinkSettings settings_;
   std::string topic_name_;
   KeyExtractor keys_;
   bool wait_for_ack_;
@@ -293,9 +298,11 @@ class KafkaSink final : public connector::Sink {
 };
 
 Result<std::unique_ptr<connector::Sink>> create(connector::SinkContext context) {
-  auto keys = KeyExtractor::create(context.settings);
+  auto settings = KafkaSinkSettings::from(context.settings);
+  auto keys = KeyExtractor::create(settings);
   if (!keys.ok()) return keys.error();
-  return std::unique_ptr<connector::Sink>(std::make_unique<KafkaSink>(std::move(context), std::move(keys).value()));
+  return std::unique_ptr<connector::Sink>(
+      std::make_unique<KafkaSink>(std::move(context), std::move(settings), std::move(keys).value()));
 }
 
 // "librdkafka 2.8.0 (builtin.features: gzip,snappy,ssl,sasl,...)": the library actually loaded,
@@ -316,11 +323,12 @@ const connector::SinkDescriptor& descriptor() {
       .type_name = "kafka-sink",
       // KurrentDB's short name and the full type names KurrentDB (and EventStoreDB before it) register.
       .aliases = {"KafkaSink", "Kurrent.Connectors.Kafka.KafkaSink", "EventStore.Connectors.Kafka.KafkaSink"},
-      .description = "Produces every record to an Apache Kafka topic with an idempotent producer (acks=all, order "
-                     "kept per partition); the checkpoint moves only past records the broker acknowledged.",
+      .description =
+          "Produces every record to an Apache Kafka topic with an idempotent producer (acks=all, order "
+          "kept per partition); the checkpoint moves only past records the broker acknowledged.",
       .settings = settings_table(),
       .create = &create,
-      .check = &check_settings,
+      .check = &check_settings_map,
       .check_connection = &check_connection,
       .library_versions = &library_versions,
   };

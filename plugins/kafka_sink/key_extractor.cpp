@@ -12,7 +12,6 @@ namespace {
 
 constexpr const char* kMetadataHeaderPrefix = "esdb-record-headers-";
 
-
 const std::string* find_header(const connector::Record& record, const std::string& name) {
   for (const auto& h : record.headers) {
     if (h.name == name) return &h.value;
@@ -30,20 +29,24 @@ KeyExtractor::KeyExtractor(KeyExtractor&&) noexcept = default;
 KeyExtractor::~KeyExtractor() = default;
 
 connector::Result<KeyExtractor> KeyExtractor::create(const connector::Settings& settings) {
+  return create(KafkaSinkSettings::from(settings));
+}
+
+connector::Result<KeyExtractor> KeyExtractor::create(const KafkaSinkSettings& settings) {
   KeyExtractor extractor;
-  if (!connector::get_bool(settings, "partitionKeyExtraction:enabled", false)) return extractor;
-  const auto source = connector::get_or(settings, "partitionKeyExtraction:source", "partitionKey");
-  const auto expression = connector::get_or(settings, "partitionKeyExtraction:expression", "");
+  if (!settings.key_extraction_enabled) return extractor;
+  const auto& expression = settings.key_expression;
   auto invalid = [](std::string description) {
     return make_error(ErrorCode::invalid_argument, "the connector settings are not valid",
                       {{"partitionKeyExtraction:expression", std::move(description)}});
   };
 
-  if (source == "partitionKey") {
+  const auto source = settings.key_source;
+  if (source == KeySource::partition_key) {
     extractor.source_ = Source::partition_key;
-  } else if (source == "streamSuffix") {
+  } else if (source == KeySource::stream_suffix) {
     extractor.source_ = Source::stream_suffix;
-  } else if (source == "stream") {
+  } else if (source == KeySource::stream) {
     extractor.source_ = Source::stream;
     if (expression.empty()) return extractor;  // KurrentDB: without an expression the key is the stream id
     RE2::Options options;
@@ -53,13 +56,15 @@ connector::Result<KeyExtractor> KeyExtractor::create(const connector::Settings& 
       return invalid("not a valid regular expression (RE2 syntax: no backreferences or lookarounds): " +
                      extractor.regex_->error());
     }
-  } else if (source == "headers") {
+  } else if (source == KeySource::headers) {
     extractor.names_ = connector::split_list(expression);
-    if (extractor.names_.empty()) return invalid("required with source headers: comma-separated metadata names, e.g. region,zone");
+    if (extractor.names_.empty())
+      return invalid("required with source headers: comma-separated metadata names, e.g. region,zone");
     extractor.source_ = Source::headers;
-  } else if (source == "data") {
+  } else if (source == KeySource::data) {
     extractor.names_ = connector::split_list(expression);
-    if (extractor.names_.empty()) return invalid("required with source data: comma-separated JSON Pointers, e.g. /userId,/anonymousId");
+    if (extractor.names_.empty())
+      return invalid("required with source data: comma-separated JSON Pointers, e.g. /userId,/anonymousId");
     for (const auto& pointer : extractor.names_) {
       try {
         (void)nlohmann::json::json_pointer(pointer);
@@ -74,10 +79,8 @@ connector::Result<KeyExtractor> KeyExtractor::create(const connector::Settings& 
 
 std::optional<std::string> KeyExtractor::key(const connector::Record& record) const {
   switch (source_) {
-    case Source::none:
-      return std::nullopt;
-    case Source::partition_key:
-      return record.key;
+    case Source::none: return std::nullopt;
+    case Source::partition_key: return record.key;
     case Source::stream: {
       if (!regex_) return record.stream_id;
       // The first capture group when the regex has one, else the whole match.

@@ -7,7 +7,7 @@
 
 #include "sinkhost/connector/record.hpp"
 #include "sinkhost/connector/result.hpp"
-#include "sinkhost/connector/settings.hpp"
+#include "settings.hpp"
 
 namespace re2 {
 class RE2;
@@ -20,6 +20,8 @@ namespace sinkhost::kafka_sink {
 // Thread-safety: immutable after create(); key() may run on any thread.
 class KeyExtractor {
  public:
+  static connector::Result<KeyExtractor> create(const KafkaSinkSettings& settings);
+  // The same from a settings map (parsed with the kafka-sink table).
   static connector::Result<KeyExtractor> create(const connector::Settings& settings);
   KeyExtractor(KeyExtractor&&) noexcept;
   ~KeyExtractor();
@@ -31,8 +33,8 @@ class KeyExtractor {
   KeyExtractor() = default;
 
   Source source_ = Source::none;
-  std::unique_ptr<re2::RE2> regex_;    // stream
-  std::vector<std::string> names_;     // headers: metadata names; data: JSON Pointers
+  std::unique_ptr<re2::RE2> regex_;  // stream
+  std::vector<std::string> names_;   // headers: metadata names; data: JSON Pointers
 };
 
 }  // namespace sinkhost::kafka_sink

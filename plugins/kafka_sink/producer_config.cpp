@@ -10,7 +10,6 @@ namespace sinkhost::kafka_sink {
 
 using connector::ErrorCode;
 using connector::FieldViolation;
-using connector::get_or;
 using connector::make_error;
 
 namespace {
@@ -22,13 +21,27 @@ constexpr std::string_view kPassThroughPrefix = "producer:";
 // (partitioner), security (every security.*, sasl.*, ssl.* property is a setting of its own),
 // or the process itself (plugins load code; callbacks and opaques are not strings).
 bool refused_property(std::string_view name) {
-  static constexpr std::array<std::string_view, 18> exact = {
-      "acks", "request.required.acks", "enable.idempotence", "retries", "message.send.max.retries", "enable.gapless.guarantee", "transactional.id",
-      "partitioner", "sticky.partitioning.linger.ms", "bootstrap.servers", "metadata.broker.list", "client.id", "security.protocol",
-      "plugin.library.paths", "interceptors", "dr_cb", "dr_msg_cb", "enable.ssl.certificate.verification"};
+  static constexpr std::array<std::string_view, 18> exact = {"acks",
+                                                             "request.required.acks",
+                                                             "enable.idempotence",
+                                                             "retries",
+                                                             "message.send.max.retries",
+                                                             "enable.gapless.guarantee",
+                                                             "transactional.id",
+                                                             "partitioner",
+                                                             "sticky.partitioning.linger.ms",
+                                                             "bootstrap.servers",
+                                                             "metadata.broker.list",
+                                                             "client.id",
+                                                             "security.protocol",
+                                                             "plugin.library.paths",
+                                                             "interceptors",
+                                                             "dr_cb",
+                                                             "dr_msg_cb",
+                                                             "enable.ssl.certificate.verification"};
   if (std::find(exact.begin(), exact.end(), name) != exact.end()) return true;
-  return name.starts_with("sasl.") || name.starts_with("ssl.") || name.starts_with("ssl_") ||
-         name.ends_with("_cb") || name == "opaque" || name == "background_event_cb";
+  return name.starts_with("sasl.") || name.starts_with("ssl.") || name.starts_with("ssl_") || name.ends_with("_cb") ||
+         name == "opaque" || name == "background_event_cb";
 }
 
 // The idempotent producer keeps order per partition with at most 5 requests in flight per
@@ -36,9 +49,7 @@ bool refused_property(std::string_view name) {
 bool in_flight_limit(std::string_view name) {
   return name == "max.in.flight.requests.per.connection" || name == "max.in.flight";
 }
-bool valid_in_flight_limit(const std::string& value) {
-  return value.size() == 1 && value[0] >= '1' && value[0] <= '5';
-}
+bool valid_in_flight_limit(const std::string& value) { return value.size() == 1 && value[0] >= '1' && value[0] <= '5'; }
 
 const char* security_protocol(const std::string& value) {
   if (value == "saslPlaintext") return "SASL_PLAINTEXT";
@@ -60,18 +71,18 @@ std::string lower(std::string text) {
 
 }  // namespace
 
-connector::Result<ConfPtr> build_producer_conf(const connector::Settings& s, const std::string& connector_id) {
+connector::Result<ConfPtr> build_producer_conf(const KafkaSinkSettings& s, const std::string& connector_id) {
   ConfPtr conf(rd_kafka_conf_new());
   std::vector<std::pair<std::string, std::string>> properties = {
-      {"bootstrap.servers", get_or(s, "bootstrapServers", "localhost:9092")},
-      {"client.id", get_or(s, "clientId", "sinkhost-" + connector_id)},
+      {"bootstrap.servers", s.bootstrap_servers},
+      {"client.id", s.client_id.value_or("sinkhost-" + connector_id)},
       // Idempotence implies acks=all and keeps order per partition across retries.
       {"enable.idempotence", "true"},
-      {"compression.type", lower(get_or(s, "compression:type", "Zstd"))},
-      {"compression.level", get_or(s, "compression:level", "6")},
-      {"broker.address.family", lower(get_or(s, "brokerAddressFamily", "V4"))},
-      {"reconnect.backoff.max.ms", get_or(s, "resilience:reconnectBackoffMaxMs", "20000")},
-      {"message.send.max.retries", get_or(s, "resilience:messageSendMaxRetries", "2147483647")},
+      {"compression.type", lower(s.compression_type)},
+      {"compression.level", std::to_string(s.compression_level)},
+      {"broker.address.family", lower(s.broker_address_family)},
+      {"reconnect.backoff.max.ms", std::to_string(s.reconnect_backoff_max_ms)},
+      {"message.send.max.retries", std::to_string(s.message_send_max_retries)},
       // A broker that is down is waited for, not given up on: records stay in flight (and the
       // connector reports itself degraded) until they are delivered. Permanent errors still
       // fail them at once.
@@ -82,29 +93,24 @@ connector::Result<ConfPtr> build_producer_conf(const connector::Settings& s, con
       // partitioning would otherwise place them itself, in runs on one partition.
       {"sticky.partitioning.linger.ms", "0"},
   };
-  const auto protocol = get_or(s, "authentication:securityProtocol", "plaintext");
-  properties.emplace_back("security.protocol", security_protocol(protocol));
-  if (protocol == "saslPlaintext" || protocol == "saslSsl") {
-    properties.emplace_back("sasl.mechanisms", sasl_mechanism(get_or(s, "authentication:saslMechanism", "plain")));
-    properties.emplace_back("sasl.username", get_or(s, "authentication:username", ""));
-    properties.emplace_back("sasl.password", get_or(s, "authentication:password", ""));
+  properties.emplace_back("security.protocol", security_protocol(s.security_protocol));
+  if (s.sasl()) {
+    properties.emplace_back("sasl.mechanisms", sasl_mechanism(s.sasl_mechanism));
+    properties.emplace_back("sasl.username", s.username);
+    properties.emplace_back("sasl.password", s.password);
   }
-  if (protocol == "ssl" || protocol == "saslSsl") {
-    if (auto ca = connector::get(s, "authentication:tls:caCertificate")) properties.emplace_back("ssl.ca.pem", *ca);
-    if (auto cert = connector::get(s, "authentication:tls:clientCertificate")) {
-      properties.emplace_back("ssl.certificate.pem", *cert);
-    }
-    if (auto key = connector::get(s, "authentication:tls:clientKey")) properties.emplace_back("ssl.key.pem", *key);
-    if (!connector::get_bool(s, "authentication:tls:verifyCertificates", true)) {
+  if (s.tls()) {
+    if (s.ca_certificate) properties.emplace_back("ssl.ca.pem", *s.ca_certificate);
+    if (s.client_certificate) properties.emplace_back("ssl.certificate.pem", *s.client_certificate);
+    if (s.client_key) properties.emplace_back("ssl.key.pem", *s.client_key);
+    if (!s.verify_certificates) {
       properties.emplace_back("enable.ssl.certificate.verification", "false");
       properties.emplace_back("ssl.endpoint.identification.algorithm", "none");
     } else {
       properties.emplace_back("ssl.endpoint.identification.algorithm", "https");
     }
   }
-  for (const auto& [key, value] : s) {
-    if (key.starts_with(kPassThroughPrefix)) properties.emplace_back(key.substr(kPassThroughPrefix.size()), value);
-  }
+  for (const auto& [name, value] : s.producer_properties) properties.emplace_back(name, value);
 
   char reason[512];
   for (const auto& [name, value] : properties) {
@@ -116,67 +122,89 @@ connector::Result<ConfPtr> build_producer_conf(const connector::Settings& s, con
   return conf;
 }
 
-std::string describe_authentication(const connector::Settings& s) {
-  const auto protocol = get_or(s, "authentication:securityProtocol", "plaintext");
-  if (protocol != "saslPlaintext" && protocol != "saslSsl") return protocol;
-  return "SASL " + get_or(s, "authentication:saslMechanism", "plain") + " as '" + get_or(s, "authentication:username", "") + "'";
+std::string describe_authentication(const KafkaSinkSettings& s) {
+  if (!s.sasl()) return s.security_protocol;
+  return "SASL " + s.sasl_mechanism + " as '" + s.username + "'";
 }
 
-std::vector<FieldViolation> check_settings(const connector::Settings& s) {
-  std::vector<FieldViolation> violations;
-  const auto protocol = get_or(s, "authentication:securityProtocol", "plaintext");
-  const bool sasl = protocol == "saslPlaintext" || protocol == "saslSsl";
-  if (sasl) {
-    for (const char* key : {"authentication:username", "authentication:password"}) {
-      if (get_or(s, key, "").empty()) violations.push_back({key, "required when securityProtocol is " + protocol});
-    }
+namespace {
+
+// SASL needs credentials, a client key needs its certificate, TLS material needs TLS and PEM.
+void check_authentication(const KafkaSinkSettings& s, std::vector<FieldViolation>& violations) {
+  const auto& protocol = s.security_protocol;
+  if (s.sasl()) {
+    if (s.username.empty())
+      violations.push_back({"authentication:username", "required when securityProtocol is " + protocol});
+    if (s.password.empty())
+      violations.push_back({"authentication:password", "required when securityProtocol is " + protocol});
   }
-  const bool tls = protocol == "ssl" || protocol == "saslSsl";
-  const bool has_cert = !get_or(s, "authentication:tls:clientCertificate", "").empty();
-  const bool has_key = !get_or(s, "authentication:tls:clientKey", "").empty();
+  const std::string no_value;
+  const auto& ca = s.ca_certificate.value_or(no_value);
+  const auto& cert = s.client_certificate.value_or(no_value);
+  const auto& key = s.client_key.value_or(no_value);
+  const bool has_cert = !cert.empty();
+  const bool has_key = !key.empty();
   if (has_cert != has_key) {
     violations.push_back({has_cert ? "authentication:tls:clientKey" : "authentication:tls:clientCertificate",
                           "a client certificate and its key go together"});
   }
-  if (!tls) {
-    for (const char* key : {"authentication:tls:caCertificate", "authentication:tls:clientCertificate",
-                            "authentication:tls:clientKey"}) {
-      if (!get_or(s, key, "").empty()) {
-        violations.push_back({key, "only used with securityProtocol ssl or saslSsl, not " + protocol});
+  if (!s.tls()) {
+    for (const auto& [name, value] :
+         {std::pair{"authentication:tls:caCertificate", &ca}, std::pair{"authentication:tls:clientCertificate", &cert},
+          std::pair{"authentication:tls:clientKey", &key}}) {
+      if (!value->empty()) {
+        violations.push_back({name, "only used with securityProtocol ssl or saslSsl, not " + protocol});
       }
     }
   }
-  for (const char* key : {"authentication:tls:caCertificate", "authentication:tls:clientCertificate"}) {
-    auto value = get_or(s, key, "");
-    if (!value.empty() && value.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-      violations.push_back({key, "must be PEM text (-----BEGIN CERTIFICATE----- ...)"});
+  for (const auto& [name, value] :
+       {std::pair{"authentication:tls:caCertificate", &ca}, std::pair{"authentication:tls:clientCertificate", &cert}}) {
+    if (!value->empty() && value->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      violations.push_back({name, "must be PEM text (-----BEGIN CERTIFICATE----- ...)"});
     }
   }
-  if (has_key && get_or(s, "authentication:tls:clientKey", "").find("PRIVATE KEY-----") == std::string::npos) {
-    violations.push_back({"authentication:tls:clientKey", "must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY----- ...)"});
+  if (has_key && key.find("PRIVATE KEY-----") == std::string::npos) {
+    violations.push_back(
+        {"authentication:tls:clientKey", "must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY----- ...)"});
   }
+}
 
-  // Pass-through properties: refused ones, then let librdkafka judge names and values.
+// Pass-through properties: refused ones, then let librdkafka judge names and values.
+void check_pass_through(const KafkaSinkSettings& s, std::vector<FieldViolation>& violations) {
   ConfPtr scratch(rd_kafka_conf_new());
   char reason[512];
-  for (const auto& [key, value] : s) {
-    if (!key.starts_with(kPassThroughPrefix)) continue;
-    auto name = key.substr(kPassThroughPrefix.size());
+  for (const auto& [name, value] : s.producer_properties) {
+    const auto key = std::string(kPassThroughPrefix) + name;
     if (refused_property(name)) {
-      violations.push_back({key, "not allowed: sinkhost sets it to keep its delivery and security guarantees, "
-                                 "or it has a setting of its own (see docs/plugins/kafka-sink.md)"});
+      violations.push_back({key,
+                            "not allowed: sinkhost sets it to keep its delivery and security guarantees, "
+                            "or it has a setting of its own (see docs/plugins/kafka-sink.md)"});
     } else if (in_flight_limit(name) && !valid_in_flight_limit(value)) {
-      violations.push_back({key, "must be 1 to 5: the idempotent producer keeps order per partition with at most "
-                                 "5 requests in flight, got '" + value + "'"});
-    } else if (rd_kafka_conf_set(scratch.get(), name.c_str(), value.c_str(), reason, sizeof reason) != RD_KAFKA_CONF_OK) {
+      violations.push_back({key,
+                            "must be 1 to 5: the idempotent producer keeps order per partition with at most "
+                            "5 requests in flight, got '" +
+                                value + "'"});
+    } else if (rd_kafka_conf_set(scratch.get(), name.c_str(), value.c_str(), reason, sizeof reason) !=
+               RD_KAFKA_CONF_OK) {
       violations.push_back({key, std::string("librdkafka: ") + reason});
     }
   }
+}
 
+}  // namespace
+
+std::vector<FieldViolation> check_settings(const KafkaSinkSettings& s) {
+  std::vector<FieldViolation> violations;
+  check_authentication(s, violations);
+  check_pass_through(s, violations);
   if (auto extractor = KeyExtractor::create(s); !extractor.ok()) {
     for (auto& v : extractor.error().field_violations) violations.push_back(std::move(v));
   }
   return violations;
+}
+
+std::vector<FieldViolation> check_settings_map(const connector::Settings& settings) {
+  return check_settings(KafkaSinkSettings::from(settings));
 }
 
 }  // namespace sinkhost::kafka_sink

@@ -11,26 +11,60 @@
 
 #include "sinkhost/connector/encoding.hpp"
 #include "sinkhost/connector/plugin.hpp"
+#include "sinkhost/connector/typed_settings.hpp"
 
 namespace sinkhost::logger_sink {
 namespace {
 
 using connector::ErrorCode;
+using connector::field;
+using connector::info;
 using connector::LogLevel;
 using connector::make_error;
 using connector::Result;
-using connector::SettingSpec;
-using connector::SettingType;
 using nlohmann::json;
+
+enum class Output { log, file };
+
+// A logger-sink connector's settings; each field comes from a row of schema() (defaults, docs).
+struct LoggerSettings {
+  Output output = Output::log;
+  std::string path;
+  bool include_headers = false;
+  bool include_record_data = false;
+};
+
+const connector::SettingsSchema<LoggerSettings>& schema() {
+  using S = LoggerSettings;
+  static const connector::SettingsSchema<LoggerSettings> table({
+      connector::enumeration(&S::output,
+                             {.name = "output",
+                              .default_value = "log",
+                              .doc = "Where the lines go: log = sinkhost's log (info level), file = the file named "
+                                     "by path."},
+                             {{"log", Output::log}, {"file", Output::file}}),
+      field(&S::path,
+            {.name = "path", .doc = "The file lines are appended to when output is file (created if missing)."}),
+      field(&S::include_headers, {.name = "includeHeaders",
+                                  .default_value = "false",
+                                  .doc = "Add the record's headers (esdb-*) to each line."}),
+      field(&S::include_record_data,
+            {.name = "includeRecordData",
+             .default_value = "true",
+             .doc = "Add the record's data to each line (KurrentDB's serilog-sink setting); false: only the "
+                    "record's identity (id, stream, revision, position, type, time)."}),
+      info<S>({.name = "configuration",
+               .doc = "KurrentDB's serilog-sink Serilog configuration (base64 JSON). Accepted, without effect: "
+                      "this sink writes where output and path say.",
+               .no_effect = "logger-sink writes where output and path say; it has no Serilog configuration"}),
+  });
+  return table;
+}
 
 // One record as one line of JSON: the same fields a Kafka consumer would see, spelled out.
 std::string to_line(const connector::Record& r, bool include_headers, bool include_data) {
-  json line = {{"recordId", r.record_id},
-               {"stream", r.stream_id},
-               {"revision", r.stream_revision},
-               {"position", r.position.value()},
-               {"eventType", r.schema_subject},
-               {"timestamp", r.timestamp_ms}};
+  json line = {{"recordId", r.record_id},        {"stream", r.stream_id},         {"revision", r.stream_revision},
+               {"position", r.position.value()}, {"eventType", r.schema_subject}, {"timestamp", r.timestamp_ms}};
   if (!include_data) {
     // KurrentDB's includeRecordData=false: the record's identity only.
   } else if (r.schema_type == connector::SchemaType::json) {
@@ -54,13 +88,14 @@ class LoggerSink final : public connector::Sink {
  public:
   explicit LoggerSink(connector::SinkContext context)
       : context_(std::move(context)),
-        to_file_(connector::get_or(context_.settings, "output", "log") == "file"),
-        include_headers_(connector::get_bool(context_.settings, "includeHeaders", false)),
-        include_data_(connector::get_bool(context_.settings, "includeRecordData", true)) {}
+        settings_(schema().parse_valid(context_.settings)),
+        to_file_(settings_.output == Output::file),
+        include_headers_(settings_.include_headers),
+        include_data_(settings_.include_record_data) {}
 
   Result<void> open() override {
     if (!to_file_) return {};
-    const auto path = connector::get_or(context_.settings, "path", "");
+    const auto& path = settings_.path;
     file_.reset(std::fopen(path.c_str(), "a"));
     if (!file_) {
       return make_error(ErrorCode::unavailable, "cannot open " + path + " for appending: " + std::strerror(errno));
@@ -88,6 +123,7 @@ class LoggerSink final : public connector::Sink {
 
  private:
   connector::SinkContext context_;
+  const LoggerSettings settings_;
   bool to_file_;
   bool include_headers_;
   bool include_data_;
@@ -99,7 +135,8 @@ Result<std::unique_ptr<connector::Sink>> create(connector::SinkContext context) 
 }
 
 std::vector<connector::FieldViolation> check(const connector::Settings& settings) {
-  if (connector::get_or(settings, "output", "log") == "file" && connector::get_or(settings, "path", "").empty()) {
+  const auto parsed = schema().parse_valid(settings);
+  if (parsed.output == Output::file && parsed.path.empty()) {
     return {{"path", "required when output is file"}};
   }
   return {};
@@ -113,30 +150,10 @@ const connector::SinkDescriptor& descriptor() {
       .aliases = {"LoggerSink", "serilog-sink", "SerilogSink", "EventStore.Connectors.Testing.LoggerSink",
                   "Kurrent.Connectors.Testing.LoggerSink", "Kurrent.Connectors.Serilog.SerilogSink",
                   "EventStore.Connectors.Serilog.SerilogSink"},
-      .description = "Writes each record as one JSON line to the sinkhost log or to a file, and acknowledges it "
-                     "once written. For demos, tests and debugging filters.",
-      .settings =
-          {
-              {.name = "output",
-               .type = SettingType::enumeration,
-               .default_value = "log",
-               .allowed_values = {"log", "file"},
-               .doc = "Where the lines go: log = sinkhost's log (info level), file = the file named by path."},
-              {.name = "path", .doc = "The file lines are appended to when output is file (created if missing)."},
-              {.name = "includeHeaders",
-               .type = SettingType::boolean,
-               .default_value = "false",
-               .doc = "Add the record's headers (esdb-*) to each line."},
-              {.name = "includeRecordData",
-               .type = SettingType::boolean,
-               .default_value = "true",
-               .doc = "Add the record's data to each line (KurrentDB's serilog-sink setting); false: only the "
-                      "record's identity (id, stream, revision, position, type, time)."},
-              {.name = "configuration",
-               .doc = "KurrentDB's serilog-sink Serilog configuration (base64 JSON). Accepted, without effect: "
-                      "this sink writes where output and path say.",
-               .no_effect = "logger-sink writes where output and path say; it has no Serilog configuration"},
-          },
+      .description =
+          "Writes each record as one JSON line to the sinkhost log or to a file, and acknowledges it "
+          "once written. For demos, tests and debugging filters.",
+      .settings = schema().specs(),
       .create = &create,
       .check = &check,
   };

@@ -1,7 +1,6 @@
 #include "commands.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <iostream>
 
 #include "sinkhost/management_api/auth.hpp"
+#include "sinkhost/runtime/dir_lock.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
 #include "sinkhost/runtime/secrets/data_protection.hpp"
 #include "sinkhost/runtime/secrets/token.hpp"
@@ -76,7 +76,8 @@ std::string read_password_line(const char* prompt, PasswordBuffer& out) {
   }
   if (out.length > 0 && out.bytes[out.length - 1] == '\r') --out.length;
   if (error.empty() && too_long) error = "the password is longer than 4096 bytes";
-  if (error.empty() && out.length == 0) error = "the password is empty (it is read from the first line of standard input)";
+  if (error.empty() && out.length == 0)
+    error = "the password is empty (it is read from the first line of standard input)";
   return error;
 }
 
@@ -94,7 +95,8 @@ int token_command_failed(const std::string& message) {
 
 int run_user_add(const std::string& users_file, const std::string& name) {
   // The name first: no point asking for a password for a name that cannot be used.
-  if (auto valid = management_api::validate_user_name(name); !valid.ok()) return user_command_failed(valid.error().message);
+  if (auto valid = management_api::validate_user_name(name); !valid.ok())
+    return user_command_failed(valid.error().message);
   PasswordBuffer password;
   if (auto error = read_password_line(("Password for " + name + ": ").c_str(), password); !error.empty()) {
     return user_command_failed(error);
@@ -118,7 +120,6 @@ int run_user_remove(const std::string& users_file, const std::string& name) {
   return 0;
 }
 
-
 std::optional<runtime::SecretBytes> take_token_from_environment() {
   char* value = std::getenv(kTokenEnvironment);
   if (value == nullptr) return std::nullopt;
@@ -130,15 +131,14 @@ std::optional<runtime::SecretBytes> take_token_from_environment() {
 
 std::string lock_data_dir(const std::string& data_dir) {
   const auto path = (fs::path(data_dir) / "sinkhost.lock").string();
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return "cannot open " + path + ": " + std::strerror(errno);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    const int error = errno;
-    ::close(fd);
-    if (error == EWOULDBLOCK) return "another sinkhost process is using the data directory " + data_dir;
-    return "cannot lock " + path + ": " + std::strerror(error);
+  runtime::DirLock lock(path, runtime::DirLock::Target::lock_file, runtime::DirLock::Wait::fail_if_held);
+  if (lock.failed_step() == runtime::DirLock::Step::open) {
+    return "cannot open " + path + ": " + std::strerror(lock.error_number());
   }
-  return "";  // the descriptor stays open (and locked) for the life of the process
+  if (lock.held_elsewhere()) return "another sinkhost process is using the data directory " + data_dir;
+  if (!lock.locked()) return "cannot lock " + path + ": " + std::strerror(lock.error_number());
+  lock.keep_until_exit();  // the lock is the process's from here on
+  return "";
 }
 
 // `sinkhost token generate [--output FILE]`: a new token on standard output, or in a new file

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "connector_entry.hpp"
 #include "connector_settings.hpp"
 #include "sinkhost/runtime/embedded_log/log_source.hpp"
 
@@ -15,15 +16,6 @@ using connector::ErrorCode;
 using connector::make_error;
 
 namespace {
-
-// How long a start command waits for the connector to leave ACTIVATING.
-constexpr std::chrono::seconds kStartWait{10};
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 
 bool valid_connector_id(const std::string& id) {
   if (id.size() < 5 || id.size() > 50) return false;
@@ -37,11 +29,6 @@ std::optional<connector::FieldViolation> check_name(const std::string& name) {
   return std::nullopt;
 }
 
-// The checkpoint that makes the next run deliver `from` first (positions start at 1).
-LogPosition checkpoint_before(LogPosition from) {
-  return from.value() <= 1 ? LogPosition(0) : LogPosition(from.value() - 1);
-}
-
 }  // namespace
 
 const char* to_string(ConnectorState state) {
@@ -53,37 +40,6 @@ const char* to_string(ConnectorState state) {
   }
   return "CONNECTOR_STATE_UNKNOWN";
 }
-
-struct ConnectorService::Entry {
-  mutable std::mutex mutex;  // guards `view`; taken by the worker's hooks
-  std::condition_variable state_changed;
-  ConnectorView view;
-  std::shared_ptr<ConnectorMetrics> metrics = std::make_shared<ConnectorMetrics>();
-  std::unique_ptr<ConnectorWorker> worker;  // guarded by the service's commands mutex
-
-  ConnectorView snapshot() const {
-    std::lock_guard lock(mutex);
-    auto copy = view;
-    copy.metrics = metrics;
-    overlay_checkpoint(copy.definition);
-    return copy;
-  }
-  ConnectorDefinition definition() const {
-    std::lock_guard lock(mutex);
-    auto copy = view.definition;
-    overlay_checkpoint(copy);
-    return copy;
-  }
-  // The delivery thread saves checkpoints straight to the store and publishes them in the
-  // metrics; what it saved in its current run is newer than the definition's.
-  void overlay_checkpoint(ConnectorDefinition& d) const {
-    if (auto saved = metrics->saved_checkpoint()) d.checkpoint = LogPosition(*saved);
-  }
-  bool deleted() const {
-    std::lock_guard lock(mutex);
-    return view.definition.delete_time_ms.has_value();
-  }
-};
 
 ConnectorService::ConnectorService(EventSource& source, StateStore& store, const PluginRegistry& plugins,
                                    std::shared_ptr<const SecretBox> secrets)
@@ -117,9 +73,9 @@ Result<std::shared_ptr<ConnectorService::Entry>> ConnectorService::find_live(con
 Result<void> ConnectorService::require_stopped(const std::shared_ptr<Entry>& entry, const char* command) const {
   std::lock_guard lock(entry->mutex);
   if (entry->view.state != ConnectorState::stopped) {
-    return make_error(ErrorCode::failed_precondition,
-                      std::string(command) + " needs a stopped connector; '" + entry->view.definition.id + "' is " +
-                          to_string(entry->view.state) + ": stop it first");
+    return make_error(ErrorCode::failed_precondition, std::string(command) + " needs a stopped connector; '" +
+                                                          entry->view.definition.id + "' is " +
+                                                          to_string(entry->view.state) + ": stop it first");
   }
   return {};
 }
@@ -140,9 +96,10 @@ Result<void> ConnectorService::restore() {
   if (protected_now > 0) {
     // The clear-text values must not survive in the WAL or in free pages either.
     if (auto compacted = store_.compact(); !compacted.ok()) return compacted;
-    spdlog::warn("encrypted {} secret settings that an older sinkhost had stored in clear text; backups of state.db "
-                 "taken before this start still hold them",
-                 protected_now);
+    spdlog::warn(
+        "encrypted {} secret settings that an older sinkhost had stored in clear text; backups of state.db "
+        "taken before this start still hold them",
+        protected_now);
   }
   for (auto& definition : *definitions) {
     auto entry = std::make_shared<Entry>();
@@ -179,10 +136,9 @@ Result<connector::ConnectionCheck> ConnectorService::check_connection(const conn
                                                                       std::chrono::milliseconds timeout) const {
   auto checked = settings_->check(settings, "", nullptr);
   if (!checked.ok()) return checked.error();
-  const auto* descriptor = plugins_.find(checked->settings.at("instanceTypeName"));
+  const auto* descriptor = plugins_.find(checked->type_name);
   if (descriptor == nullptr || descriptor->check_connection == nullptr) {
-    return make_error(ErrorCode::invalid_argument,
-                      "the " + checked->settings.at("instanceTypeName") + " plugin has no connection check");
+    return make_error(ErrorCode::invalid_argument, "the " + checked->type_name + " plugin has no connection check");
   }
   return descriptor->check_connection(checked->settings, timeout);
 }
@@ -213,7 +169,7 @@ Result<void> ConnectorService::create(const std::string& id, const std::optional
   auto& d = entry->view.definition;
   d.id = id;
   d.name = name.value_or(id);
-  d.instance_type_name = checked->settings.at("instanceTypeName");
+  d.instance_type_name = checked->type_name;
   settings_->protect(*checked, id, {}, d);
   d.create_time_ms = d.update_time_ms = d.settings_update_time_ms = now_ms();
   entry->view.state_update_time_ms = d.create_time_ms;
@@ -234,7 +190,7 @@ Result<void> ConnectorService::reconfigure(const std::string& id, const connecto
   const SealedSettings stored = d.sealed_settings;
   auto checked = settings_->check(settings, id, &stored);
   if (!checked.ok()) return checked.error();
-  d.instance_type_name = checked->settings.at("instanceTypeName");
+  d.instance_type_name = checked->type_name;
   settings_->protect(*checked, id, stored, d);
   d.update_time_ms = d.settings_update_time_ms = now_ms();
   if (auto saved = store_.save_definition(d); !saved.ok()) return saved;
@@ -299,136 +255,6 @@ Result<void> ConnectorService::remove(const std::string& id) {
   return {};
 }
 
-Result<void> ConnectorService::start(const std::string& id, std::optional<LogPosition> from) {
-  std::lock_guard commands(commands_mutex_);
-  auto entry = find_live(id);
-  if (!entry.ok()) return entry.error();
-  return start_locked(*entry, from);
-}
-
-Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry, std::optional<LogPosition> from) {
-  ConnectorDefinition definition;
-  {
-    std::lock_guard lock(entry->mutex);
-    if (entry->view.state == ConnectorState::activating || entry->view.state == ConnectorState::running) {
-      return make_error(ErrorCode::failed_precondition,
-                        "connector '" + entry->view.definition.id + "' is already " + to_string(entry->view.state));
-    }
-    if (entry->view.state == ConnectorState::deactivating) {
-      return make_error(ErrorCode::failed_precondition,
-                        "connector '" + entry->view.definition.id + "' is stopping; start it once it is stopped");
-    }
-    definition = entry->view.definition;
-  }
-  // A previous run ended on its own (it failed): its thread has finished or is finishing.
-  if (entry->worker) entry->worker.reset();
-
-  // Decrypted as late as possible, and only into the settings the worker takes over.
-  auto run = settings_->for_run(definition);
-  if (!run.ok()) return run.error();
-  auto& settings = run->settings;
-
-  std::optional<LogPosition> checkpoint = definition.checkpoint;
-  entry->metrics->forget_checkpoint();  // from here on the definition holds it, until the new run saves one
-  if (from) {
-    checkpoint = checkpoint_before(*from);
-    if (auto saved = store_.save_checkpoint(definition.id, checkpoint); !saved.ok()) return saved;
-  }
-  std::optional<SourcePosition> after;  // nullopt: from the first event
-  if (checkpoint) {
-    after = SourcePosition::of_log(*checkpoint);
-  } else if (settings.at("subscription:initialPosition") != "earliest") {
-    after = source_.head();
-  }
-
-  if (auto saved = store_.save_run_requested(definition.id, true); !saved.ok()) return saved;
-  if (auto saved = store_.save_error(definition.id, std::nullopt); !saved.ok()) return saved;
-  // From here on nothing fails before the worker owns the settings. While it runs, its secret
-  // values are masked in every log line and in the error that ends the run.
-  auto& redactor = SecretRedactor::global();
-  redactor.remove(definition.id);
-  for (const auto& key : run->secret_keys) redactor.add(definition.id, settings.at(key));
-  {
-    std::lock_guard lock(entry->mutex);
-    entry->view.definition.run_requested = true;
-    entry->view.definition.checkpoint = checkpoint;
-    entry->view.definition.error.reset();
-    entry->view.state = ConnectorState::activating;
-    entry->view.state_update_time_ms = now_ms();
-  }
-
-  // The hooks hold the entry alive and touch only it and the (thread-safe) store.
-  ConnectorWorker::Hooks hooks{
-      .on_state =
-          [entry](ConnectorState state) {
-            std::lock_guard lock(entry->mutex);
-            entry->view.state = state;
-            entry->view.state_update_time_ms = now_ms();
-            entry->state_changed.notify_all();
-          },
-      .on_stopped =
-          [entry, this, id = definition.id](std::optional<Error> error) {
-            std::optional<ErrorDetails> details;
-            auto& redactor = SecretRedactor::global();
-            if (error) details = ErrorDetails{connector::code_name(error->code), redactor.redact(error->message)};
-            redactor.remove(id);
-            // A failure ends the run the user asked for; a host shutdown does not.
-            if (error && !shutting_down_) (void)store_.save_run_requested(id, false);
-            (void)store_.save_error(id, details);
-            std::lock_guard lock(entry->mutex);
-            entry->overlay_checkpoint(entry->view.definition);  // the run's last save, now the definition's
-            entry->metrics->forget_checkpoint();
-            if (error && !shutting_down_) entry->view.definition.run_requested = false;
-            entry->view.definition.error = details;
-            entry->view.state = ConnectorState::stopped;
-            entry->view.state_update_time_ms = now_ms();
-            entry->state_changed.notify_all();
-          },
-  };
-  ConnectorWorker::Options options{
-      .connector_id = definition.id,
-      .settings = std::move(settings),
-      .descriptor = run->descriptor,
-      .after = after,
-      .committed = SourcePosition::of_log(checkpoint.value_or(LogPosition())),
-      .filter = std::move(run->filter),
-      .metrics = entry->metrics,
-  };
-  entry->worker = std::make_unique<ConnectorWorker>(source_, store_, std::move(options), std::move(hooks));
-  entry->worker->start();
-  spdlog::info("[{}] starting from log position {}", definition.id, after ? after->commit + 1 : 1);
-  // Answer once the sink is open (RUNNING) or failed (STOPPED with errorDetails), so that a
-  // script's next step sees a connector that is ready; a sink slow to open does not hold the
-  // command longer than this.
-  std::unique_lock lock(entry->mutex);
-  entry->state_changed.wait_for(lock, kStartWait, [&] { return entry->view.state != ConnectorState::activating; });
-  return {};
-}
-
-Result<void> ConnectorService::stop(const std::string& id) {
-  std::lock_guard commands(commands_mutex_);
-  auto found = find_live(id);
-  if (!found.ok()) return found.error();
-  auto& entry = *found;
-  if (auto saved = store_.save_run_requested(id, false); !saved.ok()) return saved;
-  {
-    std::lock_guard lock(entry->mutex);
-    entry->view.definition.run_requested = false;
-  }
-  if (entry->worker) {
-    entry->worker->request_stop();
-    entry->worker->join();
-    entry->worker.reset();
-  }
-  // A stop that ended without error clears the errorDetails of an earlier failure.
-  std::lock_guard lock(entry->mutex);
-  if (entry->view.definition.error) {
-    if (auto saved = store_.save_error(id, std::nullopt); !saved.ok()) return saved;
-    entry->view.definition.error.reset();
-  }
-  return {};
-}
-
 ListResult ConnectorService::list(const ListQuery& query) const {
   std::vector<std::shared_ptr<Entry>> entries;
   {
@@ -450,7 +276,8 @@ ListResult ConnectorService::list(const ListQuery& query) const {
     matches.push_back(std::move(view));
   }
   std::sort(matches.begin(), matches.end(), [](const ConnectorView& a, const ConnectorView& b) {
-    return std::tie(a.definition.create_time_ms, a.definition.id) < std::tie(b.definition.create_time_ms, b.definition.id);
+    return std::tie(a.definition.create_time_ms, a.definition.id) <
+           std::tie(b.definition.create_time_ms, b.definition.id);
   });
   ListResult result;
   result.total_size = matches.size();
@@ -465,18 +292,6 @@ Result<ConnectorView> ConnectorService::get(const std::string& id) const {
   auto entry = find_live(id);
   if (!entry.ok()) return entry.error();
   return (*entry)->snapshot();
-}
-
-void ConnectorService::shutdown() {
-  std::lock_guard commands(commands_mutex_);
-  shutting_down_ = true;
-  // Ask every worker first, so that they flush in parallel, then wait for each.
-  for (auto& [id, entry] : entries_) {
-    if (entry->worker) entry->worker->request_stop();
-  }
-  for (auto& [id, entry] : entries_) {
-    if (entry->worker) entry->worker.reset();
-  }
 }
 
 }  // namespace sinkhost::runtime

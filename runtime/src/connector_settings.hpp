@@ -45,15 +45,14 @@ class ConnectorSettings {
   // reconfigure keeps): they are wiped when this goes away.
   struct Checked {
     connector::Settings settings;  // canonical
+    std::string type_name;         // the plugin's own name for the type given
     std::set<std::string> secret_keys;
     std::set<std::string> kept;  // secret keys sent as the mask: the stored value stays
 
     Checked() = default;
     Checked(Checked&&) = default;
     Checked& operator=(Checked&&) = default;
-    ~Checked() {
-      wipe_values(settings, secret_keys);
-    }
+    ~Checked() { wipe_values(settings, secret_keys); }
   };
 
   // Validates `settings` for a connector: the type must be known and every setting valid for
@@ -74,6 +73,7 @@ class ConnectorSettings {
   // decrypted (wiped when this goes away unless moved to the worker), its filter, its plugin.
   struct ForRun {
     connector::Settings settings;
+    CommonSettings common;                 // `settings` parsed with the common table
     std::vector<std::string> secret_keys;  // the settings that hold decrypted secret values
     std::shared_ptr<const RecordFilter> filter;
     const connector::SinkDescriptor* descriptor = nullptr;
@@ -81,14 +81,21 @@ class ConnectorSettings {
     ForRun() = default;
     ForRun(ForRun&&) = default;
     ForRun& operator=(ForRun&&) = default;
-    ~ForRun() {
-      wipe_values(settings, secret_keys);
-    }
+    ~ForRun() { wipe_values(settings, secret_keys); }
   };
   // Fails (failed_precondition) when the type is not loaded or a secret cannot be decrypted.
   Result<ForRun> for_run(const ConnectorDefinition& definition) const;
 
  private:
+  // The plugin `settings` name in instanceTypeName (case-insensitive), or the error that lists
+  // the known types.
+  Result<const connector::SinkDescriptor*> type_of(const connector::Settings& settings) const;
+  std::vector<connector::FieldViolation> reveal_kept_secrets(const connector::Settings& accepted, const Tables& tables,
+                                                             const std::string& connector_id,
+                                                             const SealedSettings* stored,
+                                                             connector::Settings& effective,
+                                                             std::vector<SecretBytes>& opened) const;
+
   const PluginRegistry& plugins_;
   std::shared_ptr<const SecretBox> secrets_;
 };

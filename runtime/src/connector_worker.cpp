@@ -34,14 +34,20 @@ std::atomic<int> delivery_niceness{10};
 void set_delivery_niceness(int niceness) { delivery_niceness.store(std::clamp(niceness, 0, 19)); }
 
 ConnectorWorker::ConnectorWorker(EventSource& source, CheckpointStore& checkpoints, Options options, Hooks hooks)
-    : source_(source), checkpoints_(checkpoints), options_(std::move(options)), hooks_(std::move(hooks)) {}
+    : source_(source),
+      checkpoints_(checkpoints),
+      options_(std::move(options)),
+      common_(CommonSettings::from(options_.settings)),
+      hooks_(std::move(hooks)) {}
 
 ConnectorWorker::~ConnectorWorker() {
   request_stop();
   join();
 }
 
-void ConnectorWorker::start() { thread_ = std::thread([this] { run(); }); }
+void ConnectorWorker::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void ConnectorWorker::request_stop() {
   std::lock_guard lock(mutex_);
@@ -66,7 +72,7 @@ void ConnectorWorker::failed(LogPosition position, Error error) noexcept {
 }
 
 void ConnectorWorker::log(connector::LogLevel level, std::string_view message) const {
-  if (!connector::get_bool(options_.settings, "logging:enabled", true)) return;
+  if (!common_.logging_enabled) return;
   const auto& id = options_.connector_id;
   switch (level) {
     case connector::LogLevel::debug: spdlog::debug("[{}] {}", id, message); break;
@@ -96,7 +102,8 @@ void ConnectorWorker::restart_from_checkpoint(Error reason) noexcept {
 
 void ConnectorWorker::degraded(std::optional<Error> condition) noexcept {
   if (condition) {
-    options_.metrics->set_degraded(ConnectorMetrics::Condition{connector::code_name(condition->code), condition->message});
+    options_.metrics->set_degraded(
+        ConnectorMetrics::Condition{connector::code_name(condition->code), condition->message});
   } else {
     options_.metrics->set_degraded(std::nullopt);
   }
@@ -141,15 +148,15 @@ void ConnectorWorker::run() {
 }
 
 struct ConnectorWorker::Run {
-  Run(const Options& options, CheckpointStore& store, ConnectorWorker& worker)
+  Run(const Options& options, const CommonSettings& common, CheckpointStore& store, ConnectorWorker& worker)
       : tracker(options.committed),
-        commits(CommitPolicy::Options::from_settings(options.settings), options.connector_id, store,
-                options.committed,
-                [&worker](std::optional<Error> condition) {
-                  if (condition) worker.log(connector::LogLevel::warn, condition->message + "; will retry");
-                  worker.degraded(std::move(condition));
-                },
-                [metrics = options.metrics](SourcePosition saved) { metrics->publish_checkpoint(saved.commit); }) {}
+        commits(
+            CommitPolicy::Options::from(common.autocommit), options.connector_id, store, options.committed,
+            [&worker](std::optional<Error> condition) {
+              if (condition) worker.log(connector::LogLevel::warn, condition->message + "; will retry");
+              worker.degraded(std::move(condition));
+            },
+            [metrics = options.metrics](SourcePosition saved) { metrics->publish_checkpoint(saved.commit); }) {}
 
   CheckpointTracker tracker;
   CommitPolicy commits;
@@ -161,19 +168,15 @@ struct ConnectorWorker::Run {
 
 std::unique_ptr<ReaderStage> ConnectorWorker::start_reader(const connector::Sink& sink,
                                                            std::optional<SourcePosition> after) {
-  connector::Settings transform_settings;
-  for (const auto& [key, value] : options_.settings) {
-    if (key.starts_with("transformer:")) transform_settings.emplace(key, value);
-  }
   auto reader = std::make_unique<ReaderStage>(
       ReaderStage::Options{
           .source = &source_,
           .after = after,
           .filter = options_.filter,
           .connector_id = options_.connector_id,
-          .ignore_system_headers = connector::get_bool(options_.settings, "headers:ignoreSystem", true),
+          .ignore_system_headers = common_.ignore_system_headers,
           .sink = &sink,
-          .transform_settings = std::move(transform_settings),
+          .transform = common_.transformer,
           .metrics = options_.metrics,
       },
       [this] { wake(); });
@@ -273,7 +276,7 @@ std::optional<Error> ConnectorWorker::restart(Run& run, std::unique_ptr<connecto
 }
 
 std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& sink) {
-  Run run(options_, checkpoints_, *this);
+  Run run(options_, common_, checkpoints_, *this);
   run.reader = start_reader(*sink, options_.after);
   hooks_.on_state(ConnectorState::running);
   log(connector::LogLevel::info, options_.after ? "running after log position " + std::to_string(options_.after->commit)

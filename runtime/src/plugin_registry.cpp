@@ -27,8 +27,8 @@ Result<void> PluginRegistry::add(const SinkDescriptor* descriptor, const std::st
   for (std::size_t i = 0; i < descriptors_.size(); ++i) {
     for (const auto& name : names) {
       if (answers_to(*descriptors_[i], name)) {
-        return make_error(ErrorCode::already_exists, "plugin " + origin + " registers '" + name +
-                                                         "', which " + origins_[i] + " already registered");
+        return make_error(ErrorCode::already_exists, "plugin " + origin + " registers '" + name + "', which " +
+                                                         origins_[i] + " already registered");
       }
     }
   }

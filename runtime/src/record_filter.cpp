@@ -9,7 +9,6 @@ using connector::make_error;
 
 namespace {
 
-
 bool is_system(std::string_view stream, std::string_view event_type) {
   return (!stream.empty() && stream.front() == '$') || (!event_type.empty() && event_type.front() == '$');
 }
@@ -19,9 +18,13 @@ bool is_system(std::string_view stream, std::string_view event_type) {
 RecordFilter::~RecordFilter() = default;
 
 connector::Result<std::shared_ptr<const RecordFilter>> RecordFilter::create(const connector::Settings& settings) {
-  const auto scope = connector::get_or(settings, "subscription:filter:scope", "");
-  auto type = connector::get_or(settings, "subscription:filter:filterType", "");
-  const auto expression = connector::get_or(settings, "subscription:filter:expression", "");
+  return from(CommonSettings::from(settings).filter);
+}
+
+connector::Result<std::shared_ptr<const RecordFilter>> RecordFilter::from(const FilterSettings& settings) {
+  const auto& scope = settings.scope;
+  auto type = settings.filter_type;
+  const auto& expression = settings.expression;
 
   std::shared_ptr<RecordFilter> filter(new RecordFilter());
   if (expression.empty()) {
@@ -43,9 +46,12 @@ connector::Result<std::shared_ptr<const RecordFilter>> RecordFilter::create(cons
                         "jsonPath filters are not supported yet; use regex, prefix, streamId or eventType"}});
   }
 
-  if (scope == "record") filter->target_ = Target::event_type;
-  else if (scope == "stream") filter->target_ = Target::stream;
-  else filter->target_ = type == "eventType" ? Target::event_type : Target::stream;
+  if (scope == "record")
+    filter->target_ = Target::event_type;
+  else if (scope == "stream")
+    filter->target_ = Target::stream;
+  else
+    filter->target_ = type == "eventType" ? Target::event_type : Target::stream;
 
   if (type == "streamId") {
     filter->kind_ = Kind::exact;
@@ -61,10 +67,10 @@ connector::Result<std::shared_ptr<const RecordFilter>> RecordFilter::create(cons
     options.set_log_errors(false);
     auto regex = std::make_unique<RE2>(expression, options);
     if (!regex->ok()) {
-      return make_error(ErrorCode::invalid_argument, "the connector settings are not valid",
-                        {{"subscription:filter:expression",
-                          "not a valid regular expression (RE2 syntax: no backreferences or lookarounds): " +
-                              regex->error()}});
+      return make_error(
+          ErrorCode::invalid_argument, "the connector settings are not valid",
+          {{"subscription:filter:expression",
+            "not a valid regular expression (RE2 syntax: no backreferences or lookarounds): " + regex->error()}});
     }
     filter->kind_ = Kind::regex;
     filter->regex_ = std::move(regex);
@@ -75,10 +81,8 @@ connector::Result<std::shared_ptr<const RecordFilter>> RecordFilter::create(cons
 bool RecordFilter::matches(std::string_view stream, std::string_view event_type) const {
   const std::string_view subject = target_ == Target::stream ? stream : event_type;
   switch (kind_) {
-    case Kind::all_but_system:
-      return !is_system(stream, event_type);
-    case Kind::all:
-      return true;
+    case Kind::all_but_system: return !is_system(stream, event_type);
+    case Kind::all: return true;
     case Kind::exact:
       for (const auto& v : values_) {
         if (subject == v) return true;
@@ -89,8 +93,7 @@ bool RecordFilter::matches(std::string_view stream, std::string_view event_type)
         if (subject.starts_with(v)) return true;
       }
       return false;
-    case Kind::regex:
-      return RE2::PartialMatch(re2::StringPiece(subject.data(), subject.size()), *regex_);
+    case Kind::regex: return RE2::PartialMatch(re2::StringPiece(subject.data(), subject.size()), *regex_);
   }
   return false;
 }

@@ -16,9 +16,12 @@ std::string type_name(const SettingSpec& spec) {
       std::string out = "integer";
       bool has_min = spec.min != std::numeric_limits<std::int64_t>::min();
       bool has_max = spec.max != std::numeric_limits<std::int64_t>::max();
-      if (has_min && has_max) out += " (" + std::to_string(spec.min) + "-" + std::to_string(spec.max) + ")";
-      else if (has_min) out += " (>= " + std::to_string(spec.min) + ")";
-      else if (has_max) out += " (<= " + std::to_string(spec.max) + ")";
+      if (has_min && has_max)
+        out += " (" + std::to_string(spec.min) + "-" + std::to_string(spec.max) + ")";
+      else if (has_min)
+        out += " (>= " + std::to_string(spec.min) + ")";
+      else if (has_max)
+        out += " (<= " + std::to_string(spec.max) + ")";
       return out;
     }
     case SettingType::boolean: return "boolean";
@@ -36,9 +39,12 @@ std::string type_name(const SettingSpec& spec) {
 std::string escape_cell(std::string text) {
   std::string out;
   for (char c : text) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n')
+      out += ' ';
+    else
+      out += c;
   }
   return out;
 }

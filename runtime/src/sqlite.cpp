@@ -6,7 +6,8 @@ namespace sinkhost::runtime::sqlite {
 
 namespace {
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
-  throw Error(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"), db ? sqlite3_errcode(db) & 0xff : SQLITE_NOMEM);
+  throw Error(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"),
+              db ? sqlite3_errcode(db) & 0xff : SQLITE_NOMEM);
 }
 }  // namespace
 
@@ -57,8 +58,7 @@ Statement& Statement::bind(int index, std::int64_t value) {
 }
 
 Statement& Statement::bind(int index, std::string_view text) {
-  if (sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT,
-                          SQLITE_UTF8) != SQLITE_OK) {
+  if (sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8) != SQLITE_OK) {
     fail(db_, "bind");
   }
   return *this;
@@ -66,8 +66,8 @@ Statement& Statement::bind(int index, std::string_view text) {
 
 Statement& Statement::bind_blob(int index, std::string_view bytes) {
   // A zero-length blob must still be a blob, not NULL.
-  if (sqlite3_bind_blob64(stmt_.get(), index, bytes.empty() ? "" : bytes.data(), bytes.size(),
-                          SQLITE_TRANSIENT) != SQLITE_OK) {
+  if (sqlite3_bind_blob64(stmt_.get(), index, bytes.empty() ? "" : bytes.data(), bytes.size(), SQLITE_TRANSIENT) !=
+      SQLITE_OK) {
     fail(db_, "bind");
   }
   return *this;
@@ -92,9 +92,7 @@ void Statement::reset() {
 
 std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_.get(), index); }
 
-bool Statement::column_is_null(int index) const {
-  return sqlite3_column_type(stmt_.get(), index) == SQLITE_NULL;
-}
+bool Statement::column_is_null(int index) const { return sqlite3_column_type(stmt_.get(), index) == SQLITE_NULL; }
 
 std::string Statement::column_text(int index) const { return std::string(column_view(index)); }
 

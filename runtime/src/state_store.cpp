@@ -91,8 +91,10 @@ void bind_definition(sqlite::Statement& s, const ConnectorDefinition& d) {
       .bind(6, d.create_time_ms)
       .bind(7, d.update_time_ms)
       .bind(8, d.settings_update_time_ms);
-  if (d.delete_time_ms) s.bind(9, *d.delete_time_ms);
-  else s.bind_null(9);
+  if (d.delete_time_ms)
+    s.bind(9, *d.delete_time_ms);
+  else
+    s.bind_null(9);
   s.bind(13, nlohmann::json(d.sealed_settings).dump());
 }
 }  // namespace
@@ -111,8 +113,8 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& path) {
 Result<std::vector<ConnectorDefinition>> StateStore::load_all() {
   std::lock_guard lock(mutex_);
   try {
-    sqlite::Statement select(impl_->db, (std::string("SELECT ") + kColumns +
-                                         " FROM connectors ORDER BY create_time_ms, id").c_str());
+    sqlite::Statement select(
+        impl_->db, (std::string("SELECT ") + kColumns + " FROM connectors ORDER BY create_time_ms, id").c_str());
     std::vector<ConnectorDefinition> out;
     while (select.step()) {
       ConnectorDefinition d;
@@ -166,10 +168,14 @@ Result<void> StateStore::replace(const ConnectorDefinition& d) {
         "update_time_ms, settings_update_time_ms, delete_time_ms, checkpoint, error_code, error_message, "
         "secret_settings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
     bind_definition(insert, d);
-    if (d.checkpoint) insert.bind(10, static_cast<std::int64_t>(d.checkpoint->value()));
-    else insert.bind_null(10);
-    if (d.error) insert.bind(11, d.error->code).bind(12, d.error->message);
-    else insert.bind_null(11).bind_null(12);
+    if (d.checkpoint)
+      insert.bind(10, static_cast<std::int64_t>(d.checkpoint->value()));
+    else
+      insert.bind_null(10);
+    if (d.error)
+      insert.bind(11, d.error->code).bind(12, d.error->message);
+    else
+      insert.bind_null(11).bind_null(12);
     insert.step();
     return {};
   } catch (const sqlite::Error& e) {
@@ -182,8 +188,10 @@ Result<void> StateStore::save_checkpoint(const std::string& id, std::optional<Lo
   try {
     sqlite::Statement update(impl_->db, "UPDATE connectors SET checkpoint = ?2 WHERE id = ?1");
     update.bind(1, id);
-    if (position) update.bind(2, static_cast<std::int64_t>(position->value()));
-    else update.bind_null(2);
+    if (position)
+      update.bind(2, static_cast<std::int64_t>(position->value()));
+    else
+      update.bind_null(2);
     update.step();
     return {};
   } catch (const sqlite::Error& e) {
@@ -206,8 +214,7 @@ Result<void> StateStore::save_run_requested(const std::string& id, bool run_requ
 Result<void> StateStore::save_error(const std::string& id, const std::optional<ErrorDetails>& error) {
   std::lock_guard lock(mutex_);
   try {
-    sqlite::Statement update(impl_->db,
-                             "UPDATE connectors SET error_code = ?2, error_message = ?3 WHERE id = ?1");
+    sqlite::Statement update(impl_->db, "UPDATE connectors SET error_code = ?2, error_message = ?3 WHERE id = ?1");
     update.bind(1, id);
     if (error) {
       update.bind(2, error->code).bind(3, error->message);
@@ -244,8 +251,8 @@ void bind_record(sqlite::Statement& s, const DataProtectionRecord& r) {
 Result<std::optional<DataProtectionRecord>> StateStore::load_data_protection() {
   std::lock_guard lock(mutex_);
   try {
-    sqlite::Statement select(impl_->db,
-                             "SELECT format, kdf, salt, opslimit, memlimit, verifier FROM data_protection WHERE id = 1");
+    sqlite::Statement select(
+        impl_->db, "SELECT format, kdf, salt, opslimit, memlimit, verifier FROM data_protection WHERE id = 1");
     if (!select.step()) return std::optional<DataProtectionRecord>();
     return std::optional<DataProtectionRecord>(read_record(select));
   } catch (const sqlite::Error& e) {
@@ -288,8 +295,7 @@ Result<std::size_t> StateStore::reseal_all(const DataProtectionRecord& record, c
     {
       sqlite::Statement select(impl_->db, "SELECT id, secret_settings FROM connectors WHERE secret_settings != '{}'");
       while (select.step()) {
-        rows.emplace_back(select.column_text(0),
-                          nlohmann::json::parse(select.column_text(1)).get<SealedSettings>());
+        rows.emplace_back(select.column_text(0), nlohmann::json::parse(select.column_text(1)).get<SealedSettings>());
       }
     }
     std::size_t count = 0;
@@ -315,7 +321,8 @@ Result<std::size_t> StateStore::reseal_all(const DataProtectionRecord& record, c
   } catch (const sqlite::Error& e) {
     return storage_error(e);
   } catch (const nlohmann::json::exception& e) {
-    return make_error(ErrorCode::internal, std::string("the state store holds unreadable secret settings: ") + e.what());
+    return make_error(ErrorCode::internal,
+                      std::string("the state store holds unreadable secret settings: ") + e.what());
   }
 }
 

@@ -70,8 +70,8 @@ std::optional<std::string> decode_base64(std::string_view text) {
   for (int variant : {sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING}) {
     std::size_t length = 0;
     const char* end = nullptr;
-    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(),
-                          " \t\r\n", &length, &end, variant) == 0 &&
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), " \t\r\n",
+                          &length, &end, variant) == 0 &&
         end == text.data() + text.size()) {
       out.resize(length);
       return out;
@@ -84,7 +84,6 @@ connector::Error invalid(std::string description) {
   return make_error(ErrorCode::invalid_argument, "the transformer function is not valid",
                     {{"transformer:function", std::move(description)}});
 }
-
 
 connector::Error failure_error(const JsFailure& failure) {
   return make_error(ErrorCode::invalid_argument, failure.timed_out ? failure.text : "threw " + failure.text);
@@ -166,7 +165,8 @@ Result<std::unique_ptr<RecordTransform>> RecordTransform::compile(std::string_vi
   if (!engine) return make_error(ErrorCode::internal, "cannot create a JavaScript runtime");
   JSContext* ctx = engine->ctx;
   const std::string text(source);  // JS_Eval reads up to a terminating NUL
-  JSValue code = JS_Eval(ctx, text.c_str(), text.size(), detail::kFileName, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+  JSValue code =
+      JS_Eval(ctx, text.c_str(), text.size(), detail::kFileName, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
   if (JS_IsException(code)) {
     return invalid("the JavaScript does not compile: " + detail::take_exception(*engine, true).text);
   }
@@ -220,7 +220,8 @@ Result<RecordTransform::Verdict> RecordTransform::apply(connector::Record& recor
   }
   JSValue object = detail::make_record_object(engine, record, value);  // takes `value`
   if (JS_IsException(object)) {
-    return make_error(ErrorCode::invalid_argument, "failed before running: " + detail::take_exception(engine, false).text);
+    return make_error(ErrorCode::invalid_argument,
+                      "failed before running: " + detail::take_exception(engine, false).text);
   }
   JSValue result = JS_Call(ctx, engine.function, detail::js_undefined(), 1, &object);
   if (JS_IsException(result)) {
@@ -235,24 +236,29 @@ Result<RecordTransform::Verdict> RecordTransform::apply(connector::Record& recor
   return drop ? Verdict::drop : Verdict::keep;
 }
 
-std::vector<connector::FieldViolation> check_transform_settings(const connector::Settings& settings) {
-  const bool enabled = connector::get_bool(settings, "transformer:enabled", false);
-  const auto function = connector::get_or(settings, "transformer:function", "");
-  if (function.empty()) {
-    if (!enabled) return {};
-    return {{"transformer:function",
-             "required when transformer:enabled is true: the base64 of JavaScript defining function transform(record)"}};
+std::vector<connector::FieldViolation> check_transform(const TransformSettings& settings) {
+  if (settings.function.empty()) {
+    if (!settings.enabled) return {};
+    return {
+        {"transformer:function",
+         "required when transformer:enabled is true: the base64 of JavaScript defining function transform(record)"}};
   }
-  const auto limit = std::chrono::milliseconds(connector::get_int(settings, "transformer:timeout", 1000));
-  auto compiled = RecordTransform::compile_base64(function, limit);
+  auto compiled = RecordTransform::compile_base64(settings.function, settings.timeout);
   if (!compiled.ok()) return compiled.error().field_violations;
   return {};
 }
 
+std::vector<connector::FieldViolation> check_transform_settings(const connector::Settings& settings) {
+  return check_transform(CommonSettings::from(settings).transformer);
+}
+
+Result<std::unique_ptr<RecordTransform>> transform_from(const TransformSettings& settings) {
+  if (!settings.enabled) return std::unique_ptr<RecordTransform>();
+  return RecordTransform::compile_base64(settings.function, settings.timeout);
+}
+
 Result<std::unique_ptr<RecordTransform>> transform_from_settings(const connector::Settings& settings) {
-  if (!connector::get_bool(settings, "transformer:enabled", false)) return std::unique_ptr<RecordTransform>();
-  const auto limit = std::chrono::milliseconds(connector::get_int(settings, "transformer:timeout", 1000));
-  return RecordTransform::compile_base64(connector::get_or(settings, "transformer:function", ""), limit);
+  return transform_from(CommonSettings::from(settings).transformer);
 }
 
 }  // namespace sinkhost::runtime

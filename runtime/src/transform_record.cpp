@@ -108,12 +108,17 @@ void fold_metadata_aliases(const std::vector<connector::Header>& before, std::ve
     connector::Header* own = find(*alias);
     connector::Header* prefixed = find(original.name);
     std::optional<std::string> value;
-    if (own && own->value != original.value) value = own->value;
-    else if (prefixed && prefixed->value != original.value) value = prefixed->value;
-    else if (own && prefixed) value = original.value;
+    if (own && own->value != original.value)
+      value = own->value;
+    else if (prefixed && prefixed->value != original.value)
+      value = prefixed->value;
+    else if (own && prefixed)
+      value = original.value;
     if (prefixed) {
-      if (value) prefixed->value = *value;
-      else prefixed->name.clear();  // deleted through its own name
+      if (value)
+        prefixed->value = *value;
+      else
+        prefixed->name.clear();  // deleted through its own name
     } else if (own && value) {
       own->name = original.name;  // deleted under the prefixed name but changed under its own: keep
       own = nullptr;
@@ -184,7 +189,8 @@ bool assign_atom(JSContext* ctx, JSAtom atom, std::string& out) {
 }
 
 // One header read back into `out`, reusing its strings' capacity.
-bool assign_header(TransformEngine& engine, std::size_t index, JSAtom atom, JSValueConst value, connector::Header& out) {
+bool assign_header(TransformEngine& engine, std::size_t index, JSAtom atom, JSValueConst value,
+                   connector::Header& out) {
   if (const auto* slot = unchanged_slot(engine, index, atom, value)) {
     out.name.assign(slot->name);
     out.value.assign(slot->value);
@@ -242,7 +248,8 @@ std::optional<JsFailure> read_header_entries(TransformEngine& engine, JSValueCon
   return std::nullopt;
 }
 
-std::optional<JsFailure> read_headers(TransformEngine& engine, JSValueConst object, std::vector<connector::Header>& out) {
+std::optional<JsFailure> read_headers(TransformEngine& engine, JSValueConst object,
+                                      std::vector<connector::Header>& out) {
   JSContext* ctx = engine.ctx;
   JSValue headers = JS_GetProperty(ctx, object, engine.atoms.headers);
   if (JS_IsException(headers)) return take_exception(engine, false);
@@ -278,11 +285,17 @@ std::optional<JsFailure> read_key(TransformEngine& engine, JSValueConst object, 
 bool make_record_atoms(TransformEngine& engine) {
   auto& a = engine.atoms;
   JSContext* ctx = engine.ctx;
-  const std::pair<JSAtom*, const char*> names[] = {
-      {&a.record_id, "recordId"}, {&a.position, "position"},       {&a.stream_id, "streamId"},
-      {&a.stream_revision, "streamRevision"}, {&a.log_position, "logPosition"}, {&a.schema_info, "schemaInfo"},
-      {&a.subject, "subject"},    {&a.type, "type"},               {&a.headers, "headers"},
-      {&a.value, "value"},        {&a.key, "key"}};
+  const std::pair<JSAtom*, const char*> names[] = {{&a.record_id, "recordId"},
+                                                   {&a.position, "position"},
+                                                   {&a.stream_id, "streamId"},
+                                                   {&a.stream_revision, "streamRevision"},
+                                                   {&a.log_position, "logPosition"},
+                                                   {&a.schema_info, "schemaInfo"},
+                                                   {&a.subject, "subject"},
+                                                   {&a.type, "type"},
+                                                   {&a.headers, "headers"},
+                                                   {&a.value, "value"},
+                                                   {&a.key, "key"}};
   for (const auto& [atom, name] : names) {
     *atom = JS_NewAtomLen(ctx, name, std::strlen(name));
     if (*atom == JS_ATOM_NULL) return false;

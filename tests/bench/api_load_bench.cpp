@@ -91,7 +91,9 @@ int main(int argc, char** argv) {
     Client admin(server.port());
     for (int c = 0; c < connectors; ++c) {
       auto id = "load-sink-" + std::to_string(c);
-      nlohmann::json settings = {{"instanceTypeName", "logger-sink"}, {"output", "file"}, {"path", "/dev/null"},
+      nlohmann::json settings = {{"instanceTypeName", "logger-sink"},
+                                 {"output", "file"},
+                                 {"path", "/dev/null"},
                                  {"subscription:initialPosition", "earliest"}};
       admin.request(http::verb::post, "/connectors/" + id, nlohmann::json{{"settings", settings}}.dump());
       admin.request(http::verb::post, "/connectors/" + id + "/start");
@@ -124,7 +126,8 @@ int main(int argc, char** argv) {
     pool.emplace_back([&, c] {
       Client client(server.port());
       for (int i = 0; Clock::now() < deadline; ++i) {
-        auto target = i % 2 == 0 ? std::string("/connectors") : "/connectors/load-sink-" + std::to_string(i % connectors);
+        auto target =
+            i % 2 == 0 ? std::string("/connectors") : "/connectors/load-sink-" + std::to_string(i % connectors);
         auto start = Clock::now();
         if (client.request(http::verb::get, target) != 200) std::abort();
         latencies[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
@@ -139,7 +142,8 @@ int main(int argc, char** argv) {
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::uint64_t delivered = 0;
   for (const auto& view : service.list({.page_size = 1000}).items) delivered += view.metrics->records_delivered.load();
-  std::printf("management API under load: %d clients, %d logger-sink connectors streaming, %d s\n", clients, connectors, seconds);
+  std::printf("management API under load: %d clients, %d logger-sink connectors streaming, %d s\n", clients, connectors,
+              seconds);
   std::printf("requests: %zu (%.0f/s)   latency ms: p50 %.2f  p99 %.2f  max %.2f\n", all.size(),
               static_cast<double>(all.size()) / seconds, percentile(all, 0.50), percentile(all, 0.99),
               percentile(all, 1.0));

@@ -40,14 +40,13 @@ std::string uuid(std::uint64_t n) {
 
 // ~250 bytes of JSON data, as a typical small domain event.
 std::string event_data(std::uint64_t n) {
-  std::string data = R"({"orderId":"order-)" + std::to_string(n) + R"(","customer":"customer-42","total":125.5,"note":")";
+  std::string data =
+      R"({"orderId":"order-)" + std::to_string(n) + R"(","customer":"customer-42","total":125.5,"note":")";
   data.append(kEventBytes - data.size() - 2, 'x');
   return data + "\"}";
 }
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 void report(const char* what, std::size_t events, double seconds) {
   std::printf("%-52s %10zu events %8.2f s %12.0f events/s\n", what, events, seconds, events / seconds);
@@ -66,8 +65,8 @@ void bench_in_process(const std::string& dir, std::size_t total, std::size_t bat
   for (std::size_t b = 0; b < total / batch; ++b) {
     runtime::AppendRequest request{.stream = "order-" + std::to_string(b % 1000), .events = {}};
     for (std::size_t i = 0; i < batch; ++i, ++n) {
-      request.events.push_back({.event_id = uuid(n), .event_type = "OrderPlaced", .is_json = true,
-                                .data = event_data(n), .metadata = "{}"});
+      request.events.push_back(
+          {.event_id = uuid(n), .event_type = "OrderPlaced", .is_json = true, .data = event_data(n), .metadata = "{}"});
     }
     work[b % threads].push_back(std::move(request));
   }
@@ -121,8 +120,8 @@ void bench_http(const std::string& dir, std::size_t total, std::size_t batch, in
   for (std::size_t b = 0; b < total / batch; ++b) {
     nlohmann::json events = nlohmann::json::array();
     for (std::size_t i = 0; i < batch; ++i, ++n) {
-      events.push_back({{"eventId", uuid(n)}, {"eventType", "OrderPlaced"},
-                        {"data", nlohmann::json::parse(event_data(n))}});
+      events.push_back(
+          {{"eventId", uuid(n)}, {"eventType", "OrderPlaced"}, {"data", nlohmann::json::parse(event_data(n))}});
     }
     bodies[b % clients].push_back(events.dump());
   }

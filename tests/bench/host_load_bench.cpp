@@ -47,7 +47,8 @@ double delivered_total(std::uint16_t port) {
   std::istringstream lines(text);
   double total = 0;
   for (std::string line; std::getline(lines, line);) {
-    if (line.starts_with("sinkhost_connector_records_delivered_total{")) total += std::stod(line.substr(line.rfind(' ') + 1));
+    if (line.starts_with("sinkhost_connector_records_delivered_total{"))
+      total += std::stod(line.substr(line.rfind(' ') + 1));
   }
   return total;
 }
@@ -76,18 +77,22 @@ int main(int argc, char** argv) {
   const auto port = host.port();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const auto idle = sample(host.pid());
-  std::printf("Host load benchmark: %d kafka-sink connectors, %d events/s appended (each delivered by every "
-              "connector), broker %s\n",
-              connectors, rate, bootstrap.c_str());
+  std::printf(
+      "Host load benchmark: %d kafka-sink connectors, %d events/s appended (each delivered by every "
+      "connector), broker %s\n",
+      connectors, rate, bootstrap.c_str());
   std::printf("%-44s %8.1f MiB RSS %6ld threads\n", "idle host", idle.rss_mib, idle.threads);
 
   const auto run = std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 100000000);
   const auto started_at = Clock::now();
   for (int c = 0; c < connectors; ++c) {
     const auto id = "load-" + std::to_string(c);
-    json settings = {{"instanceTypeName", "kafka-sink"}, {"topic", "load-" + run + "-" + std::to_string(c)},
-                     {"bootstrapServers", bootstrap}, {"subscription:filter:filterType", "prefix"},
-                     {"subscription:filter:expression", "flow-"}, {"subscription:initialPosition", "latest"},
+    json settings = {{"instanceTypeName", "kafka-sink"},
+                     {"topic", "load-" + run + "-" + std::to_string(c)},
+                     {"bootstrapServers", bootstrap},
+                     {"subscription:filter:filterType", "prefix"},
+                     {"subscription:filter:expression", "flow-"},
+                     {"subscription:initialPosition", "latest"},
                      {"logging:enabled", "false"}};
     if (test::http_request(port, "POST", "/connectors/" + id, json{{"settings", settings}}.dump()).status != 200 ||
         test::http_request(port, "POST", "/connectors/" + id + "/start").status != 200) {
@@ -95,7 +100,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::printf("%-44s %8.2f s\n", "creating and starting them", std::chrono::duration<double>(Clock::now() - started_at).count());
+  std::printf("%-44s %8.2f s\n", "creating and starting them",
+              std::chrono::duration<double>(Clock::now() - started_at).count());
 
   std::atomic<bool> running{true};
   std::thread appender([&] {
@@ -106,7 +112,8 @@ int main(int argc, char** argv) {
       for (int i = 0; i < kBatch; ++i) {
         char id[40];
         std::snprintf(id, sizeof id, "10ad0000-0000-4000-8000-%012llu", static_cast<unsigned long long>(n + i));
-        events.push_back({{"eventId", id}, {"eventType", "Flow"},
+        events.push_back({{"eventId", id},
+                          {"eventType", "Flow"},
                           {"data", {{"n", n + i}, {"customer", "customer-42"}, {"note", std::string(180, 'x')}}}});
       }
       (void)test::http_request(port, "POST", "/streams/flow-" + std::to_string(n % 7), events.dump());
@@ -121,7 +128,9 @@ int main(int argc, char** argv) {
   for (std::size_t k = 0; k < latencies.size(); ++k) {
     clients.emplace_back([&, k] {
       for (int i = 0; running; ++i) {
-        const std::string target = i % 3 == 0 ? "/connectors" : i % 3 == 1 ? "/connectors/load-" + std::to_string(i % connectors) : "/metrics";
+        const std::string target = i % 3 == 0   ? "/connectors"
+                                   : i % 3 == 1 ? "/connectors/load-" + std::to_string(i % connectors)
+                                                : "/metrics";
         auto begin = Clock::now();
         (void)test::http_request(port, "GET", target);
         if (measuring) latencies[k].push_back(std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
@@ -151,14 +160,15 @@ int main(int argc, char** argv) {
 
   std::vector<double> all;
   for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::printf("%-44s %8.1f MiB RSS %6ld threads (peak %.1f MiB, %ld threads)\n", "streaming, steady state", steady.rss_mib,
-              steady.threads, peak.rss_mib, peak.threads);
-  std::printf("%-44s %8.2f MiB RSS %6.1f threads\n", "per running connector", (steady.rss_mib - idle.rss_mib) / connectors,
+  std::printf("%-44s %8.1f MiB RSS %6ld threads (peak %.1f MiB, %ld threads)\n", "streaming, steady state",
+              steady.rss_mib, steady.threads, peak.rss_mib, peak.threads);
+  std::printf("%-44s %8.2f MiB RSS %6.1f threads\n", "per running connector",
+              (steady.rss_mib - idle.rss_mib) / connectors,
               static_cast<double>(steady.threads - idle.threads) / connectors);
   std::printf("%-44s %8.0f records/s (%d connectors x %d events/s offered)\n", "delivered to Kafka", delivered / window,
               connectors, rate);
-  std::printf("%-44s p50 %.1f ms  p99 %.1f ms  (%zu requests)\n", "management API while all stream", percentile(all, 0.50),
-              percentile(all, 0.99), all.size());
+  std::printf("%-44s p50 %.1f ms  p99 %.1f ms  (%zu requests)\n", "management API while all stream",
+              percentile(all, 0.50), percentile(all, 0.99), all.size());
   host.stop();
   return 0;
 }

@@ -33,14 +33,16 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 std::string event_data(std::uint64_t n) {
-  std::string data = R"({"orderId":"order-)" + std::to_string(n) + R"(","customer":"customer-42","total":125.5,"note":")";
+  std::string data =
+      R"({"orderId":"order-)" + std::to_string(n) + R"(","customer":"customer-42","total":125.5,"note":")";
   data.append(248 - data.size(), 'x');
   return data + "\"}";
 }
 
 std::string uuid(std::uint64_t n) {
   char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "cccccccc-0000-4000-8000-%012llu", static_cast<unsigned long long>(n % 1000000000000ULL));
+  std::snprintf(buffer, sizeof buffer, "cccccccc-0000-4000-8000-%012llu",
+                static_cast<unsigned long long>(n % 1000000000000ULL));
   return buffer;
 }
 
@@ -59,7 +61,8 @@ bool create_topic(const std::string& bootstrap, const std::string& topic) {
   bool ok = event != nullptr && rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR_NO_ERROR;
   if (ok) {
     size_t count = 0;
-    const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count);
+    const rd_kafka_topic_result_t** results =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count);
     ok = count == 1 && rd_kafka_topic_result_error(results[0]) == RD_KAFKA_RESP_ERR_NO_ERROR;
   }
   if (event) rd_kafka_event_destroy(event);
@@ -74,13 +77,17 @@ bool create_topic(const std::string& bootstrap, const std::string& topic) {
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // The plain producer: the properties kafka-sink sets, the same value and the same headers.
-double plain_producer(const std::string& bootstrap, const std::string& topic, const std::vector<runtime::StoredEvent>& events) {
+double plain_producer(const std::string& bootstrap, const std::string& topic,
+                      const std::vector<runtime::StoredEvent>& events) {
   char error[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  for (auto [k, v] : std::vector<std::pair<const char*, const char*>>{
-           {"bootstrap.servers", bootstrap.c_str()}, {"enable.idempotence", "true"}, {"compression.type", "zstd"},
-           {"compression.level", "6"}, {"queue.buffering.max.kbytes", "65536"}, {"message.timeout.ms", "0"},
-           {"sticky.partitioning.linger.ms", "0"}}) {
+  for (auto [k, v] : std::vector<std::pair<const char*, const char*>>{{"bootstrap.servers", bootstrap.c_str()},
+                                                                      {"enable.idempotence", "true"},
+                                                                      {"compression.type", "zstd"},
+                                                                      {"compression.level", "6"},
+                                                                      {"queue.buffering.max.kbytes", "65536"},
+                                                                      {"message.timeout.ms", "0"},
+                                                                      {"sticky.partitioning.linger.ms", "0"}}) {
     rd_kafka_conf_set(conf, k, v, error, sizeof error);
   }
   std::atomic<std::size_t> acked{0};
@@ -93,7 +100,8 @@ double plain_producer(const std::string& bootstrap, const std::string& topic, co
   for (const auto& e : events) {
     auto record = runtime::make_record(e, "plain-producer", true);  // the same headers sinkhost sends
     rd_kafka_headers_t* headers = rd_kafka_headers_new(record.headers.size());
-    for (const auto& h : record.headers) rd_kafka_header_add(headers, h.name.data(), -1, h.value.data(), h.value.size());
+    for (const auto& h : record.headers)
+      rd_kafka_header_add(headers, h.name.data(), -1, h.value.data(), h.value.size());
 // librdkafka's RD_KAFKA_V_* macros use GNU statement expressions, which clang's -Wpedantic reports.
 #if defined(__clang__)
 #pragma clang diagnostic push
@@ -137,9 +145,12 @@ int main(int argc, char** argv) {
     std::string arg = argv[i];
     if (arg == "--transform") compare_transform = true;
     if (i + 1 >= argc) continue;
-    if (arg == "--bootstrap") bootstrap = argv[++i];
-    else if (arg == "--events") events = std::stoul(argv[++i]);
-    else if (arg == "--rounds") rounds = std::stoi(argv[++i]);
+    if (arg == "--bootstrap")
+      bootstrap = argv[++i];
+    else if (arg == "--events")
+      events = std::stoul(argv[++i]);
+    else if (arg == "--rounds")
+      rounds = std::stoi(argv[++i]);
   }
   bool only_one = false;  // --one: only the plain producer against one connector
   for (int i = 1; i < argc; ++i) only_one = only_one || std::string(argv[i]) == "--one";
@@ -159,8 +170,11 @@ int main(int argc, char** argv) {
     runtime::AppendRequest request{.stream = "order-" + std::to_string(b % 100), .events = {}};
     for (std::size_t i = 0; i < 1000; ++i) {
       auto n = b * 1000 + i;
-      request.events.push_back({.event_id = uuid(n), .event_type = "OrderPlaced", .is_json = true,
-                                .data = event_data(n), .metadata = R"({"tenant":"acme","source":"bench"})"});
+      request.events.push_back({.event_id = uuid(n),
+                                .event_type = "OrderPlaced",
+                                .is_json = true,
+                                .data = event_data(n),
+                                .metadata = R"({"tenant":"acme","source":"bench"})"});
     }
     if (!(*log)->append(std::move(request)).ok()) return 1;
   }
@@ -173,7 +187,8 @@ int main(int argc, char** argv) {
     backlog.insert(backlog.end(), batch->begin(), batch->end());
   }
   const auto run_id = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
-  std::printf("Kafka delivery benchmark: %zu events of ~250 bytes with 12 headers each, broker %s\n", events, bootstrap.c_str());
+  std::printf("Kafka delivery benchmark: %zu events of ~250 bytes with 12 headers each, broker %s\n", events,
+              bootstrap.c_str());
 
   if (!create_topic(bootstrap, "bench-plain-" + run_id)) {
     std::fprintf(stderr, "cannot create the topics on %s\n", bootstrap.c_str());
@@ -183,18 +198,20 @@ int main(int argc, char** argv) {
   std::printf("%-58s %8.2f s %10.0f msg/s\n", "plain librdkafka producer (same settings, same messages)", plain,
               events / plain);
 
-  auto run_connectors = [&](int count, const std::string& id_prefix = "bench-",
-                            const connector::Settings& extra = {}) {
+  auto run_connectors = [&](int count, const std::string& id_prefix = "bench-", const connector::Settings& extra = {}) {
     for (int c = 0; c < count; ++c) {
-      if (!create_topic(bootstrap, "bench-" + run_id + "-" + id_prefix + std::to_string(count) + "-" + std::to_string(c))) {
+      if (!create_topic(bootstrap,
+                        "bench-" + run_id + "-" + id_prefix + std::to_string(count) + "-" + std::to_string(c))) {
         std::exit(1);
       }
     }
     auto start = Clock::now();
     for (int c = 0; c < count; ++c) {
       auto id = id_prefix + std::to_string(count) + "-" + std::to_string(c);
-      connector::Settings settings = {{"instanceTypeName", "kafka-sink"}, {"topic", "bench-" + run_id + "-" + id},
-                                      {"bootstrapServers", bootstrap}, {"subscription:initialPosition", "earliest"},
+      connector::Settings settings = {{"instanceTypeName", "kafka-sink"},
+                                      {"topic", "bench-" + run_id + "-" + id},
+                                      {"bootstrapServers", bootstrap},
+                                      {"subscription:initialPosition", "earliest"},
                                       {"autocommit:interval", "100"}};
       settings.insert(extra.begin(), extra.end());
       if (!service.create(id, std::nullopt, settings).ok() || !service.start(id).ok()) {
@@ -236,8 +253,8 @@ int main(int argc, char** argv) {
   }
 
   double one = run_connectors(1);
-  std::printf("%-58s %8.2f s %10.0f msg/s  (%.0f%% of plain)\n", "sinkhost, 1 kafka-sink connector (to checkpoint)", one,
-              events / one, 100.0 * plain / one);
+  std::printf("%-58s %8.2f s %10.0f msg/s  (%.0f%% of plain)\n", "sinkhost, 1 kafka-sink connector (to checkpoint)",
+              one, events / one, 100.0 * plain / one);
   if (only_one) {
     service.shutdown();
     return 0;
@@ -247,18 +264,24 @@ int main(int argc, char** argv) {
               10.0 * events / ten);
 
   // Latency at a steady 5,000 events/s: append time -> the checkpoint covers the event.
-  if (!service.create("bench-latency", std::nullopt,
-                      {{"instanceTypeName", "kafka-sink"}, {"topic", "bench-latency-" + run_id},
-                       {"bootstrapServers", bootstrap}, {"subscription:initialPosition", "latest"},
-                       {"autocommit:interval", "1"}, {"autocommit:recordsThreshold", "1"}})
+  if (!service
+           .create("bench-latency", std::nullopt,
+                   {{"instanceTypeName", "kafka-sink"},
+                    {"topic", "bench-latency-" + run_id},
+                    {"bootstrapServers", bootstrap},
+                    {"subscription:initialPosition", "latest"},
+                    {"autocommit:interval", "1"},
+                    {"autocommit:recordsThreshold", "1"}})
            .ok() ||
       !service.start("bench-latency").ok()) {
     return 1;
   }
   // Warm up: the first record waits for the broker to create the topic; that is not latency.
   {
-    runtime::AppendRequest warm{.stream = "latency-1", .events = {{.event_id = uuid(9999999), .event_type = "E",
-                                                                     .is_json = true, .data = event_data(0), .metadata = "{}"}}};
+    runtime::AppendRequest warm{
+        .stream = "latency-1",
+        .events = {
+            {.event_id = uuid(9999999), .event_type = "E", .is_json = true, .data = event_data(0), .metadata = "{}"}}};
     auto position = (*log)->append(std::move(warm))->last_position.value();
     while (true) {
       auto view = service.get("bench-latency");
@@ -277,7 +300,8 @@ int main(int argc, char** argv) {
       runtime::AppendRequest request{.stream = "latency-1", .events = {}};
       for (int i = 0; i < batch; ++i) {
         auto n = 10000000 + b * batch + i;
-        request.events.push_back({.event_id = uuid(n), .event_type = "E", .is_json = true, .data = event_data(n), .metadata = "{}"});
+        request.events.push_back(
+            {.event_id = uuid(n), .event_type = "E", .is_json = true, .data = event_data(n), .metadata = "{}"});
       }
       auto now = Clock::now();
       (void)(*log)->append(std::move(request));
@@ -304,7 +328,8 @@ int main(int argc, char** argv) {
   std::sort(latencies_ms.begin(), latencies_ms.end());
   if (!latencies_ms.empty()) {
     std::printf("%-58s p50 %.1f ms  p99 %.1f ms  (%zu events)\n", "append -> checkpoint latency at 5,000 events/s",
-                latencies_ms[latencies_ms.size() / 2], latencies_ms[latencies_ms.size() * 99 / 100], latencies_ms.size());
+                latencies_ms[latencies_ms.size() / 2], latencies_ms[latencies_ms.size() * 99 / 100],
+                latencies_ms.size());
   }
   service.shutdown();
   return 0;

@@ -68,9 +68,11 @@ int main(int argc, char** argv) {
   std::printf("CPU time per record (make_record included), %d records\n", records);
   const std::string empty = "function transform(record) {}";
   std::printf("%-52s %6.2f us\n", "no transform", cpu_us_per_record("", true, true, records));
-  std::printf("%-52s %6.2f us\n", "typical transform (the kafka bench's)", cpu_us_per_record(kTypical, true, true, records));
+  std::printf("%-52s %6.2f us\n", "typical transform (the kafka bench's)",
+              cpu_us_per_record(kTypical, true, true, records));
   std::printf("%-52s %6.2f us\n", "empty transform", cpu_us_per_record(empty, true, true, records));
   std::printf("%-52s %6.2f us\n", "empty transform, no headers", cpu_us_per_record(empty, false, true, records));
-  std::printf("%-52s %6.2f us\n", "empty transform, no headers, value {}", cpu_us_per_record(empty, false, false, records));
+  std::printf("%-52s %6.2f us\n", "empty transform, no headers, value {}",
+              cpu_us_per_record(empty, false, false, records));
   return 0;
 }

@@ -13,12 +13,15 @@ TEST(Checkpoint, NothingIsCommittedWhileTheBrokerIsUnreachable) {
   append_event(host.port(), "order-1", "OrderPlaced", {{"n", 1}});
   append_event(host.port(), "order-1", "OrderPlaced", {{"n", 2}});
   // Port 1 on loopback: connection refused, so nothing can ever be acknowledged.
-  nlohmann::json settings = {{"instanceTypeName", "kafka-sink"}, {"topic", "orders"},
+  nlohmann::json settings = {{"instanceTypeName", "kafka-sink"},  {"topic", "orders"},
                              {"bootstrapServers", "127.0.0.1:1"}, {"subscription:initialPosition", "earliest"},
-                             {"autocommit:interval", "50"}, {"autocommit:recordsThreshold", "1"}};
-  ASSERT_EQ(http_request(host.port(), "POST", "/connectors/unreachable", nlohmann::json{{"settings", settings}}.dump()).status, 200);
+                             {"autocommit:interval", "50"},       {"autocommit:recordsThreshold", "1"}};
+  ASSERT_EQ(http_request(host.port(), "POST", "/connectors/unreachable", nlohmann::json{{"settings", settings}}.dump())
+                .status,
+            200);
   ASSERT_EQ(http_request(host.port(), "POST", "/connectors/unreachable/start").status, 200);
-  ASSERT_TRUE(eventually([&] { return get_json(host.port(), "/connectors/unreachable")["state"] == "CONNECTOR_STATE_RUNNING"; }));
+  ASSERT_TRUE(eventually(
+      [&] { return get_json(host.port(), "/connectors/unreachable")["state"] == "CONNECTOR_STATE_RUNNING"; }));
 
   std::this_thread::sleep_for(std::chrono::seconds(2));  // many autocommit intervals
   auto running = get_json(host.port(), "/connectors/unreachable");

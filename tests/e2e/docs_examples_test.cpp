@@ -55,8 +55,8 @@ std::string replace_all(std::string text, const std::string& from, const std::st
   return text;
 }
 
-void run_examples(const std::string& file, const std::string& section, const std::map<std::string, std::string>& replacements,
-                  std::size_t at_least) {
+void run_examples(const std::string& file, const std::string& section,
+                  const std::map<std::string, std::string>& replacements, std::size_t at_least) {
   auto list = examples(file, section);
   ASSERT_GE(list.size(), at_least) << "examples found in " << file << " under '" << section << "'";
   TempDir scripts;
@@ -70,7 +70,8 @@ void run_examples(const std::string& file, const std::string& section, const std
     EXPECT_EQ(exit_code, 0) << file << ":" << example.line << " failed:\n" << script << "\nprinted:\n" << printed;
     for (const auto& expected : example.expected_lines) {
       EXPECT_NE(printed.find(expected), std::string::npos)
-          << file << ":" << example.line << " did not print\n  " << expected << "\nprinted:\n" << printed;
+          << file << ":" << example.line << " did not print\n  " << expected << "\nprinted:\n"
+          << printed;
     }
   }
 }

@@ -22,11 +22,14 @@ inline std::string new_uuid() {
 
 // Appends one event through the HTTP API; returns its log position.
 inline std::uint64_t append_event(std::uint16_t port, const std::string& stream, const std::string& type,
-                                  const nlohmann::json& data, const nlohmann::json& metadata = nlohmann::json::object()) {
-  nlohmann::json body = nlohmann::json::array(
-      {{{"eventId", new_uuid()}, {"eventType", type}, {"data", data}, {"metadata", metadata}}});
-  auto response = http_request(port, "POST", "/streams/" + stream, body.dump(), "application/vnd.eventstore.events+json");
-  if (response.status != 201) throw std::runtime_error("append failed: " + std::to_string(response.status) + " " + response.body);
+                                  const nlohmann::json& data,
+                                  const nlohmann::json& metadata = nlohmann::json::object()) {
+  nlohmann::json body =
+      nlohmann::json::array({{{"eventId", new_uuid()}, {"eventType", type}, {"data", data}, {"metadata", metadata}}});
+  auto response =
+      http_request(port, "POST", "/streams/" + stream, body.dump(), "application/vnd.eventstore.events+json");
+  if (response.status != 201)
+    throw std::runtime_error("append failed: " + std::to_string(response.status) + " " + response.body);
   return nlohmann::json::parse(response.body)["firstPosition"].get<std::uint64_t>();
 }
 
@@ -49,7 +52,8 @@ inline void create_and_start_connector(std::uint16_t port, const std::string& id
 }
 
 // Polls `condition` until it holds or `timeout` passes.
-inline bool eventually(const std::function<bool()>& condition, std::chrono::seconds timeout = std::chrono::seconds(30)) {
+inline bool eventually(const std::function<bool()>& condition,
+                       std::chrono::seconds timeout = std::chrono::seconds(30)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;

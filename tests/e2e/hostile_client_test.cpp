@@ -79,13 +79,14 @@ void expect_refused(const RawAnswer& answer, int status, int code, const std::st
   EXPECT_TRUE(is_status_body(answer.body, code)) << what << ": " << answer.body.substr(0, 600);
 }
 
-std::string post(const std::string& target, const std::string& body, const std::string& content_type = "application/json",
-                 const std::string& extra_headers = "") {
+std::string post(const std::string& target, const std::string& body,
+                 const std::string& content_type = "application/json", const std::string& extra_headers = "") {
   return "POST " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: " + content_type +
          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body;
 }
 
-std::string one_event(const std::string& id = new_uuid(), const std::string& type = "E", const std::string& data = "{}") {
+std::string one_event(const std::string& id = new_uuid(), const std::string& type = "E",
+                      const std::string& data = "{}") {
   return "[{\"eventId\":\"" + id + "\",\"eventType\":\"" + type + "\",\"data\":" + data + "}]";
 }
 
@@ -140,7 +141,8 @@ TEST_F(HostileClient, MalformedAndTruncatedRequestsAreRefusedOrClosedAndServingG
       {"an unknown HTTP version", "GET /health HTTP/9.9\r\nHost: x\r\n\r\n"},
       {"a header line without a colon", "GET /health HTTP/1.1\r\nHost x\r\n\r\n"},
       {"a bad Content-Length", "POST /streams/s HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n"},
-      {"two Content-Lengths", "POST /streams/s HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n[]"},
+      {"two Content-Lengths",
+       "POST /streams/s HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n[]"},
       {"a bad chunk size", "POST /streams/s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n"},
       {"a space in the method", "GE T /health HTTP/1.1\r\nHost: x\r\n\r\n"},
   };
@@ -161,8 +163,9 @@ TEST_F(HostileClient, MalformedAndTruncatedRequestsAreRefusedOrClosedAndServingG
 
   // Truncated: the client stops mid-request and waits. The server gives up after the request
   // timeout and closes without an answer (there is no request to answer).
-  for (const std::string& truncated : {std::string("POST /streams/s HTTP/1.1\r\nHost: x\r\nContent-Le"),
-                                       std::string("POST /streams/s HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[{")}) {
+  for (const std::string& truncated :
+       {std::string("POST /streams/s HTTP/1.1\r\nHost: x\r\nContent-Le"),
+        std::string("POST /streams/s HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[{")}) {
     auto answer = exchange_raw(port_, truncated, 15s);
     EXPECT_TRUE(answer.closed) << "a truncated request is closed, not held: " << truncated;
     EXPECT_TRUE(answer.raw.empty()) << answer.raw;
@@ -176,22 +179,25 @@ TEST_F(HostileClient, MalformedAndTruncatedRequestsAreRefusedOrClosedAndServingG
 TEST_F(HostileClient, HugeHeadersAndBodiesGet431Or413WithoutHurtingTheDaemon) {
   start({"--max-body-bytes", "1048576", "--max-event-bytes", "100000", "--request-timeout-seconds", "5"});
   // One huge header, and many small ones: both past the 16 KiB header limit.
-  expect_refused(exchange_raw(port_, "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(1 << 20, 'a') + "\r\n\r\n"),
-                 431, 8, "a 1 MiB header");
+  expect_refused(
+      exchange_raw(port_, "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(1 << 20, 'a') + "\r\n\r\n"), 431,
+      8, "a 1 MiB header");
   std::string many = "GET /health HTTP/1.1\r\nHost: x\r\n";
   for (int i = 0; i < 5000; ++i) many += "X-H" + std::to_string(i) + ": v\r\n";
   expect_refused(exchange_raw(port_, many + "\r\n"), 431, 8, "5000 headers");
   // A huge target is part of the header too.
-  expect_refused(exchange_raw(port_, "GET /streams/" + std::string(100000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n"), 431, 8,
-                 "a 100 kB target");
+  expect_refused(exchange_raw(port_, "GET /streams/" + std::string(100000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n"), 431,
+                 8, "a 100 kB target");
 
   // Bodies past --max-body-bytes: announced, actually sent, and chunked without end.
   expect_refused(exchange_raw(port_, post("/streams/big", std::string(2 << 20, '['))), 413, 8, "a 2 MiB body");
-  std::string chunked = "POST /streams/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string chunked =
+      "POST /streams/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 40; ++i) chunked += "8000\r\n" + std::string(0x8000, ' ') + "\r\n";
   expect_refused(exchange_raw(port_, chunked), 413, 8, "a chunked body past the limit");
   // Under the body limit, over the event limit: the route says which event.
-  auto big_event = http_request(port_, "POST", "/streams/big", one_event(new_uuid(), "E", "\"" + std::string(1000000, 'x') + "\""));
+  auto big_event =
+      http_request(port_, "POST", "/streams/big", one_event(new_uuid(), "E", "\"" + std::string(1000000, 'x') + "\""));
   EXPECT_EQ(big_event.status, 413) << big_event.body;
   EXPECT_TRUE(is_status_body(big_event.body, 3)) << big_event.body;
   EXPECT_EQ(get_json(port_, "/streams/$all")["headPosition"], 0) << "nothing was appended";
@@ -210,7 +216,8 @@ TEST_F(HostileClient, DeepJsonNestingIsRefusedOnEveryRouteThatParsesJson) {
   };
   const std::vector<Case> cases = {
       {"an append of 100k '['", "POST", "/streams/deep", deep_arrays, "application/json"},
-      {"an append of 30k nested objects", "POST", "/streams/deep", deep_objects, "application/vnd.eventstore.events+json"},
+      {"an append of 30k nested objects", "POST", "/streams/deep", deep_objects,
+       "application/vnd.eventstore.events+json"},
       {"event data nested 5000 deep", "POST", "/streams/deep", nested_in_event, "application/json"},
       {"single-event JSON data", "POST", "/streams/deep", deep_arrays, "application/json"},
       {"a connector", "POST", "/connectors/deep", deep_objects, "application/json"},
@@ -239,13 +246,15 @@ TEST_F(HostileClient, InvalidUtf8IsRefusedOrEscapedNeverEchoedRaw) {
   expect_refused(exchange_raw(port_, post("/streams/s", one_event(id, "E", "\"" + bad + "\""))), 400, 3, "event data");
   expect_refused(exchange_raw(port_, post("/streams/s", "[{\"eventId\":\"" + bad + "\",\"eventType\":\"E\"}]")), 400, 3,
                  "an event id");
-  expect_refused(exchange_raw(port_, post("/connectors/c", "{\"settings\":{\"instanceTypeName\":\"logger-sink" + bad + "\"}}")),
-                 400, 3, "a setting value");
+  expect_refused(
+      exchange_raw(port_, post("/connectors/c", "{\"settings\":{\"instanceTypeName\":\"logger-sink" + bad + "\"}}")),
+      400, 3, "a setting value");
   // In headers of the single-event form.
   expect_refused(exchange_raw(port_, post("/streams/s", "x", "application/octet-stream",
-                                      "ES-EventType: T" + bad + "\r\nES-EventId: " + new_uuid() + "\r\n")),
+                                          "ES-EventType: T" + bad + "\r\nES-EventId: " + new_uuid() + "\r\n")),
                  400, 3, "an ES-EventType header");
-  expect_refused(exchange_raw(port_, post("/streams/s", "x", "application/octet-stream", "ES-EventType: T\r\nES-EventId: " + bad + "\r\n")),
+  expect_refused(exchange_raw(port_, post("/streams/s", "x", "application/octet-stream",
+                                          "ES-EventType: T\r\nES-EventId: " + bad + "\r\n")),
                  400, 3, "an ES-EventId header");
   // In stream names and connector ids, percent-encoded and raw.
   expect_refused(exchange_raw(port_, post("/streams/bad%FF%FE", one_event())), 400, 3, "a percent-encoded stream name");
@@ -263,7 +272,7 @@ TEST_F(HostileClient, InvalidUtf8IsRefusedOrEscapedNeverEchoedRaw) {
   EXPECT_TRUE(is_status_body(created.body, 3)) << created.body;
   // Bytes in a non-JSON event are data, not text: stored and read back as base64.
   auto blob = exchange_raw(port_, post("/streams/blob", bad, "application/octet-stream",
-                                   "ES-EventType: Blob\r\nES-EventId: " + new_uuid() + "\r\n"));
+                                       "ES-EventType: Blob\r\nES-EventId: " + new_uuid() + "\r\n"));
   EXPECT_EQ(blob.status, 201) << blob.raw;
   EXPECT_EQ(get_json(port_, "/streams/blob")["events"][0]["dataBase64"], "//7DKA==");
   auto list = http_request(port_, "GET", "/connectors");
@@ -277,8 +286,9 @@ TEST_F(HostileClient, SlowClientsAreCutOffAtTheRequestTimeoutWhileOthersAreServe
   // Slowloris: 50 connections each trickling one header byte at a time, and 50 that send their
   // headers and an unfinished body, then nothing. The request timeout covers a whole request,
   // so the trickle does not keep a connection open.
-  const std::string header = "POST /streams/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Pad: " +
-                             std::string(200, 'p') + "\r\n";
+  const std::string header =
+      "POST /streams/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Pad: " + std::string(200, 'p') +
+      "\r\n";
   struct Slow {
     std::unique_ptr<HttpConnection> connection;
     std::size_t sent = 0;
@@ -289,8 +299,9 @@ TEST_F(HostileClient, SlowClientsAreCutOffAtTheRequestTimeoutWhileOthersAreServe
   for (auto& s : trickling) s.connection = std::make_unique<HttpConnection>(port_);
   for (auto& s : unfinished) {
     s.connection = std::make_unique<HttpConnection>(port_);
-    s.connection->send_raw("POST /streams/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                           "Content-Length: 100000\r\n\r\n[{\"eventId\":");
+    s.connection->send_raw(
+        "POST /streams/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100000\r\n\r\n[{\"eventId\":");
   }
   const auto started = std::chrono::steady_clock::now();
   // Well past the timeout, with room for a loaded machine; the server must have closed them all.
@@ -364,7 +375,8 @@ TEST_F(HostileClient, AThousandConcurrentConnectionsAreAllServed) {
   constexpr int kClients = 1000;
   std::vector<std::string> requests;
   for (int i = 0; i < kClients; ++i) {
-    requests.push_back(post("/streams/crowd-" + std::to_string(i % 10), one_event(new_uuid(), "Crowd", std::to_string(i)),
+    requests.push_back(post("/streams/crowd-" + std::to_string(i % 10),
+                            one_event(new_uuid(), "Crowd", std::to_string(i)),
                             "application/vnd.eventstore.events+json"));
   }
   auto statuses = concurrent_requests(port_, requests, 90s);
@@ -410,13 +422,16 @@ TEST_F(HostileClient, PastTheConnectionCapClientsGet503OrACloseNeverAHang) {
   // The served connections still work, and once they close new clients are served again.
   EXPECT_EQ(idle.front()->request("GET", "/health").status, 200);
   idle.clear();
-  EXPECT_TRUE(eventually([&] {
-    try {
-      return http_request(port_, "GET", "/health").status == 200;
-    } catch (const std::exception&) {
-      return false;
-    }
-  }, 20s)) << host_->log();
+  EXPECT_TRUE(eventually(
+      [&] {
+        try {
+          return http_request(port_, "GET", "/health").status == 200;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      20s))
+      << host_->log();
   expect_serving("after the connection flood");
 }
 

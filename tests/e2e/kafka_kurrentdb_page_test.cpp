@@ -46,8 +46,10 @@ constexpr const char* kHeaders = R"({
 // "Authentication": the six variants differ only in protocol and mechanism.
 json authentication(const std::string& protocol, const std::string& mechanism) {
   return json::parse(R"({
-  "authentication:securityProtocol": ")" + protocol + R"(",
-  "authentication:saslMechanism": ")" + mechanism + R"(",
+  "authentication:securityProtocol": ")" +
+                     protocol + R"(",
+  "authentication:saslMechanism": ")" +
+                     mechanism + R"(",
   "authentication:username": "my-username",
   "authentication:password": "my-password"
 })");
@@ -70,10 +72,12 @@ constexpr const char* kHeaderValues = R"({
 })";
 
 // The esdb-* headers every record carries (KurrentDB's connector features page).
-const std::set<std::string> kRecordHeaders = {
-    "esdb-connector-id",     "esdb-request-id",           "esdb-request-date",          "esdb-record-id",
-    "esdb-record-timestamp", "esdb-record-redacted",      "esdb-record-stream-id",      "esdb-record-stream-revision",
-    "esdb-record-log-position", "esdb-record-schema-subject", "esdb-record-schema-type"};
+const std::set<std::string> kRecordHeaders = {"esdb-connector-id",        "esdb-request-id",
+                                              "esdb-request-date",        "esdb-record-id",
+                                              "esdb-record-timestamp",    "esdb-record-redacted",
+                                              "esdb-record-stream-id",    "esdb-record-stream-revision",
+                                              "esdb-record-log-position", "esdb-record-schema-subject",
+                                              "esdb-record-schema-type"};
 
 class KafkaKurrentDbPage : public ::testing::Test {
  protected:
@@ -184,7 +188,8 @@ TEST_F(KafkaKurrentDbPage, EveryAuthenticationExampleDeliversWithTheBrokersCrede
     fragment["authentication:username"] = env["KAFKA_SASL_USERNAME"];
     fragment["authentication:password"] = "alice-secret";
     const bool tls = protocol == "saslSsl";
-    auto merged = merge(quickstart(tls ? env["KAFKA_SASL_SSL_BOOTSTRAP"] : env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"]), fragment);
+    auto merged =
+        merge(quickstart(tls ? env["KAFKA_SASL_SSL_BOOTSTRAP"] : env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"]), fragment);
     if (tls) merged["authentication:tls:caCertificate"] = kafka_file("KAFKA_CA_PEM");
     create_put_start(merged, "/connectors/" + id_ + "/settings");
     if (HasFatalFailure()) return;

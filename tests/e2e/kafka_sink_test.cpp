@@ -26,7 +26,8 @@ std::int32_t java_murmur2(const std::string& key) {
   const int r = 24;
   std::uint32_t h = 0x9747b28cu ^ static_cast<std::uint32_t>(length);
   for (std::int32_t i = 0; i < length / 4; ++i) {
-    std::uint32_t k = data[i * 4] | (data[i * 4 + 1] << 8) | (data[i * 4 + 2] << 16) | (static_cast<std::uint32_t>(data[i * 4 + 3]) << 24);
+    std::uint32_t k = data[i * 4] | (data[i * 4 + 1] << 8) | (data[i * 4 + 2] << 16) |
+                      (static_cast<std::uint32_t>(data[i * 4 + 3]) << 24);
     k *= m;
     k ^= k >> r;
     k *= m;
@@ -46,7 +47,8 @@ std::int32_t java_murmur2(const std::string& key) {
 }
 
 int java_partition(const std::string& key, int partitions) {
-  return static_cast<int>((static_cast<std::uint32_t>(java_murmur2(key)) & 0x7fffffffu) % static_cast<std::uint32_t>(partitions));
+  return static_cast<int>((static_cast<std::uint32_t>(java_murmur2(key)) & 0x7fffffffu) %
+                          static_cast<std::uint32_t>(partitions));
 }
 
 TEST(KafkaMurmur2, MatchesTheJavaClientsKnownValues) {
@@ -140,14 +142,18 @@ TEST_F(KafkaSinkTest, TlsWithACustomCaMtlsAndSaslSslDeliver) {
   const auto ca = kafka_file("KAFKA_CA_PEM");
   {
     auto topic = unique_topic("tls");
-    auto id = start_connector({{"topic", topic}, {"bootstrapServers", env["KAFKA_SSL_BOOTSTRAP"]},
-                               {"authentication:securityProtocol", "ssl"}, {"authentication:tls:caCertificate", ca}});
+    auto id = start_connector({{"topic", topic},
+                               {"bootstrapServers", env["KAFKA_SSL_BOOTSTRAP"]},
+                               {"authentication:securityProtocol", "ssl"},
+                               {"authentication:tls:caCertificate", ca}});
     expect_delivery(id, topic);
   }
   {
     auto topic = unique_topic("mtls");
-    auto id = start_connector({{"topic", topic}, {"bootstrapServers", env["KAFKA_MTLS_BOOTSTRAP"]},
-                               {"authentication:securityProtocol", "ssl"}, {"authentication:tls:caCertificate", ca},
+    auto id = start_connector({{"topic", topic},
+                               {"bootstrapServers", env["KAFKA_MTLS_BOOTSTRAP"]},
+                               {"authentication:securityProtocol", "ssl"},
+                               {"authentication:tls:caCertificate", ca},
                                {"authentication:tls:clientCertificate", kafka_file("KAFKA_CLIENT_CERT_PEM")},
                                {"authentication:tls:clientKey", kafka_file("KAFKA_CLIENT_KEY_PEM")}});
     expect_delivery(id, topic);
@@ -188,21 +194,28 @@ TEST_F(KafkaSinkTest, AWrongPasswordStopsTheConnectorNamingTheMechanismAndUser) 
 TEST_F(KafkaSinkTest, AnUntrustedCaAndAMissingClientCertificateStopTheConnectorWithTheTlsError) {
   auto env = kafka_env();
   // No caCertificate: the system's CAs do not know the test broker's CA.
-  auto untrusted = start_connector({{"topic", unique_topic("untrusted")}, {"bootstrapServers", env["KAFKA_SSL_BOOTSTRAP"]},
-                                    {"authentication:securityProtocol", "ssl"}}, false);
+  auto untrusted = start_connector({{"topic", unique_topic("untrusted")},
+                                    {"bootstrapServers", env["KAFKA_SSL_BOOTSTRAP"]},
+                                    {"authentication:securityProtocol", "ssl"}},
+                                   false);
   ASSERT_TRUE(eventually([&] { return connector(untrusted).contains("errorDetails"); })) << connector(untrusted).dump();
   auto c = connector(untrusted);
   EXPECT_EQ(c["state"], "CONNECTOR_STATE_STOPPED");
-  EXPECT_NE(c["errorDetails"]["message"].get<std::string>().find("TLS handshake failed"), std::string::npos) << c.dump();
-  EXPECT_NE(c["errorDetails"]["message"].get<std::string>().find("certificate verify failed"), std::string::npos) << c.dump();
+  EXPECT_NE(c["errorDetails"]["message"].get<std::string>().find("TLS handshake failed"), std::string::npos)
+      << c.dump();
+  EXPECT_NE(c["errorDetails"]["message"].get<std::string>().find("certificate verify failed"), std::string::npos)
+      << c.dump();
 
   // The mTLS listener requires a client certificate.
   const auto no_cert_topic = unique_topic("no-cert");
   append_event(host_.port(), no_cert_topic, "OrderPlaced", {{"n", 1}});  // its own stream: not filtered out
-  auto no_cert = start_connector({{"topic", no_cert_topic}, {"bootstrapServers", env["KAFKA_MTLS_BOOTSTRAP"]},
+  auto no_cert = start_connector({{"topic", no_cert_topic},
+                                  {"bootstrapServers", env["KAFKA_MTLS_BOOTSTRAP"]},
                                   {"authentication:securityProtocol", "ssl"},
-                                  {"authentication:tls:caCertificate", kafka_file("KAFKA_CA_PEM")}}, false);
-  ASSERT_TRUE(eventually([&] { return connector(no_cert).contains("errorDetails"); })) << connector(no_cert).dump() << host_.log();
+                                  {"authentication:tls:caCertificate", kafka_file("KAFKA_CA_PEM")}},
+                                 false);
+  ASSERT_TRUE(eventually([&] { return connector(no_cert).contains("errorDetails"); }))
+      << connector(no_cert).dump() << host_.log();
   c = connector(no_cert);
   EXPECT_EQ(c["state"], "CONNECTOR_STATE_STOPPED");
   EXPECT_NE(c["errorDetails"]["message"].get<std::string>().find("TLS"), std::string::npos) << c.dump();
@@ -216,12 +229,14 @@ class KafkaPermanentErrors : public KafkaSinkTest {
   // The connector delivers `first` and checkpoints it; then `refused` cannot be delivered.
   void expect_stopped_before(const std::string& id, std::uint64_t first, const std::string& code,
                              const std::vector<std::string>& message_parts) {
-    ASSERT_TRUE(eventually([&] { return connector(id).contains("errorDetails"); })) << connector(id).dump() << host_.log();
+    ASSERT_TRUE(eventually([&] { return connector(id).contains("errorDetails"); }))
+        << connector(id).dump() << host_.log();
     auto c = connector(id);
     EXPECT_EQ(c["state"], "CONNECTOR_STATE_STOPPED");
     EXPECT_EQ(c["errorDetails"]["code"], code) << c.dump();
     const auto message = c["errorDetails"]["message"].get<std::string>();
-    for (const auto& part : message_parts) EXPECT_NE(message.find(part), std::string::npos) << part << " in " << message;
+    for (const auto& part : message_parts)
+      EXPECT_NE(message.find(part), std::string::npos) << part << " in " << message;
     if (first == 0) {
       EXPECT_FALSE(c.contains("position")) << c.dump();
     } else {
@@ -252,9 +267,11 @@ TEST_F(KafkaPermanentErrors, AnUnknownTopicWithAutoCreationOffStopsTheConnectorN
   const auto topic = unique_topic("never-created");
   append_event(host_.port(), topic, "OrderPlaced", {{"n", 1}});
   // The test broker creates topics on demand; a client may refuse that for itself.
-  auto id = start_connector({{"topic", topic}, {"bootstrapServers", kafka_bootstrap()},
+  auto id = start_connector({{"topic", topic},
+                             {"bootstrapServers", kafka_bootstrap()},
                              {"producer:allow.auto.create.topics", "false"},
-                             {"producer:topic.metadata.propagation.max.ms", "1000"}}, false);
+                             {"producer:topic.metadata.propagation.max.ms", "1000"}},
+                            false);
   expect_stopped_before(id, 0, "NOT_FOUND", {"Unknown topic", "topic '" + topic + "'"});
   // Nothing created it meanwhile.
   auto check = http_request(host_.port(), "PUT", "/connector-plugins/kafka-sink/config/validate?checkConnection=true",
@@ -279,8 +296,8 @@ TEST_F(KafkaPermanentErrors, ATopicTheUserMayNotWriteStopsTheConnectorWithPermis
 class KafkaConnectionCheck : public KafkaSinkTest {
  protected:
   json check(json settings, const std::string& query = "checkConnection=true") {
-    auto response = http_request(host_.port(), "PUT", "/connector-plugins/kafka-sink/config/validate?" + query,
-                                 settings.dump());
+    auto response =
+        http_request(host_.port(), "PUT", "/connector-plugins/kafka-sink/config/validate?" + query, settings.dump());
     EXPECT_EQ(response.status, 200) << response.body;
     auto body = json::parse(response.body);
     EXPECT_EQ(body["valid"], true);
@@ -346,7 +363,8 @@ TEST_F(KafkaConnectionCheck, EachFailureNamesItsStepAndWhy) {
   }
   {
     SCOPED_TRACE("untrusted CA");
-    auto connection = check({{"topic", topic}, {"bootstrapServers", env["KAFKA_SSL_BOOTSTRAP"]},
+    auto connection = check({{"topic", topic},
+                             {"bootstrapServers", env["KAFKA_SSL_BOOTSTRAP"]},
                              {"authentication:securityProtocol", "ssl"}});
     EXPECT_EQ(connection["failedStep"], "authenticate") << connection.dump();
     EXPECT_NE(connection["steps"].back()["detail"].get<std::string>().find("TLS handshake failed"), std::string::npos)
@@ -396,11 +414,14 @@ class KafkaPartitioning : public KafkaSinkTest {
 };
 
 TEST_F(KafkaPartitioning, StreamRegexKeysLandWhereAJavaProducerPutsThemInOrder) {
-  auto id = start_connector({{"topic", topic_}, {"bootstrapServers", kafka_bootstrap()},
-                             {"partitionKeyExtraction:enabled", "true"}, {"partitionKeyExtraction:source", "stream"},
+  auto id = start_connector({{"topic", topic_},
+                             {"bootstrapServers", kafka_bootstrap()},
+                             {"partitionKeyExtraction:enabled", "true"},
+                             {"partitionKeyExtraction:source", "stream"},
                              {"partitionKeyExtraction:expression", "^order-(\\w+)$"},
                              {"defaultHeaders:X-Source", "sinkhost-test"},
-                             {"subscription:filter:filterType", "prefix"}, {"subscription:filter:expression", "order-"}});
+                             {"subscription:filter:filterType", "prefix"},
+                             {"subscription:filter:expression", "order-"}});
   std::map<std::string, std::vector<int>> sent;  // key -> sequence numbers in append order
   std::uint64_t last = 0;
   for (int i = 0; i < 60; ++i) {
@@ -456,23 +477,45 @@ TEST_F(KafkaPartitioning, SuffixHeadersAndDataKeysAreExtractedByteForByte) {
     std::optional<std::string> expected_key;
   };
   std::vector<Case> cases = {
-      {{{"partitionKeyExtraction:source", "streamSuffix"}}, "order-2021-05-15", {{"x", 1}}, json::object(), "2021-05-15"},
+      {{{"partitionKeyExtraction:source", "streamSuffix"}},
+       "order-2021-05-15",
+       {{"x", 1}},
+       json::object(),
+       "2021-05-15"},
       {{{"partitionKeyExtraction:source", "streamSuffix"}}, "nodash", {{"x", 1}}, json::object(), std::nullopt},
       // KurrentDB: source stream without an expression keys by the whole stream id.
       {{{"partitionKeyExtraction:source", "stream"}}, "order-77", {{"x", 1}}, json::object(), "order-77"},
       // A named header the event lacks is left out of the joined key; none present: no key.
       {{{"partitionKeyExtraction:source", "headers"}, {"partitionKeyExtraction:expression", "region,zone"}},
-       "s-5", {{"x", 1}}, {{"zone", "zone9"}}, "zone9"},
+       "s-5",
+       {{"x", 1}},
+       {{"zone", "zone9"}},
+       "zone9"},
       {{{"partitionKeyExtraction:source", "headers"}, {"partitionKeyExtraction:expression", "region,zone"}},
-       "s-6", {{"x", 1}}, {{"tenant", "t"}}, std::nullopt},
+       "s-6",
+       {{"x", 1}},
+       {{"tenant", "t"}},
+       std::nullopt},
       {{{"partitionKeyExtraction:source", "headers"}, {"partitionKeyExtraction:expression", "region,zone"}},
-       "s-1", {{"x", 1}}, {{"region", "regionA"}, {"zone", "zone1"}}, "regionA-zone1"},
+       "s-1",
+       {{"x", 1}},
+       {{"region", "regionA"}, {"zone", "zone1"}},
+       "regionA-zone1"},
       {{{"partitionKeyExtraction:source", "data"}, {"partitionKeyExtraction:expression", "/userId,/anonymousId"}},
-       "s-2", {{"anonymousId", "anon-7"}}, json::object(), "anon-7"},
+       "s-2",
+       {{"anonymousId", "anon-7"}},
+       json::object(),
+       "anon-7"},
       {{{"partitionKeyExtraction:source", "data"}, {"partitionKeyExtraction:expression", "/userId,/anonymousId"}},
-       "s-3", {{"userId", "user-1"}, {"anonymousId", "anon-7"}}, json::object(), "user-1"},
+       "s-3",
+       {{"userId", "user-1"}, {"anonymousId", "anon-7"}},
+       json::object(),
+       "user-1"},
       {{{"partitionKeyExtraction:source", "data"}, {"partitionKeyExtraction:expression", "/user/id"}},
-       "s-4", {{"user", {{"id", 42}}}}, json::object(), "42"},
+       "s-4",
+       {{"user", {{"id", 42}}}},
+       json::object(),
+       "42"},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     SCOPED_TRACE("case " + std::to_string(i));
@@ -498,8 +541,10 @@ TEST_F(KafkaPartitioning, SuffixHeadersAndDataKeysAreExtractedByteForByte) {
 }
 
 TEST_F(KafkaPartitioning, UnkeyedRecordsGoRoundRobinAndExplicitPartitionsAreHonoured) {
-  auto spread = start_connector({{"topic", topic_}, {"bootstrapServers", kafka_bootstrap()},
-                                 {"subscription:filter:filterType", "streamId"}, {"subscription:filter:expression", "spread-1"}});
+  auto spread = start_connector({{"topic", topic_},
+                                 {"bootstrapServers", kafka_bootstrap()},
+                                 {"subscription:filter:filterType", "streamId"},
+                                 {"subscription:filter:expression", "spread-1"}});
   std::uint64_t last = 0;
   for (int i = 0; i < 60; ++i) last = append_event(host_.port(), "spread-1", "E", {{"n", i}});
   ASSERT_TRUE(checkpoint_reaches(spread, last));
@@ -515,14 +560,21 @@ TEST_F(KafkaPartitioning, UnkeyedRecordsGoRoundRobinAndExplicitPartitionsAreHono
 
   auto fixed_topic = unique_topic("fixed");
   create_topic(fixed_topic, kPartitions);
-  auto fixed = start_connector({{"topic", fixed_topic}, {"bootstrapServers", kafka_bootstrap()}, {"partition", "4"},
-                                {"subscription:filter:filterType", "streamId"}, {"subscription:filter:expression", "fixed-1"}});
+  auto fixed = start_connector({{"topic", fixed_topic},
+                                {"bootstrapServers", kafka_bootstrap()},
+                                {"partition", "4"},
+                                {"subscription:filter:filterType", "streamId"},
+                                {"subscription:filter:expression", "fixed-1"}});
   auto fallback_topic = unique_topic("fallback");
   create_topic(fallback_topic, kPartitions);
-  auto fallback = start_connector({{"topic", fallback_topic}, {"bootstrapServers", kafka_bootstrap()},
-                                   {"defaultPartition", "2"}, {"partitionKeyExtraction:enabled", "true"},
-                                   {"partitionKeyExtraction:source", "data"}, {"partitionKeyExtraction:expression", "/userId"},
-                                   {"subscription:filter:filterType", "streamId"}, {"subscription:filter:expression", "fixed-1"}});
+  auto fallback = start_connector({{"topic", fallback_topic},
+                                   {"bootstrapServers", kafka_bootstrap()},
+                                   {"defaultPartition", "2"},
+                                   {"partitionKeyExtraction:enabled", "true"},
+                                   {"partitionKeyExtraction:source", "data"},
+                                   {"partitionKeyExtraction:expression", "/userId"},
+                                   {"subscription:filter:filterType", "streamId"},
+                                   {"subscription:filter:expression", "fixed-1"}});
   for (int i = 0; i < 10; ++i) last = append_event(host_.port(), "fixed-1", "E", {{"n", i}});
   ASSERT_TRUE(checkpoint_reaches(fixed, last));
   ASSERT_TRUE(checkpoint_reaches(fallback, last));

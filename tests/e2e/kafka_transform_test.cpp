@@ -20,14 +20,10 @@ class KafkaTransform : public ::testing::Test {
   }
 
   json settings(const std::string& javascript, const json& extra = json::object()) {
-    json s = {{"instanceTypeName", "kafka-sink"},
-              {"topic", topic_},
-              {"bootstrapServers", kafka_bootstrap()},
-              {"subscription:initialPosition", "earliest"},
-              {"autocommit:interval", "100"},
-              {"transformer:enabled", "true"},
-              {"transformer:timeout", "300"},
-              {"transformer:function", connector::base64_encode(javascript)}};
+    json s = {{"instanceTypeName", "kafka-sink"},      {"topic", topic_},
+              {"bootstrapServers", kafka_bootstrap()}, {"subscription:initialPosition", "earliest"},
+              {"autocommit:interval", "100"},          {"transformer:enabled", "true"},
+              {"transformer:timeout", "300"},          {"transformer:function", connector::base64_encode(javascript)}};
     s.update(extra);
     return s;
   }
@@ -45,14 +41,16 @@ class KafkaTransform : public ::testing::Test {
     append_event(host_.port(), "order-2", "OrderPlaced", {{"n", 2}});
     auto p3 = append_event(host_.port(), "order-3", "OrderPlaced", {{"n", 3}});
     create_and_start(id, settings(failing));
-    ASSERT_TRUE(eventually([&] { return connector(id)["state"] == "CONNECTOR_STATE_STOPPED"; })) << connector(id).dump();
+    ASSERT_TRUE(eventually([&] { return connector(id)["state"] == "CONNECTOR_STATE_STOPPED"; }))
+        << connector(id).dump();
     auto stopped = connector(id);
     ASSERT_TRUE(stopped.contains("errorDetails")) << stopped.dump();
     EXPECT_EQ(stopped["errorDetails"]["message"], expected_error);
     EXPECT_EQ(stopped["position"], p1) << "the checkpoint stays before the record the transform failed on";
     auto metrics = http_request(host_.port(), "GET", "/metrics").body;
     EXPECT_NE(metrics.find("sinkhost_connector_transform_errors_total{connector=\"" + id + "\",type=\"kafka-sink\"} 1"),
-              std::string::npos) << metrics;
+              std::string::npos)
+        << metrics;
     auto before = consume(topic_, 1);
     ASSERT_EQ(before.size(), 1u) << host_.log();
     EXPECT_EQ(before[0].value, R"({"n":1,"seen":true})");
@@ -79,8 +77,8 @@ TEST_F(KafkaTransform, TheTransformedValueHeadersAndKeyArriveInKafka) {
   append_event(host_.port(), "order-1", "OrderPlaced", {{"orderId", "o-1"}, {"total", 12.5}}, {{"tenant", "acme"}});
   append_event(host_.port(), "order-1", "Heartbeat", {{"beat", 1}});
   auto blob = http_request_with_headers(host_.port(), "POST", "/streams/blob-7",
-                                        {{"ES-EventType", "Blob"}, {"ES-EventId", new_uuid()}}, std::string("\x01\x02 raw", 6),
-                                        "application/octet-stream");
+                                        {{"ES-EventType", "Blob"}, {"ES-EventId", new_uuid()}},
+                                        std::string("\x01\x02 raw", 6), "application/octet-stream");
   ASSERT_EQ(blob.status, 201) << blob.body;
   auto last = append_event(host_.port(), "order-2", "OrderPlaced", {{"orderId", "o-2"}, {"total", 3}});
 
@@ -106,7 +104,8 @@ TEST_F(KafkaTransform, TheTransformedValueHeadersAndKeyArriveInKafka) {
       << "removed by the transform";
   EXPECT_EQ(messages[0].header("esdb-record-stream-id"), "order-1") << "headers left alone stay";
 
-  EXPECT_EQ(messages[1].value, std::string("\x01\x02 raw", 6)) << "the Heartbeat was dropped; the blob passed untouched";
+  EXPECT_EQ(messages[1].value, std::string("\x01\x02 raw", 6))
+      << "the Heartbeat was dropped; the blob passed untouched";
   EXPECT_EQ(messages[1].key, "7") << "an untouched record keeps the key the sink extracts";
   EXPECT_EQ(messages[1].header("x-tenant"), "<missing header x-tenant>");
   EXPECT_EQ(messages[1].header("esdb-record-schema-type"), "Bytes");
@@ -117,7 +116,8 @@ TEST_F(KafkaTransform, TheTransformedValueHeadersAndKeyArriveInKafka) {
   ASSERT_TRUE(position_reaches("shape-sink", last)) << connector("shape-sink").dump();
   auto metrics = http_request(host_.port(), "GET", "/metrics").body;
   EXPECT_NE(metrics.find(R"(sinkhost_connector_records_dropped_total{connector="shape-sink",type="kafka-sink"} 1)"),
-            std::string::npos) << metrics;
+            std::string::npos)
+      << metrics;
 }
 
 TEST_F(KafkaTransform, AModernKurrentDbStyleTransformDeliversUnmodified) {
@@ -156,12 +156,14 @@ TEST_F(KafkaTransform, OneHeapPerRunAndOneCallPerRecordEvenWhenTheSinkIsFull) {
   // waitForBrokerAck makes kafka-sink answer "full" while a record is in flight, so every
   // record after the first is handed over at least twice: the transform must not run again.
   for (int n = 1; n <= 5; ++n) append_event(host_.port(), "order-1", "OrderPlaced", {{"n", n}});
-  create_and_start("once-sink", settings("var calls = 0;\nfunction transform(record) { calls++; record.value.calls = calls; }",
-                                         {{"waitForBrokerAck", "true"}}));
+  create_and_start("once-sink",
+                   settings("var calls = 0;\nfunction transform(record) { calls++; record.value.calls = calls; }",
+                            {{"waitForBrokerAck", "true"}}));
   auto messages = consume(topic_, 5);
   ASSERT_EQ(messages.size(), 5u) << host_.log();
   for (int n = 1; n <= 5; ++n) {
-    EXPECT_EQ(messages[n - 1].value, R"({"n":)" + std::to_string(n) + R"(,"calls":)" + std::to_string(n) + "}") << "the heap keeps its globals across records";
+    EXPECT_EQ(messages[n - 1].value, R"({"n":)" + std::to_string(n) + R"(,"calls":)" + std::to_string(n) + "}")
+        << "the heap keeps its globals across records";
   }
 }
 
@@ -176,13 +178,14 @@ TEST_F(KafkaTransform, AThrowingTransformStopsBeforeItsRecordAndAFixedOneDeliver
 }
 
 TEST_F(KafkaTransform, AnEndlessLoopStopsAtTheTimeLimitBeforeItsRecordAndAFixedOneDeliversTheRest) {
-  stops_then_recovers("loop-sink",
-                      "function transform(record) {\n"
-                      "  while (record.value.n === 2) {}\n"
-                      "  record.value.seen = true;\n"
-                      "}",
-                      "the transform failed on the record at log position 2 (stream 'order-2', revision 0): it ran past "
-                      "its time limit of 300 ms");
+  stops_then_recovers(
+      "loop-sink",
+      "function transform(record) {\n"
+      "  while (record.value.n === 2) {}\n"
+      "  record.value.seen = true;\n"
+      "}",
+      "the transform failed on the record at log position 2 (stream 'order-2', revision 0): it ran past "
+      "its time limit of 300 ms");
 }
 
 }  // namespace

@@ -66,12 +66,9 @@ class Secrets : public ::testing::Test {
 
   // A kafka-sink connector with a SASL password; `port` is a running host's.
   static HttpResult create_with_password(std::uint16_t port, const std::string& id, const std::string& password) {
-    json settings = {{"instanceTypeName", "kafka-sink"},
-                     {"topic", "orders"},
-                     {"bootstrapServers", "127.0.0.1:1"},
-                     {"authentication:securityProtocol", "saslPlaintext"},
-                     {"authentication:username", "alice"},
-                     {"authentication:password", password}};
+    json settings = {{"instanceTypeName", "kafka-sink"},   {"topic", "orders"},
+                     {"bootstrapServers", "127.0.0.1:1"},  {"authentication:securityProtocol", "saslPlaintext"},
+                     {"authentication:username", "alice"}, {"authentication:password", password}};
     return http_request(port, "POST", "/connectors/" + id, json{{"settings", settings}}.dump());
   }
 
@@ -212,7 +209,8 @@ TEST_F(Secrets, TokenRotateIsAllOrNothingAndRefusedWhileTheHostRuns) {
   auto put = http_request(new_token.port(), "PUT", "/connectors/rot-sink-1/settings", settings.dump());
   EXPECT_EQ(put.status, 200) << put.body;
   ASSERT_EQ(new_token.stop(), 0);
-  for (const char* pw : {"pw-rotated-1", "pw-rotated-2"}) EXPECT_EQ(files_containing(data_, pw), std::vector<std::string>{});
+  for (const char* pw : {"pw-rotated-1", "pw-rotated-2"})
+    EXPECT_EQ(files_containing(data_, pw), std::vector<std::string>{});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,7 +225,8 @@ class KafkaSecrets : public ::testing::Test {
     ca_ = read_whole_file(env_["KAFKA_CA_PEM"]);
     certificate_ = read_whole_file(env_["KAFKA_CLIENT_CERT_PEM"]);
     client_key_ = read_whole_file(env_["KAFKA_CLIENT_KEY_PEM"]);
-    ASSERT_NE(client_key_.find("PRIVATE KEY-----"), std::string::npos) << "no client key in " << env_["KAFKA_CLIENT_KEY_PEM"];
+    ASSERT_NE(client_key_.find("PRIVATE KEY-----"), std::string::npos)
+        << "no client key in " << env_["KAFKA_CLIENT_KEY_PEM"];
     key_lines_ = pem_body_lines(client_key_);
     ASSERT_GE(key_lines_.size(), 5u);
     sasl_topic_ = unique_topic("secret-sasl");

@@ -56,9 +56,12 @@ std::string batch_body(int batch) {
     // ~5 KB of digits per event: the 8 MiB disk fills after a few dozen batches.
     std::string filler;
     for (std::uint64_t j = 0; j < 600; ++j) {
-      filler += std::to_string((static_cast<std::uint64_t>(batch) * 7919 + static_cast<std::uint64_t>(i) * 104729 + j * 15485863) % 1000000000);
+      filler += std::to_string(
+          (static_cast<std::uint64_t>(batch) * 7919 + static_cast<std::uint64_t>(i) * 104729 + j * 15485863) %
+          1000000000);
     }
-    events.push_back({{"eventId", id}, {"eventType", "Filler"}, {"data", {{"batch", batch}, {"i", i}, {"filler", filler}}}});
+    events.push_back(
+        {{"eventId", id}, {"eventType", "Filler"}, {"data", {{"batch", batch}, {"i", i}, {"filler", filler}}}});
   }
   return events.dump();
 }
@@ -71,11 +74,16 @@ TEST(Fault, DiskFullFailsAppendsCleanlyAndTheyResumeWhenSpaceReturns) {
   SinkhostProcess host(data_dir);
   host.start();
   // A connector streams throughout: a checkpoint it cannot save is retried, not a failure.
-  json logger = {{"settings", {{"instanceTypeName", "logger-sink"}, {"logging:enabled", "false"},
-                               {"subscription:filter:expression", "^filler$"}, {"autocommit:interval", "100"}}}};
+  json logger = {{"settings",
+                  {{"instanceTypeName", "logger-sink"},
+                   {"logging:enabled", "false"},
+                   {"subscription:filter:expression", "^filler$"},
+                   {"autocommit:interval", "100"}}}};
   ASSERT_EQ(http_request(host.port(), "POST", "/connectors/follower", logger.dump()).status, 200);
   ASSERT_EQ(http_request(host.port(), "POST", "/connectors/follower/start").status, 200);
-  auto follower = [&] { return json::parse(http_request(host.port(), "GET", "/connectors/follower").body, nullptr, false); };
+  auto follower = [&] {
+    return json::parse(http_request(host.port(), "GET", "/connectors/follower").body, nullptr, false);
+  };
 
   // Fill the disk: appends succeed until one is refused.
   int acknowledged = 0, batch = 0;
@@ -94,7 +102,8 @@ TEST(Fault, DiskFullFailsAppendsCleanlyAndTheyResumeWhenSpaceReturns) {
   auto error = json::parse(refused.body, nullptr, false);
   ASSERT_TRUE(error.is_object()) << refused.body;
   EXPECT_EQ(error["code"], 14) << "google.rpc.Code UNAVAILABLE: " << refused.body;
-  EXPECT_NE(error["message"].get<std::string>().find("disk holding the event log is full"), std::string::npos) << refused.body;
+  EXPECT_NE(error["message"].get<std::string>().find("disk holding the event log is full"), std::string::npos)
+      << refused.body;
 
   // Still serving: health, reads of what was stored, and further appends fail the same way.
   EXPECT_EQ(http_request(host.port(), "GET", "/health").status, 200);

@@ -53,7 +53,8 @@ class DeliveryFaults : public ::testing::Test {
         const auto count = std::min<std::size_t>(500, total - first);
         for (std::size_t i = 0; i < count; ++i) {
           const auto n = first + i;
-          events.push_back({{"eventId", event_id(n)}, {"eventType", "Numbered"},
+          events.push_back({{"eventId", event_id(n)},
+                            {"eventType", "Numbered"},
                             {"data", {{"n", n}, {"k", std::to_string(n % kKeys)}}}});
         }
         try {
@@ -139,7 +140,6 @@ class DeliveryFaults : public ::testing::Test {
   std::atomic<bool> stop_appending_{false};
 };
 
-
 ConsumedMessage message(int partition, long long offset, std::size_t n, std::string key = "") {
   ConsumedMessage m;
   m.partition = partition;
@@ -158,7 +158,8 @@ TEST(DeliveryChecker, CountsDuplicatesAndCatchesLossReorderingAndWrongKeys) {
                            6, 2);
   EXPECT_TRUE(ok.lossless_and_ordered()) << ok.summary();
   EXPECT_EQ(ok.duplicates, 2u);
-  auto lost = check_delivery({message(0, 0, 0), message(0, 1, 4), message(1, 0, 1), message(1, 1, 3), message(1, 2, 5)}, 6, 2);
+  auto lost =
+      check_delivery({message(0, 0, 0), message(0, 1, 4), message(1, 0, 1), message(1, 1, 3), message(1, 2, 5)}, 6, 2);
   EXPECT_EQ(lost.missing, 1u) << lost.summary();
   EXPECT_FALSE(lost.lossless_and_ordered());
   auto reordered = check_delivery({message(0, 0, 0), message(0, 1, 4), message(0, 2, 2), message(1, 0, 1)}, 5, 2);
@@ -211,7 +212,8 @@ TEST_F(DeliveryFaults, KafkaOwnBrokerKilledMidStreamAndRestarted30sLaterLosesNot
   appender_.join();
   ASSERT_TRUE(position_reaches(kEvents, std::chrono::seconds(180))) << connector().dump() << host_.log();
   const double recovery = seconds_since(restarted);
-  auto check = check_delivery(consume_from(broker.bootstrap(), topic, kEvents, std::chrono::seconds(120)), kEvents, kKeys);
+  auto check =
+      check_delivery(consume_from(broker.bootstrap(), topic, kEvents, std::chrono::seconds(120)), kEvents, kKeys);
   report("broker-sigkill-30s", check, recovery);
 }
 
@@ -236,7 +238,8 @@ TEST_F(DeliveryFaults, KafkaOwnBrokerDownWhenTheConnectorStartsIsWaitedFor) {
   ASSERT_TRUE(position_reaches(kBacklog, std::chrono::seconds(180))) << connector().dump() << host_.log();
   const double recovery = seconds_since(started);
   EXPECT_FALSE(connector().contains("warningDetails")) << connector().dump();
-  auto check = check_delivery(consume_from(broker.bootstrap(), topic, kBacklog, std::chrono::seconds(120)), kBacklog, kKeys);
+  auto check =
+      check_delivery(consume_from(broker.bootstrap(), topic, kBacklog, std::chrono::seconds(120)), kBacklog, kKeys);
   report("broker-down-at-start", check, recovery);
 }
 
@@ -258,7 +261,8 @@ TEST_F(DeliveryFaults, KafkaOwnBrokerPausedUntilRequestsTimeOutLosesNothing) {
   appender_.join();
   ASSERT_TRUE(position_reaches(kEvents, std::chrono::seconds(180))) << connector().dump() << host_.log();
   const double recovery = seconds_since(resumed);
-  auto check = check_delivery(consume_from(broker.bootstrap(), topic, kEvents, std::chrono::seconds(120)), kEvents, kKeys);
+  auto check =
+      check_delivery(consume_from(broker.bootstrap(), topic, kEvents, std::chrono::seconds(120)), kEvents, kKeys);
   report("broker-sigstop-12s", check, recovery);
 }
 

@@ -35,9 +35,14 @@ class KafkaMockFaults : public ApiTest {
   }
 
   void start_kafka_sink(const json& extra = json::object()) {
-    json settings = {{"settings", {{"instanceTypeName", "kafka-sink"}, {"topic", "orders"}, {"bootstrapServers", bootstrap_},
-                                   {"subscription:initialPosition", "earliest"}, {"autocommit:interval", "20"},
-                                   {"autocommit:recordsThreshold", "1"}, {"compression:type", "None"}}}};
+    json settings = {{"settings",
+                      {{"instanceTypeName", "kafka-sink"},
+                       {"topic", "orders"},
+                       {"bootstrapServers", bootstrap_},
+                       {"subscription:initialPosition", "earliest"},
+                       {"autocommit:interval", "20"},
+                       {"autocommit:recordsThreshold", "1"},
+                       {"compression:type", "None"}}}};
     settings["settings"].update(extra);
     ASSERT_EQ(call("POST", "/connectors/mock-sink", settings.dump()).status, 200);
     ASSERT_EQ(call("POST", "/connectors/mock-sink/start", "", "").status, 200);
@@ -51,7 +56,8 @@ class KafkaMockFaults : public ApiTest {
 
   // The values in the mock topic, read with kcat.
   std::vector<std::string> topic_values() {
-    auto output = test::run_command("timeout 20 " SINKHOST_KCAT " -b " + bootstrap_ + " -C -t orders -o beginning -e -q -f '%s\\n' 2>/dev/null");
+    auto output = test::run_command("timeout 20 " SINKHOST_KCAT " -b " + bootstrap_ +
+                                    " -C -t orders -o beginning -e -q -f '%s\\n' 2>/dev/null");
     std::vector<std::string> values;
     std::istringstream lines(output);
     for (std::string line; std::getline(lines, line);) values.push_back(line);
@@ -68,7 +74,8 @@ class KafkaMockFaults : public ApiTest {
       auto space = line.find(' ');
       if (space == std::string::npos) continue;
       auto value = json::parse(line.substr(space + 1), nullptr, false);
-      if (value.is_object() && value.contains("n")) by_partition[std::stoi(line.substr(0, space))].push_back(value["n"].get<int>());
+      if (value.is_object() && value.contains("n"))
+        by_partition[std::stoi(line.substr(0, space))].push_back(value["n"].get<int>());
     }
     return by_partition;
   }
@@ -150,7 +157,8 @@ TEST_F(KafkaMockFaults, AFatalProducerErrorRebuildsTheProducerAndLosesNothing) {
   ASSERT_TRUE(eventually([&] { return position() == 100u; })) << connector("mock-sink").dump();
   EXPECT_EQ(connector("mock-sink")["state"], "CONNECTOR_STATE_RUNNING");
   auto metrics = call("GET", "/metrics", "", "").body;
-  EXPECT_EQ(metrics.find("sinkhost_connector_restarts_total{connector=\"mock-sink\",type=\"kafka-sink\"} 0"), std::string::npos)
+  EXPECT_EQ(metrics.find("sinkhost_connector_restarts_total{connector=\"mock-sink\",type=\"kafka-sink\"} 0"),
+            std::string::npos)
       << "the producer was rebuilt at least once";
   auto values = topic_values();
   std::set<std::string> distinct(values.begin(), values.end());
@@ -161,12 +169,14 @@ TEST_F(KafkaMockFaults, BrokersDownMarkTheConnectorDegradedButRunningUntilTheyRe
   for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_down(cluster_, b);
   for (int i = 0; i < 20; ++i) append("order-1", "E", {{"n", i}});
   start_kafka_sink();
-  ASSERT_TRUE(eventually([&] { return connector("mock-sink").contains("warningDetails"); })) << connector("mock-sink").dump();
+  ASSERT_TRUE(eventually([&] { return connector("mock-sink").contains("warningDetails"); }))
+      << connector("mock-sink").dump();
   auto c = connector("mock-sink");
   EXPECT_EQ(c["state"], "CONNECTOR_STATE_RUNNING") << "a broker down is waited for, not a failure";
   EXPECT_EQ(c["warningDetails"]["code"], "UNAVAILABLE");
   EXPECT_FALSE(c.contains("position"));
-  EXPECT_NE(call("GET", "/metrics", "", "").body.find("sinkhost_connector_degraded{connector=\"mock-sink\",type=\"kafka-sink\"} 1"),
+  EXPECT_NE(call("GET", "/metrics", "", "")
+                .body.find("sinkhost_connector_degraded{connector=\"mock-sink\",type=\"kafka-sink\"} 1"),
             std::string::npos);
 
   for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_up(cluster_, b);
@@ -187,7 +197,8 @@ TEST_F(KafkaMockFaults, LeaderChangesWhileStreamingKeepEveryEventInPartitionOrde
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  ASSERT_TRUE(eventually([&] { return position() == static_cast<std::uint64_t>(kEvents); })) << connector("mock-sink").dump();
+  ASSERT_TRUE(eventually([&] { return position() == static_cast<std::uint64_t>(kEvents); }))
+      << connector("mock-sink").dump();
   EXPECT_EQ(connector("mock-sink")["state"], "CONNECTOR_STATE_RUNNING");
   expect_all_in_order(kEvents);
 }
@@ -201,7 +212,8 @@ TEST_F(KafkaMockFaults, ProduceRequestsThatTimeOutAreRetriedWithoutLossOrReorder
   }
   for (int i = 0; i < 300; ++i) append("order-" + std::to_string(i % 5), "E", {{"n", i}});
   start_kafka_sink({{"producer:request.timeout.ms", "1000"}});
-  ASSERT_TRUE(eventually([&] { return position() == 300u; }, std::chrono::seconds(60))) << connector("mock-sink").dump();
+  ASSERT_TRUE(eventually([&] { return position() == 300u; }, std::chrono::seconds(60)))
+      << connector("mock-sink").dump();
   EXPECT_EQ(connector("mock-sink")["state"], "CONNECTOR_STATE_RUNNING");
   expect_all_in_order(300);
 }

@@ -37,7 +37,8 @@ std::vector<Acked> append_until_killed(std::uint16_t port, int client, int round
     std::vector<std::string> ids;
     for (int i = 0; i < 10; ++i) {
       ids.push_back(event_id(client, round, batch * 10 + i));
-      events.push_back({{"eventId", ids.back()}, {"eventType", "Tick"}, {"data", {{"client", client}, {"n", batch * 10 + i}}}});
+      events.push_back(
+          {{"eventId", ids.back()}, {"eventType", "Tick"}, {"data", {{"client", client}, {"n", batch * 10 + i}}}});
     }
     try {
       auto response = http_request(port, "POST", "/streams/client-" + std::to_string(client), events.dump());
@@ -83,10 +84,12 @@ TEST(Fault, SigkillDuringConcurrentAppendsLosesNothingAcknowledged) {
   std::map<std::uint64_t, std::string> by_position;
   std::uint64_t from = 1;
   for (;;) {
-    auto page = json::parse(http_request(host.port(), "GET", "/streams/$all?count=10000&from=" + std::to_string(from)).body);
+    auto page =
+        json::parse(http_request(host.port(), "GET", "/streams/$all?count=10000&from=" + std::to_string(from)).body);
     for (const auto& e : page["events"]) {
       auto position = e["position"].get<std::uint64_t>();
-      ASSERT_TRUE(by_position.emplace(position, e["eventId"].get<std::string>()).second) << "position " << position << " twice";
+      ASSERT_TRUE(by_position.emplace(position, e["eventId"].get<std::string>()).second)
+          << "position " << position << " twice";
     }
     if (page["nextFrom"].is_null()) break;
     from = page["nextFrom"].get<std::uint64_t>();
@@ -105,7 +108,8 @@ TEST(Fault, SigkillDuringConcurrentAppendsLosesNothingAcknowledged) {
     }
   }
   std::set<std::string> ids;
-  for (const auto& [position, id] : by_position) EXPECT_TRUE(ids.insert(id).second) << "event " << id << " stored twice";
+  for (const auto& [position, id] : by_position)
+    EXPECT_TRUE(ids.insert(id).second) << "event " << id << " stored twice";
   EXPECT_EQ(host.stop(), 0);
 
   auto db = runtime::sqlite::Database::open(data_dir + "/events.db");

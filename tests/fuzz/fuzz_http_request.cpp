@@ -39,7 +39,8 @@ void check_responses(std::string_view written) {
     if (response[http::field::content_type] == "application/json") {
       fuzz::require(nlohmann::json::accept(response.body()), "a JSON answer is valid JSON", response.body());
     }
-    if (status >= 400) fuzz::require(fuzz::is_status_body(response.body()), "an error is a google.rpc.Status", response.body());
+    if (status >= 400)
+      fuzz::require(fuzz::is_status_body(response.body()), "an error is a google.rpc.Status", response.body());
   }
 }
 

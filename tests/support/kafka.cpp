@@ -64,7 +64,8 @@ std::vector<ConsumedMessage> consume_from(const std::string& bootstrap, const st
   std::vector<ConsumedMessage> messages;
   while (std::chrono::steady_clock::now() < deadline) {
     // -e: exit at the end of every partition; -J: one JSON envelope per message.
-    auto output = run_command("timeout 60 " SINKHOST_KCAT " -b " + bootstrap + " -C -t " + topic + " -o beginning -e -J -q 2>/dev/null");
+    auto output = run_command("timeout 60 " SINKHOST_KCAT " -b " + bootstrap + " -C -t " + topic +
+                              " -o beginning -e -J -q 2>/dev/null");
     messages.clear();
     std::istringstream lines(output);
     std::string line;

@@ -10,8 +10,7 @@ using connector::make_error;
 
 namespace {
 std::string describe(SourcePosition p) {
-  return p.commit == p.prepare ? std::to_string(p.commit)
-                               : std::to_string(p.commit) + "/" + std::to_string(p.prepare);
+  return p.commit == p.prepare ? std::to_string(p.commit) : std::to_string(p.commit) + "/" + std::to_string(p.prepare);
 }
 }  // namespace
 
@@ -47,8 +46,8 @@ Result<CheckpointTracker::Clock::time_point> CheckpointTracker::acknowledged(Log
   auto it = std::lower_bound(outstanding_.begin(), outstanding_.end(), ordinal,
                              [](const Entry& e, LogPosition o) { return e.ordinal < o; });
   if (it == outstanding_.end() || it->ordinal != ordinal || it->acknowledged) {
-    return make_error(ErrorCode::internal, "acknowledgement for the record " + std::to_string(ordinal.value()) +
-                                               " that is not in flight");
+    return make_error(ErrorCode::internal,
+                      "acknowledgement for the record " + std::to_string(ordinal.value()) + " that is not in flight");
   }
   it->acknowledged = true;
   const auto dispatched_at = it->dispatched_at;

@@ -5,17 +5,20 @@ namespace sinkhost::runtime {
 using connector::ErrorCode;
 using connector::make_error;
 
-CommitPolicy::Options CommitPolicy::Options::from_settings(const connector::Settings& settings) {
+CommitPolicy::Options CommitPolicy::Options::from(const AutocommitSettings& settings) {
   return {
-      .enabled = connector::get_bool(settings, "autocommit:enabled", true),
-      .interval = std::chrono::milliseconds(connector::get_int(settings, "autocommit:interval", 5000)),
-      .records_threshold = static_cast<std::size_t>(connector::get_int(settings, "autocommit:recordsThreshold", 1000)),
+      .enabled = settings.enabled,
+      .interval = settings.interval,
+      .records_threshold = static_cast<std::size_t>(settings.records_threshold),
   };
 }
 
-CommitPolicy::CommitPolicy(Options options, std::string connector_id, CheckpointStore& store,
-                           SourcePosition committed, ConditionCallback on_condition, SavedCallback on_saved,
-                           Clock::time_point now)
+CommitPolicy::Options CommitPolicy::Options::from_settings(const connector::Settings& settings) {
+  return from(CommonSettings::from(settings).autocommit);
+}
+
+CommitPolicy::CommitPolicy(Options options, std::string connector_id, CheckpointStore& store, SourcePosition committed,
+                           ConditionCallback on_condition, SavedCallback on_saved, Clock::time_point now)
     : options_(options),
       connector_id_(std::move(connector_id)),
       store_(store),

@@ -8,6 +8,7 @@
 
 #include "sinkhost/connector/result.hpp"
 #include "sinkhost/connector/settings.hpp"
+#include "sinkhost/runtime/common_settings.hpp"
 #include "sinkhost/runtime/checkpoint_store.hpp"
 
 namespace sinkhost::runtime {
@@ -23,10 +24,12 @@ class CommitPolicy {
  public:
   using Clock = std::chrono::steady_clock;
 
+  // autocommit:*; the defaults are the settings table's.
   struct Options {
-    bool enabled = true;
-    std::chrono::milliseconds interval{5000};
-    std::size_t records_threshold = 1000;
+    bool enabled = CommonSettings::defaults().autocommit.enabled;
+    std::chrono::milliseconds interval = CommonSettings::defaults().autocommit.interval;
+    std::size_t records_threshold = static_cast<std::size_t>(CommonSettings::defaults().autocommit.records_threshold);
+    static Options from(const AutocommitSettings& settings);
     static Options from_settings(const connector::Settings& settings);
   };
 

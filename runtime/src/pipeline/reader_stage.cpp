@@ -94,7 +94,7 @@ void ReaderStage::run() {
     queue(std::move(batch));
   };
   // One JavaScript heap for the run, on this thread; the function was checked when the settings were saved.
-  auto transform = transform_from_settings(options_.transform_settings);
+  auto transform = transform_from(options_.transform);
   if (!transform.ok()) return fail(transform.error());
   RecordPipeline pipeline({
       .connector_id = options_.connector_id,

@@ -14,6 +14,7 @@
 #include "sinkhost/connector/result.hpp"
 #include "sinkhost/connector/settings.hpp"
 #include "sinkhost/connector/sink.hpp"
+#include "sinkhost/runtime/common_settings.hpp"
 #include "sinkhost/runtime/connector_metrics.hpp"
 #include "sinkhost/runtime/source.hpp"
 
@@ -51,7 +52,7 @@ class ReaderStage {
     std::string connector_id;
     bool ignore_system_headers = true;
     const connector::Sink* sink = nullptr;  // Sink::partition_key for a transform; called on this stage's thread
-    connector::Settings transform_settings;  // transformer:*; the transform is compiled on this stage's thread
+    TransformSettings transform = CommonSettings::defaults().transformer;  // compiled on this stage's thread
     std::shared_ptr<ConnectorMetrics> metrics;
     std::size_t max_batches = 4;
     std::size_t batch_events = 1000;

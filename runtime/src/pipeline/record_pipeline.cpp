@@ -23,8 +23,8 @@ connector::Result<RecordPipeline::Verdict> RecordPipeline::prepare(const SourceE
   auto verdict = options_.transform->apply(into);
   if (!verdict.ok()) {
     if (options_.metrics) options_.metrics->transform_errors.fetch_add(1, std::memory_order_relaxed);
-    return make_error(verdict.error().code, "the transform failed on " + describe(event) + ": it " +
-                                                verdict.error().message);
+    return make_error(verdict.error().code,
+                      "the transform failed on " + describe(event) + ": it " + verdict.error().message);
   }
   if (*verdict == RecordTransform::Verdict::drop) {
     if (options_.metrics) options_.metrics->records_dropped.fetch_add(1, std::memory_order_relaxed);

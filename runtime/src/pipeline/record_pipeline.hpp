@@ -22,9 +22,9 @@ class RecordPipeline {
   struct Options {
     std::string connector_id;
     bool ignore_system_headers = true;
-    const connector::Sink* sink = nullptr;              // for Sink::partition_key; may be null
-    std::unique_ptr<RecordTransform> transform;         // null: no transform
-    std::shared_ptr<ConnectorMetrics> metrics;          // may be null
+    const connector::Sink* sink = nullptr;       // for Sink::partition_key; may be null
+    std::unique_ptr<RecordTransform> transform;  // null: no transform
+    std::shared_ptr<ConnectorMetrics> metrics;   // may be null
   };
   enum class Verdict { dispatch, skip };
 

@@ -39,9 +39,10 @@ Result<std::shared_ptr<const SecretBox>> open_data_protection(StateStore& store,
   auto box = SecretBox::create(token->view(), created);
   if (!box.ok()) return box.error();
   if (auto saved = store.create_data_protection(created); !saved.ok()) return saved.error();
-  spdlog::info("data protection set up for this data directory ({}): secret settings are encrypted with a key from "
-               "this token from now on",
-               created.kdf == kKdfArgon2id ? "passphrase, Argon2id" : "generated token");
+  spdlog::info(
+      "data protection set up for this data directory ({}): secret settings are encrypted with a key from "
+      "this token from now on",
+      created.kdf == kKdfArgon2id ? "passphrase, Argon2id" : "generated token");
   return std::shared_ptr<const SecretBox>(std::move(box).value());
 }
 
@@ -68,15 +69,15 @@ Result<std::size_t> rotate_token(StateStore& store, std::string_view old_token, 
   DataProtectionRecord next;
   auto new_box = SecretBox::create(new_token, next);
   if (!new_box.ok()) return new_box.error();
-  auto count = store.reseal_all(next, [&](const std::string& id, const std::string& setting,
-                                          const std::string& sealed) -> Result<std::string> {
-    auto plain = (*old_box)->unseal(id, setting, sealed);
-    if (!plain.ok()) {
-      return make_error(ErrorCode::failed_precondition,
-                        "connector '" + id + "', setting '" + setting + "': " + plain.error().message);
-    }
-    return (*new_box)->seal(id, setting, plain->view());
-  });
+  auto count = store.reseal_all(
+      next, [&](const std::string& id, const std::string& setting, const std::string& sealed) -> Result<std::string> {
+        auto plain = (*old_box)->unseal(id, setting, sealed);
+        if (!plain.ok()) {
+          return make_error(ErrorCode::failed_precondition,
+                            "connector '" + id + "', setting '" + setting + "': " + plain.error().message);
+        }
+        return (*new_box)->seal(id, setting, plain->view());
+      });
   if (!count.ok()) return count.error();
   if (auto compacted = store.compact(); !compacted.ok()) {
     return make_error(ErrorCode::unavailable,

@@ -133,8 +133,10 @@ class FunctionSink final : public spdlog::sinks::base_sink<std::mutex> {
 
 void install_redacting_logger(std::function<void(std::string_view line)> write) {
   std::shared_ptr<spdlog::sinks::sink> next;
-  if (write) next = std::make_shared<FunctionSink>(std::move(write));
-  else next = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  if (write)
+    next = std::make_shared<FunctionSink>(std::move(write));
+  else
+    next = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   auto sink = std::make_shared<RedactingSink>(std::move(next));
   auto logger = std::make_shared<spdlog::logger>("", std::move(sink));
   spdlog::set_default_logger(std::move(logger));

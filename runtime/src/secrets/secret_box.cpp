@@ -110,10 +110,9 @@ std::string SecretBox::seal(std::string_view connector_id, std::string_view sett
   std::vector<unsigned char> out(kNonceBytes + plaintext.size() + kTagBytes);
   randombytes_buf(out.data(), kNonceBytes);  // random 192-bit nonces never repeat in practice
   unsigned long long length = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + kNonceBytes, &length,
-                                             reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
-                                             reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr,
-                                             out.data(), key_);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      out.data() + kNonceBytes, &length, reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
+      reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, out.data(), key_);
   return std::string(kSealedV1) + to_base64url(out.data(), kNonceBytes + static_cast<std::size_t>(length));
 }
 
@@ -123,8 +122,9 @@ Result<SecretBytes> SecretBox::unseal(std::string_view connector_id, std::string
     return make_error(ErrorCode::failed_precondition, "the stored value is not an encrypted value");
   }
   if (!sealed.starts_with(kSealedV1)) {
-    return make_error(ErrorCode::failed_precondition,
-                      "the stored value is encrypted in a format this sinkhost does not know (a newer version wrote it)");
+    return make_error(
+        ErrorCode::failed_precondition,
+        "the stored value is encrypted in a format this sinkhost does not know (a newer version wrote it)");
   }
   auto encoded = sealed.substr(kSealedV1.size());
   std::vector<unsigned char> bytes(encoded.size());  // base64 decodes to fewer bytes than characters

@@ -17,7 +17,6 @@ using connector::Error;
 using connector::ErrorCode;
 using connector::make_error;
 
-
 constexpr std::string_view kSealedPrefix = "sinkhost:enc:";
 constexpr std::string_view kSealedV1 = "sinkhost:enc:v1:";
 // Bound in as associated data with the connector id and the setting name: a ciphertext only
@@ -89,6 +88,5 @@ inline Error wrong_token() {
                     "the data protection token is not the one this data directory's secret settings were encrypted "
                     "with (state.db was set up with another token)");
 }
-
 
 }  // namespace sinkhost::runtime::secrets_detail

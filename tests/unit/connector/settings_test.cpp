@@ -11,7 +11,9 @@ const std::vector<SettingSpec>& table() {
   static const std::vector<SettingSpec> t = {
       {.name = "topic", .required = true},
       {.name = "bootstrapServers", .default_value = "localhost:9092"},
-      {.name = "compression:type", .type = SettingType::enumeration, .default_value = "Zstd",
+      {.name = "compression:type",
+       .type = SettingType::enumeration,
+       .default_value = "Zstd",
        .allowed_values = {"None", "Gzip", "Zstd"}},
       {.name = "compression:level", .type = SettingType::integer, .default_value = "6", .min = 0, .max = 12},
       {.name = "waitForBrokerAck", .type = SettingType::boolean, .default_value = "false"},
@@ -38,8 +40,8 @@ TEST(Settings, KeysAndEnumerationValuesAreCaseInsensitiveAndStoredCanonically) {
 }
 
 TEST(Settings, EveryBadSettingGetsItsOwnFieldViolation) {
-  auto result = validate({{"nope", "1"}, {"compression:level", "13"}, {"compression:type", "brotli"},
-                          {"waitForBrokerAck", "yes"}});
+  auto result = validate(
+      {{"nope", "1"}, {"compression:level", "13"}, {"compression:type", "brotli"}, {"waitForBrokerAck", "yes"}});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(violated_fields(result),

@@ -66,8 +66,8 @@ class ApiTest : public ::testing::Test {
 
   // A connector that appends each record as a JSON line to a file, so tests can see deliveries.
   std::string logger_settings(const std::string& file, const std::string& extra = "") {
-    return R"({"settings": {"instanceTypeName": "logger-sink", "output": "file", "path": ")" + dir_.path() + "/" + file +
-           R"(", "subscription:initialPosition": "earliest", "autocommit:interval": "20")" + extra + "}}";
+    return R"({"settings": {"instanceTypeName": "logger-sink", "output": "file", "path": ")" + dir_.path() + "/" +
+           file + R"(", "subscription:initialPosition": "earliest", "autocommit:interval": "20")" + extra + "}}";
   }
 
   // The JSON lines a logger-sink wrote to `file`.
@@ -83,7 +83,8 @@ class ApiTest : public ::testing::Test {
     static int n = 0;
     char id[40];
     std::snprintf(id, sizeof id, "aaaaaaaa-0000-4000-8000-%012d", ++n);
-    auto response = call("POST", "/streams/" + stream, json::array({{{"eventId", id}, {"eventType", type}, {"data", data}}}).dump());
+    auto response = call("POST", "/streams/" + stream,
+                         json::array({{{"eventId", id}, {"eventType", type}, {"data", data}}}).dump());
     ASSERT_EQ(response.status, 201) << response.body;
   }
 

@@ -12,9 +12,9 @@ TEST_F(ApiTest, HealthAnswersOk) {
 }
 
 TEST_F(ApiTest, AppendStoresTheBatchAndPointsAtTheFirstEvent) {
-  auto events = json::array({{{"eventId", kEventId}, {"eventType", "OrderPlaced"}, {"data", {{"id", 1}}}},
-                             {{"eventId", kEventId}, {"eventType", "OrderPaid"}, {"data", {{"id", 1}}},
-                              {"metadata", {{"tenant", "acme"}}}}});
+  auto events = json::array(
+      {{{"eventId", kEventId}, {"eventType", "OrderPlaced"}, {"data", {{"id", 1}}}},
+       {{"eventId", kEventId}, {"eventType", "OrderPaid"}, {"data", {{"id", 1}}}, {"metadata", {{"tenant", "acme"}}}}});
   auto response = call("POST", "/streams/order-1", events.dump(), "application/vnd.eventstore.events+json");
   ASSERT_EQ(response.status, 201) << response.body;
   EXPECT_EQ(body(response)["firstPosition"], 1);
@@ -58,13 +58,15 @@ TEST_F(ApiTest, AppendRefusesBadInputAndStoresNothing) {
 }
 
 TEST_F(ApiTest, SingleEventFormStoresTheBodyAsItIs) {
-  HttpRequest request{.method = "POST", .target = "/streams/blob-1", .headers = {}, .body = std::string{'\0', '\x01', 'b', 'i', 'n'}};
+  HttpRequest request{
+      .method = "POST", .target = "/streams/blob-1", .headers = {}, .body = std::string{'\0', '\x01', 'b', 'i', 'n'}};
   request.headers = {{"content-type", "application/octet-stream"}, {"es-eventtype", "Blob"}, {"es-eventid", kEventId}};
   auto response = api_->handle(request);
   ASSERT_EQ(response.status, 201) << response.body;
 
   HttpRequest json_event{.method = "POST", .target = "/streams/doc-1", .headers = {}, .body = R"({"b": 2,  "a": 1})"};
-  json_event.headers = {{"content-type", "application/json"}, {"es-eventtype", "Doc"},
+  json_event.headers = {{"content-type", "application/json"},
+                        {"es-eventtype", "Doc"},
                         {"es-eventid", "1f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f"}};
   ASSERT_EQ(api_->handle(json_event).status, 201);
 
@@ -126,10 +128,12 @@ TEST_F(ApiTest, ReadsStreamsAndTheWholeLogInBothDirections) {
     char id[40];
     std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
     auto stream = i % 2 == 0 ? "even-1" : "odd-1";
-    ASSERT_EQ(call("POST", std::string("/streams/") + stream,
-                   json::array({{{"eventId", id}, {"eventType", "N"}, {"data", {{"n", i}}}, {"metadata", {{"m", i}}}}}).dump())
-                  .status,
-              201);
+    ASSERT_EQ(
+        call(
+            "POST", std::string("/streams/") + stream,
+            json::array({{{"eventId", id}, {"eventType", "N"}, {"data", {{"n", i}}}, {"metadata", {{"m", i}}}}}).dump())
+            .status,
+        201);
   }
   auto forward = body(call("GET", "/streams/even-1?count=2", "", ""));
   EXPECT_EQ(forward["stream"], "even-1");
@@ -168,8 +172,10 @@ TEST_F(ApiTest, ReadsStreamsAndTheWholeLogInBothDirections) {
 }
 
 TEST_F(ApiTest, LimitsOnEventSizeAndBatchLengthAre413AndAppendNothing) {
-  api_ = std::make_unique<Api>(*log_, *service_, ApiOptions{.version = "test", .max_event_bytes = 100, .max_batch_events = 2});
-  auto big = call("POST", "/streams/s-1", json::array({{{"eventId", kEventId}, {"eventType", "E"}, {"data", std::string(200, 'x')}}}).dump());
+  api_ = std::make_unique<Api>(*log_, *service_,
+                               ApiOptions{.version = "test", .max_event_bytes = 100, .max_batch_events = 2});
+  auto big = call("POST", "/streams/s-1",
+                  json::array({{{"eventId", kEventId}, {"eventType", "E"}, {"data", std::string(200, 'x')}}}).dump());
   EXPECT_EQ(big.status, 413);
   EXPECT_EQ(violations(big).count("[0]"), 1u);
   auto many = json::array();
@@ -226,9 +232,11 @@ TEST_F(ApiTest, CreateRefusesBadInputWithOneViolationPerProblem) {
   auto unknown_type = call("POST", "/connectors/my-sink", R"({"settings": {"instanceTypeName": "nope-sink"}})");
   EXPECT_EQ(unknown_type.status, 400);
   EXPECT_EQ(violations(unknown_type),
-            (std::map<std::string, std::string>{{"instanceTypeName", "unknown connector type 'nope-sink'; known types: kafka-sink, logger-sink"}}));
+            (std::map<std::string, std::string>{
+                {"instanceTypeName", "unknown connector type 'nope-sink'; known types: kafka-sink, logger-sink"}}));
 
-  auto missing_topic = call("POST", "/connectors/my-sink", R"({"settings": {"instanceTypeName": "kafka-sink", "color": "red",
+  auto missing_topic =
+      call("POST", "/connectors/my-sink", R"({"settings": {"instanceTypeName": "kafka-sink", "color": "red",
                                                                  "autocommit:interval": "soon"}})");
   EXPECT_EQ(missing_topic.status, 400);
   auto v = violations(missing_topic);
@@ -239,8 +247,12 @@ TEST_F(ApiTest, CreateRefusesBadInputWithOneViolationPerProblem) {
 
   EXPECT_EQ(call("POST", "/connectors/my-sink", "{not json").status, 400);
   EXPECT_EQ(call("POST", "/connectors/my-sink", kafka_settings(), "text/plain").status, 400);
-  EXPECT_EQ(call("POST", "/connectors/my-sink", R"({"settings": {"instanceTypeName": "kafka-sink", "topic": {"a": 1}}})").status, 400);
-  EXPECT_EQ(violations(call("POST", "/connectors/abc", kafka_settings())).count("connectorId"), 1u) << "ids have 5-50 characters";
+  EXPECT_EQ(
+      call("POST", "/connectors/my-sink", R"({"settings": {"instanceTypeName": "kafka-sink", "topic": {"a": 1}}})")
+          .status,
+      400);
+  EXPECT_EQ(violations(call("POST", "/connectors/abc", kafka_settings())).count("connectorId"), 1u)
+      << "ids have 5-50 characters";
   EXPECT_EQ(violations(call("POST", "/connectors/bad%20id", kafka_settings())).count("connectorId"), 1u);
   EXPECT_EQ(body(call("GET", "/connectors", "", ""))["totalSize"], 0) << "no bad request may create anything";
 }

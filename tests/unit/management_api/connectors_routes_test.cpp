@@ -15,7 +15,10 @@ class ConnectorsApi : public ApiTest {
   }
   int post(const std::string& target) { return call("POST", target, "", "").status; }
   bool position_is(const std::string& id, std::uint64_t position) {
-    return eventually([&] { auto c = connector(id); return c.contains("position") && c["position"] == position; });
+    return eventually([&] {
+      auto c = connector(id);
+      return c.contains("position") && c["position"] == position;
+    });
   }
 };
 
@@ -62,7 +65,8 @@ TEST_F(ConnectorsApi, StartAtAPositionAndResetChooseWhereDeliveryBegins) {
   EXPECT_EQ(post("/connectors/positions/reset"), 409) << "reset needs a stopped connector";
   ASSERT_EQ(post("/connectors/positions/stop"), 200);
   ASSERT_EQ(post("/connectors/positions/reset/2"), 200);
-  EXPECT_EQ(connector("positions")["state"], "CONNECTOR_STATE_RUNNING") << "a reset starts the connector, as in KurrentDB";
+  EXPECT_EQ(connector("positions")["state"], "CONNECTOR_STATE_RUNNING")
+      << "a reset starts the connector, as in KurrentDB";
   ASSERT_TRUE(position_is("positions", 5));
   out = lines("out.jsonl");
   ASSERT_EQ(out.size(), 6u);
@@ -125,11 +129,14 @@ TEST_F(ConnectorsApi, ReconfigureReplacesAllSettingsInAnyStateAndAppliesAtTheNex
   EXPECT_EQ(configuration["configuration"],
             json({{"instanceTypeName", "logger-sink"}, {"subscription", {{"filter", {{"expression", "^s-"}}}}}}));
 
-  auto bad = call("PUT", "/connectors/reconf-sink/settings", R"({"instanceTypeName": "logger-sink", "output": "file"})");
+  auto bad =
+      call("PUT", "/connectors/reconf-sink/settings", R"({"instanceTypeName": "logger-sink", "output": "file"})");
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(violations(bad), (std::map<std::string, std::string>{{"path", "required when output is file"}}));
-  EXPECT_EQ(body(call("GET", "/connectors/reconf-sink/configuration", "", ""))["configuration"]["subscription"]["filter"]["expression"],
-            "^s-") << "a refused reconfigure changes nothing";
+  EXPECT_EQ(body(call("GET", "/connectors/reconf-sink/configuration", "",
+                      ""))["configuration"]["subscription"]["filter"]["expression"],
+            "^s-")
+      << "a refused reconfigure changes nothing";
   EXPECT_EQ(call("PUT", "/connectors/ghost-sink/settings", R"({"instanceTypeName": "logger-sink"})").status, 404);
 }
 
@@ -177,7 +184,8 @@ TEST_F(ConnectorsApi, ListFiltersPagesAndCountsEveryMatch) {
   auto two_ids = body(call("GET", "/connectors?connectorId=aaa-sink&connectorId=ccc-sink", "", ""));
   EXPECT_EQ(two_ids["totalSize"], 2);
 
-  EXPECT_EQ(body(call("GET", "/connectors?instanceTypeName=Kurrent.Connectors.Kafka.KafkaSink", "", ""))["totalSize"], 1)
+  EXPECT_EQ(body(call("GET", "/connectors?instanceTypeName=Kurrent.Connectors.Kafka.KafkaSink", "", ""))["totalSize"],
+            1)
       << "KurrentDB's full type name";
 
   auto page = body(call("GET", "/connectors?pageSize=3&page=2", "", ""));
@@ -194,7 +202,8 @@ TEST_F(ConnectorsApi, ListFiltersPagesAndCountsEveryMatch) {
   EXPECT_FALSE(configured["items"][0].contains("settings")) << "the flat form only with includeSettings";
   EXPECT_EQ(page["items"][0]["connectorId"], "kafka-one") << "in creation order";
   EXPECT_FALSE(page["items"][0].contains("settings"));
-  EXPECT_TRUE(body(call("GET", "/connectors?includeSettings=true&connectorId=aaa-sink", "", ""))["items"][0].contains("settings"));
+  EXPECT_TRUE(body(call("GET", "/connectors?includeSettings=true&connectorId=aaa-sink", "", ""))["items"][0].contains(
+      "settings"));
 
   auto bad = call("GET", "/connectors?state=SLEEPING&pageSize=101&page=0&includeSettings=maybe&color=red", "", "");
   EXPECT_EQ(bad.status, 400);
@@ -244,16 +253,21 @@ TEST_F(ConnectorsApi, MetricsCountDeliveriesAndShowLagAndState) {
   ASSERT_TRUE(position_is("metric-sink", 2));
   auto text = call("GET", "/metrics", "", "").body;
   EXPECT_NE(text.find("sinkhost_connector_records_delivered_total{connector=\"metric-sink\",type=\"logger-sink\"} 2"),
-            std::string::npos) << text;
-  EXPECT_NE(text.find("sinkhost_connector_lag_events{connector=\"metric-sink\",type=\"logger-sink\"} 0"), std::string::npos);
-  EXPECT_NE(text.find("sinkhost_connector_state{connector=\"metric-sink\",type=\"logger-sink\",state=\"CONNECTOR_STATE_RUNNING\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sinkhost_connector_lag_events{connector=\"metric-sink\",type=\"logger-sink\"} 0"),
             std::string::npos);
-  EXPECT_NE(text.find("sinkhost_connector_delivery_latency_seconds_count{connector=\"metric-sink\"} 2"), std::string::npos);
+  EXPECT_NE(text.find("sinkhost_connector_state{connector=\"metric-sink\",type=\"logger-sink\",state=\"CONNECTOR_STATE_"
+                      "RUNNING\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("sinkhost_connector_delivery_latency_seconds_count{connector=\"metric-sink\"} 2"),
+            std::string::npos);
   EXPECT_NE(text.find("sinkhost_event_log_head_position 2"), std::string::npos);
   // The same under KurrentDB's names, for dashboards built on them.
   EXPECT_NE(text.find("kurrent_connector_active_total 1"), std::string::npos) << text;
   EXPECT_NE(text.find("kurrent_sink_written_total_records_count{connector=\"metric-sink\"} 2"), std::string::npos);
-  EXPECT_NE(text.find("kurrent_sink_errors_total{connector=\"metric-sink\",type=\"logger-sink\"} 0"), std::string::npos);
+  EXPECT_NE(text.find("kurrent_sink_errors_total{connector=\"metric-sink\",type=\"logger-sink\"} 0"),
+            std::string::npos);
   EXPECT_NE(text.find("kurrent_sink_write_latency_s_count{connector=\"metric-sink\"} 2"), std::string::npos);
   EXPECT_NE(text.find("messaging_kurrent_consumer_message_count{connector=\"metric-sink\",type=\"logger-sink\"} 2"),
             std::string::npos);
@@ -291,12 +305,16 @@ TEST_F(ConnectorsApi, RunningConnectorsRunAgainAfterARestartFromTheirCheckpoints
 }
 
 TEST_F(ConnectorsApi, UnknownConnectorsAnswer404OnEveryRoute) {
-  for (auto [method, target] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/connectors/ghost-sink"}, {"DELETE", "/connectors/ghost-sink"},
-           {"GET", "/connectors/ghost-sink/settings"}, {"GET", "/connectors/ghost-sink/configuration"},
-           {"POST", "/connectors/ghost-sink/start"}, {"POST", "/connectors/ghost-sink/start/3"},
-           {"POST", "/connectors/ghost-sink/stop"}, {"POST", "/connectors/ghost-sink/reset"},
-           {"POST", "/connectors/ghost-sink/reset/3"}}) {
+  for (auto [method, target] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/connectors/ghost-sink"},
+                                                        {"DELETE", "/connectors/ghost-sink"},
+                                                        {"GET", "/connectors/ghost-sink/settings"},
+                                                        {"GET", "/connectors/ghost-sink/configuration"},
+                                                        {"POST", "/connectors/ghost-sink/start"},
+                                                        {"POST", "/connectors/ghost-sink/start/3"},
+                                                        {"POST", "/connectors/ghost-sink/stop"},
+                                                        {"POST", "/connectors/ghost-sink/reset"},
+                                                        {"POST", "/connectors/ghost-sink/reset/3"}}) {
     auto response = call(method, target, "", "");
     EXPECT_EQ(response.status, 404) << method << " " << target;
     EXPECT_EQ(body(response)["code"], 5);
@@ -305,8 +323,9 @@ TEST_F(ConnectorsApi, UnknownConnectorsAnswer404OnEveryRoute) {
 }
 
 TEST_F(ConnectorsApi, KurrentDbSettingsWithoutEffectHereAreAcceptedWithAWarning) {
-  auto created = call("POST", "/connectors/kdb-sink",
-                      logger_settings("out.jsonl", R"(, "Resilience:Enabled": "true", "resilience:firstDelayBound:delayMs": "5000",
+  auto created =
+      call("POST", "/connectors/kdb-sink",
+           logger_settings("out.jsonl", R"(, "Resilience:Enabled": "true", "resilience:firstDelayBound:delayMs": "5000",
                                                        "subscription:nodeAffinity": "Leader", "configuration": "e30=")"));
   ASSERT_EQ(created.status, 200) << created.body;
   const auto answer = body(created);
@@ -321,12 +340,15 @@ TEST_F(ConnectorsApi, KurrentDbSettingsWithoutEffectHereAreAcceptedWithAWarning)
   ASSERT_EQ(plain.status, 200);
   EXPECT_EQ(plain.body, "{}") << "nothing to warn about: KurrentDB's empty answer";
   EXPECT_EQ(call("PUT", "/connectors/kdb-sink/settings",
-                 R"({"instanceTypeName": "logger-sink", "subscription:nodeAffinity": "Anywhere"})").status, 400)
+                 R"({"instanceTypeName": "logger-sink", "subscription:nodeAffinity": "Anywhere"})")
+                .status,
+            400)
       << "accepted keys are still checked";
 }
 
 TEST_F(ConnectorsApi, AnUnknownSettingNamesTheClosestKnownOneAndChangesNothing) {
-  auto typo = call("POST", "/connectors/typo-sink", R"({"settings": {"instanceTypeName": "kafka-sink", "topik": "t"}})");
+  auto typo =
+      call("POST", "/connectors/typo-sink", R"({"settings": {"instanceTypeName": "kafka-sink", "topik": "t"}})");
   ASSERT_EQ(typo.status, 400);
   auto v = violations(typo);
   ASSERT_EQ(v.count("topik"), 1u);
@@ -334,7 +356,8 @@ TEST_F(ConnectorsApi, AnUnknownSettingNamesTheClosestKnownOneAndChangesNothing) 
   EXPECT_EQ(call("GET", "/connectors/typo-sink", "", "").status, 404);
   auto far = call("POST", "/connectors/typo-sink", R"({"settings": {"instanceTypeName": "kafka-sink", "topic": "t",
                                                                     "zzzzzzzzzz": "1"}})");
-  EXPECT_EQ(violations(far)["zzzzzzzzzz"].find("did you mean"), std::string::npos) << "no suggestion when nothing is close";
+  EXPECT_EQ(violations(far)["zzzzzzzzzz"].find("did you mean"), std::string::npos)
+      << "no suggestion when nothing is close";
 }
 
 TEST_F(ConnectorsApi, LoggerSinkLeavesTheDataOutWithIncludeRecordDataFalse) {

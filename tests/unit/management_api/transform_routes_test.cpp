@@ -10,12 +10,16 @@ namespace {
 class TransformApi : public ApiTest {
  protected:
   std::string transform_settings(const std::string& file, const std::string& javascript) {
-    return logger_settings(file, R"(, "transformer:enabled": "true", "transformer:timeout": "200", "transformer:function": ")" +
-                                     connector::base64_encode(javascript) + "\"");
+    return logger_settings(
+        file, R"(, "transformer:enabled": "true", "transformer:timeout": "200", "transformer:function": ")" +
+                  connector::base64_encode(javascript) + "\"");
   }
   int post(const std::string& target) { return call("POST", target, "", "").status; }
   bool position_is(const std::string& id, std::uint64_t position) {
-    return eventually([&] { auto c = connector(id); return c.contains("position") && c["position"] == position; });
+    return eventually([&] {
+      auto c = connector(id);
+      return c.contains("position") && c["position"] == position;
+    });
   }
   bool stopped(const std::string& id) {
     return eventually([&] { return connector(id)["state"] == "CONNECTOR_STATE_STOPPED"; });
@@ -23,13 +27,16 @@ class TransformApi : public ApiTest {
 };
 
 TEST_F(TransformApi, CreateAndReconfigureRefuseAFunctionThatCannotRunWith400) {
-  auto bad_base64 = call("POST", "/connectors/t-sink",
-                         logger_settings("out.jsonl", R"(, "transformer:enabled": "true", "transformer:function": "%%%")"));
+  auto bad_base64 =
+      call("POST", "/connectors/t-sink",
+           logger_settings("out.jsonl", R"(, "transformer:enabled": "true", "transformer:function": "%%%")"));
   EXPECT_EQ(bad_base64.status, 400);
-  EXPECT_EQ(violations(bad_base64), (std::map<std::string, std::string>{
-                                        {"transformer:function", "not valid base64 (standard alphabet, RFC 4648)"}}));
+  EXPECT_EQ(
+      violations(bad_base64),
+      (std::map<std::string, std::string>{{"transformer:function", "not valid base64 (standard alphabet, RFC 4648)"}}));
 
-  auto syntax = call("POST", "/connectors/t-sink", transform_settings("out.jsonl", "function transform(r) { r.value = ; }"));
+  auto syntax =
+      call("POST", "/connectors/t-sink", transform_settings("out.jsonl", "function transform(r) { r.value = ; }"));
   EXPECT_EQ(syntax.status, 400);
   EXPECT_EQ(violations(syntax)["transformer:function"].rfind("the JavaScript does not compile: SyntaxError", 0), 0u)
       << syntax.body;
@@ -68,7 +75,8 @@ TEST_F(TransformApi, TransformsValuesDropsRecordsAndTheCheckpointMovesPastDroppe
     })"));
   ASSERT_EQ(created.status, 200) << created.body;
   ASSERT_EQ(post("/connectors/t-sink/start"), 200);
-  ASSERT_TRUE(position_is("t-sink", 4)) << connector("t-sink").dump() << "the last record was dropped, and is checkpointed";
+  ASSERT_TRUE(position_is("t-sink", 4)) << connector("t-sink").dump()
+                                        << "the last record was dropped, and is checkpointed";
   auto out = lines("out.jsonl");
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0]["data"], json({{"number", 1}, {"doubled", 2}}));
@@ -76,14 +84,16 @@ TEST_F(TransformApi, TransformsValuesDropsRecordsAndTheCheckpointMovesPastDroppe
   EXPECT_EQ(out[1]["position"], 3);
   auto metrics = call("GET", "/metrics", "", "").body;
   EXPECT_NE(metrics.find(R"(sinkhost_connector_records_dropped_total{connector="t-sink",type="logger-sink"} 2)"),
-            std::string::npos) << metrics;
+            std::string::npos)
+      << metrics;
 }
 
 TEST_F(TransformApi, AThrowingTransformStopsTheConnectorBeforeTheRecordAndAFixedOneDeliversTheRest) {
   append("order-1", "OrderPlaced", {{"n", 1}});
   append("order-2", "OrderPlaced", {{"n", 2}});
   append("order-3", "OrderPlaced", {{"n", 3}});
-  const std::string failing = "function transform(record) {\n  if (record.value.n === 2) throw new Error('cannot price');\n}";
+  const std::string failing =
+      "function transform(record) {\n  if (record.value.n === 2) throw new Error('cannot price');\n}";
   ASSERT_EQ(call("POST", "/connectors/t-sink", transform_settings("out.jsonl", failing)).status, 200);
   ASSERT_EQ(post("/connectors/t-sink/start"), 200);
   ASSERT_TRUE(stopped("t-sink")) << connector("t-sink").dump();
@@ -97,10 +107,13 @@ TEST_F(TransformApi, AThrowingTransformStopsTheConnectorBeforeTheRecordAndAFixed
   EXPECT_EQ(lines("out.jsonl").size(), 1u);
   auto metrics = call("GET", "/metrics", "", "").body;
   EXPECT_NE(metrics.find(R"(sinkhost_connector_transform_errors_total{connector="t-sink",type="logger-sink"} 1)"),
-            std::string::npos) << metrics;
+            std::string::npos)
+      << metrics;
 
-  auto fixed = call("PUT", "/connectors/t-sink/settings",
-                    json::parse(transform_settings("out.jsonl", "function transform(r) { r.value.fixed = true; }"))["settings"].dump());
+  auto fixed =
+      call("PUT", "/connectors/t-sink/settings",
+           json::parse(transform_settings("out.jsonl", "function transform(r) { r.value.fixed = true; }"))["settings"]
+               .dump());
   ASSERT_EQ(fixed.status, 200) << fixed.body;
   ASSERT_EQ(post("/connectors/t-sink/start"), 200);
   ASSERT_TRUE(position_is("t-sink", 3)) << connector("t-sink").dump();
@@ -112,8 +125,10 @@ TEST_F(TransformApi, AThrowingTransformStopsTheConnectorBeforeTheRecordAndAFixed
 
 TEST_F(TransformApi, AnEndlessLoopStopsTheConnectorAtTheTimeLimit) {
   append("order-1", "OrderPlaced", {{"n", 1}});
-  ASSERT_EQ(call("POST", "/connectors/t-sink", transform_settings("out.jsonl", "function transform(r) { while (true) {} }")).status,
-            200);
+  ASSERT_EQ(
+      call("POST", "/connectors/t-sink", transform_settings("out.jsonl", "function transform(r) { while (true) {} }"))
+          .status,
+      200);
   ASSERT_EQ(post("/connectors/t-sink/start"), 200);
   ASSERT_TRUE(stopped("t-sink"));
   EXPECT_EQ(connector("t-sink")["errorDetails"]["message"],

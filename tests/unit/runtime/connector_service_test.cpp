@@ -32,8 +32,11 @@ class ConnectorServiceTest : public ::testing::Test {
     service_ = std::make_unique<ConnectorService>(source_, *store_, plugins_);
   }
   connector::Settings logger(const std::string& file) {
-    return {{"instanceTypeName", "serilog-sink"}, {"output", "file"}, {"path", dir_.path() + "/" + file},
-            {"subscription:initialPosition", "earliest"}, {"autocommit:interval", "10"}};
+    return {{"instanceTypeName", "serilog-sink"},
+            {"output", "file"},
+            {"path", dir_.path() + "/" + file},
+            {"subscription:initialPosition", "earliest"},
+            {"autocommit:interval", "10"}};
   }
   std::size_t lines(const std::string& file) {
     std::ifstream in(dir_.path() + "/" + file);
@@ -62,7 +65,8 @@ TEST_F(ConnectorServiceTest, CreateStartDeliverStopKeepsTheCheckpointInTheStore)
   source_.append("s-2", "B");
   ASSERT_TRUE(service_->create("svc-sink", std::nullopt, logger("out.jsonl")).ok());
   EXPECT_EQ(service_->get("svc-sink")->state, ConnectorState::stopped);
-  EXPECT_EQ(service_->get("svc-sink")->definition.instance_type_name, "logger-sink") << "stored under the type's own name";
+  EXPECT_EQ(service_->get("svc-sink")->definition.instance_type_name, "logger-sink")
+      << "stored under the type's own name";
   ASSERT_TRUE(service_->start("svc-sink").ok());
   EXPECT_EQ(service_->get("svc-sink")->state, ConnectorState::running);
   ASSERT_TRUE(checkpoint_is("svc-sink", 2)) << "the delivery thread's saves show in the view";

@@ -28,27 +28,27 @@ struct WorkerTest : ::testing::Test {
                                          SourcePosition committed = {}) {
     auto filter = RecordFilter::create(settings);
     EXPECT_TRUE(filter.ok());
-    auto worker = std::make_unique<ConnectorWorker>(
-        source, checkpoints,
-        ConnectorWorker::Options{.connector_id = "c1",
-                                 .settings = std::move(settings),
-                                 .descriptor = &descriptor,
-                                 .after = after,
-                                 .committed = committed,
-                                 .filter = *filter,
-                                 .metrics = metrics},
-        ConnectorWorker::Hooks{.on_state =
-                                   [this](ConnectorState s) {
-                                     std::lock_guard lock(mutex);
-                                     states.push_back(s);
-                                   },
-                               .on_stopped =
-                                   [this](std::optional<connector::Error> e) {
-                                     std::lock_guard lock(mutex);
-                                     stopped_with = e;
-                                     stopped = true;
-                                     changed.notify_all();
-                                   }});
+    auto worker =
+        std::make_unique<ConnectorWorker>(source, checkpoints,
+                                          ConnectorWorker::Options{.connector_id = "c1",
+                                                                   .settings = std::move(settings),
+                                                                   .descriptor = &descriptor,
+                                                                   .after = after,
+                                                                   .committed = committed,
+                                                                   .filter = *filter,
+                                                                   .metrics = metrics},
+                                          ConnectorWorker::Hooks{.on_state =
+                                                                     [this](ConnectorState s) {
+                                                                       std::lock_guard lock(mutex);
+                                                                       states.push_back(s);
+                                                                     },
+                                                                 .on_stopped =
+                                                                     [this](std::optional<connector::Error> e) {
+                                                                       std::lock_guard lock(mutex);
+                                                                       stopped_with = e;
+                                                                       stopped = true;
+                                                                       changed.notify_all();
+                                                                     }});
     worker->start();
     return worker;
   }

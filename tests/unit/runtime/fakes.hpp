@@ -69,7 +69,10 @@ class FakeSource final : public EventSource {
   class Subscription final : public SourceSubscription {
    public:
     Subscription(FakeSource& source, int id, SubscribeRequest request)
-        : source_(source), id_(id), next_(request.after ? request.after->commit : 0), filter_(std::move(request.filter)) {}
+        : source_(source),
+          id_(id),
+          next_(request.after ? request.after->commit : 0),
+          filter_(std::move(request.filter)) {}
     ~Subscription() override {
       std::lock_guard lock(source_.wakes_mutex_);
       source_.wakes_.erase(id_);

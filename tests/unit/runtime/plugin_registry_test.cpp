@@ -61,7 +61,8 @@ TEST(PluginRegistry, LoadsThePluginsOfTheBuildTree) {
   ASSERT_NE(registry.find("kafka-sink"), nullptr);
   EXPECT_NE(registry.find("Kurrent.Connectors.Kafka.KafkaSink"), nullptr);
   EXPECT_NE(registry.find("serilog-sink"), nullptr);
-  EXPECT_FALSE(registry.load_directory(SINKHOST_PLUGIN_DIR).ok()) << "loading the same plugins again takes their names twice";
+  EXPECT_FALSE(registry.load_directory(SINKHOST_PLUGIN_DIR).ok())
+      << "loading the same plugins again takes their names twice";
 }
 
 TEST(PluginRegistry, AMissingDirectoryIsAnError) {

@@ -6,9 +6,14 @@ namespace sinkhost::runtime {
 namespace {
 
 StoredEvent stored() {
-  return StoredEvent{.position = LogPosition(42), .event_id = "0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
-                     .stream = "order-7", .revision = 3, .event_type = "OrderPlaced", .is_json = true,
-                     .data = R"({"total":5})", .metadata = R"({"tenant":"acme","$correlationId":"c-1","n":7})",
+  return StoredEvent{.position = LogPosition(42),
+                     .event_id = "0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+                     .stream = "order-7",
+                     .revision = 3,
+                     .event_type = "OrderPlaced",
+                     .is_json = true,
+                     .data = R"({"total":5})",
+                     .metadata = R"({"tenant":"acme","$correlationId":"c-1","n":7})",
                      .created_ms = 1700000000123};
 }
 
@@ -59,8 +64,16 @@ TEST(RecordBuilder, RequestIdsAreFreshVersion4Uuids) {
 
 TEST(RecordBuilder, ARebuiltRecordHasOnlyTheNewEventsMetadataHeaders) {
   connector::Record r;
-  SourceEvent e{.position = {7, 7}, .ordinal = LogPosition(7), .event_id = "id", .stream = "s", .revision = 12345,
-                .event_type = "T", .is_json = true, .data = "{}", .metadata = R"({"a":"1","b":2})", .created_ms = 0};
+  SourceEvent e{.position = {7, 7},
+                .ordinal = LogPosition(7),
+                .event_id = "id",
+                .stream = "s",
+                .revision = 12345,
+                .event_type = "T",
+                .is_json = true,
+                .data = "{}",
+                .metadata = R"({"a":"1","b":2})",
+                .created_ms = 0};
   build_record(e, "c", true, r);
   EXPECT_EQ(r.headers.size(), 13u);
   e.metadata = "{}";

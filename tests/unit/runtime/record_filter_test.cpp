@@ -54,10 +54,11 @@ TEST(RecordFilter, RecordScopeMatchesTheEventType) {
   EXPECT_TRUE(f->matches(event("anything", "OrderPlaced")));
   EXPECT_FALSE(f->matches(event("order-1", "InvoiceSent")));
 
-  auto types = filter({{"subscription:filter:filterType", "eventType"},
-                       {"subscription:filter:expression", "OrderPlaced,OrderPaid"}});
+  auto types = filter(
+      {{"subscription:filter:filterType", "eventType"}, {"subscription:filter:expression", "OrderPlaced,OrderPaid"}});
   EXPECT_TRUE(types->matches(event("s", "OrderPaid")));
-  EXPECT_FALSE(types->matches(event("OrderPaid", "OrderShipped"))) << "eventType filters look at the type, not the stream";
+  EXPECT_FALSE(types->matches(event("OrderPaid", "OrderShipped")))
+      << "eventType filters look at the type, not the stream";
 }
 
 TEST(RecordFilter, RegexFindsAMatchAnywhereAndIsTheDefaultType) {
@@ -69,14 +70,14 @@ TEST(RecordFilter, RegexFindsAMatchAnywhereAndIsTheDefaultType) {
 }
 
 TEST(RecordFilter, BadExpressionsAndJsonPathAreRefusedWithTheReason) {
-  auto lookaround = RecordFilter::create({{"subscription:filter:filterType", "regex"},
-                                          {"subscription:filter:expression", "(?<=a)b"}});
+  auto lookaround = RecordFilter::create(
+      {{"subscription:filter:filterType", "regex"}, {"subscription:filter:expression", "(?<=a)b"}});
   ASSERT_FALSE(lookaround.ok());
   EXPECT_EQ(lookaround.error().field_violations.at(0).field, "subscription:filter:expression");
   EXPECT_NE(lookaround.error().field_violations.at(0).description.find("RE2"), std::string::npos);
 
-  auto json_path = RecordFilter::create({{"subscription:filter:filterType", "jsonPath"},
-                                         {"subscription:filter:expression", "$.amount"}});
+  auto json_path = RecordFilter::create(
+      {{"subscription:filter:filterType", "jsonPath"}, {"subscription:filter:expression", "$.amount"}});
   ASSERT_FALSE(json_path.ok());
   EXPECT_EQ(json_path.error().field_violations.at(0).field, "subscription:filter:filterType");
 

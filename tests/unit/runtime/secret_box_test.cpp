@@ -161,8 +161,9 @@ TEST(SecretBox, ATokenFileLosesItsLineEndAndAReadableFileIsWarnedAbout) {
 }
 
 TEST(SecretRedactor, MasksWholeValuesAndEachLongLineOfAMultiLineOne) {
-  const std::string key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcw\nggSjAgEAAoIBAQC7\n"
-                          "-----END PRIVATE KEY-----\n";
+  const std::string key =
+      "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcw\nggSjAgEAAoIBAQC7\n"
+      "-----END PRIVATE KEY-----\n";
   std::vector<std::string_view> values = {"alice-secret", key, "abc"};
   EXPECT_EQ(redact("login alice-secret failed", values), "login ******** failed");
   EXPECT_EQ(redact("bad key " + key, values), "bad key ********");
@@ -239,8 +240,9 @@ const connector::SinkDescriptor& vault_descriptor() {
 }
 
 const std::string kApiKey = "vault-api-key-7f3a9c";
-const std::string kClientKey = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n"
-                               "-----END PRIVATE KEY-----\n";
+const std::string kClientKey =
+    "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n"
+    "-----END PRIVATE KEY-----\n";
 
 class SecretsApi : public ::testing::Test {
  protected:
@@ -283,7 +285,8 @@ class SecretsApi : public ::testing::Test {
     log_.reset();
   }
 
-  management_api::HttpResponse call(const std::string& method, const std::string& target, const std::string& body = "") {
+  management_api::HttpResponse call(const std::string& method, const std::string& target,
+                                    const std::string& body = "") {
     management_api::HttpRequest request{.method = method, .target = target, .headers = {}, .body = body};
     if (!body.empty()) request.headers["content-type"] = "application/json";
     return api_->handle(request);
@@ -364,7 +367,8 @@ TEST_F(SecretsApi, WithoutATokenASecretSettingIsRefusedWith400SayingHowToConfigu
                  json{{"settings", {{"instanceTypeName", "vault-sink"}, {"region", "eu-1"}}}}.dump())
                 .status,
             200);
-  auto put = call("PUT", "/connectors/plain-vault/settings", json{{"instanceTypeName", "vault-sink"}, {"apiKey", kApiKey}}.dump());
+  auto put = call("PUT", "/connectors/plain-vault/settings",
+                  json{{"instanceTypeName", "vault-sink"}, {"apiKey", kApiKey}}.dump());
   EXPECT_EQ(put.status, 400);
   EXPECT_EQ(violations(put).count("apiKey"), 1u);
   EXPECT_EQ(put.body.find(kApiKey), std::string::npos);
@@ -372,9 +376,12 @@ TEST_F(SecretsApi, WithoutATokenASecretSettingIsRefusedWith400SayingHowToConfigu
 
 TEST_F(SecretsApi, EveryRouteShowsTheMaskAndNeverTheValue) {
   create_vault("vault-one");
-  const std::vector<std::string> targets = {"/connectors/vault-one/settings", "/connectors/vault-one/configuration",
-                                            "/connectors?includeSettings=true", "/connectors/vault-one",
-                                            "/connectors?includeSettings=true&showDeleted=true", "/metrics"};
+  const std::vector<std::string> targets = {"/connectors/vault-one/settings",
+                                            "/connectors/vault-one/configuration",
+                                            "/connectors?includeSettings=true",
+                                            "/connectors/vault-one",
+                                            "/connectors?includeSettings=true&showDeleted=true",
+                                            "/metrics"};
   for (const auto& target : targets) {
     auto response = call("GET", target);
     ASSERT_EQ(response.status, 200) << target;
@@ -413,15 +420,19 @@ TEST_F(SecretsApi, APutWithTheMaskKeepsTheStoredValueAndANewValueReplacesIt) {
   EXPECT_EQ(sealed_in_store("vault-keep", "apiKey"), sealed_before) << "a kept value is not even re-encrypted";
 
   // The nested form too, with a new api key: it replaces the old one; the client key is kept.
-  auto nested = call("PUT", "/connectors/vault-keep/configuration",
-                     json{{"instanceTypeName", "vault-sink"}, {"apiKey", "new-api-key-11"}, {"clientKey", "********"}}.dump());
+  auto nested =
+      call("PUT", "/connectors/vault-keep/configuration",
+           json{{"instanceTypeName", "vault-sink"}, {"apiKey", "new-api-key-11"}, {"clientKey", "********"}}.dump());
   ASSERT_EQ(nested.status, 200) << nested.body;
   auto third = run_with("vault-keep");
   EXPECT_EQ(third["apiKey"], "new-api-key-11");
   EXPECT_EQ(third["clientKey"], kClientKey);
 
   // Leaving a secret out removes it (a PUT is a full replacement).
-  ASSERT_EQ(call("PUT", "/connectors/vault-keep/settings", json{{"instanceTypeName", "vault-sink"}, {"apiKey", "********"}}.dump()).status, 200);
+  ASSERT_EQ(call("PUT", "/connectors/vault-keep/settings",
+                 json{{"instanceTypeName", "vault-sink"}, {"apiKey", "********"}}.dump())
+                .status,
+            200);
   auto fourth = run_with("vault-keep");
   EXPECT_EQ(fourth["apiKey"], "new-api-key-11");
   EXPECT_EQ(fourth.count("clientKey"), 0u);
@@ -440,21 +451,26 @@ TEST_F(SecretsApi, TheMaskForASecretWithNoStoredValueIs400) {
   ASSERT_EQ(v.count("apiKey"), 1u) << created.body;
   EXPECT_NE(v["apiKey"].find("send the value itself"), std::string::npos) << v["apiKey"];
 
-  ASSERT_EQ(call("POST", "/connectors/vault-mask", json{{"settings", {{"instanceTypeName", "vault-sink"}}}}.dump()).status, 200);
-  auto put = call("PUT", "/connectors/vault-mask/settings", json{{"instanceTypeName", "vault-sink"}, {"clientKey", "********"}}.dump());
+  ASSERT_EQ(
+      call("POST", "/connectors/vault-mask", json{{"settings", {{"instanceTypeName", "vault-sink"}}}}.dump()).status,
+      200);
+  auto put = call("PUT", "/connectors/vault-mask/settings",
+                  json{{"instanceTypeName", "vault-sink"}, {"clientKey", "********"}}.dump());
   EXPECT_EQ(put.status, 400);
   EXPECT_EQ(violations(put).count("clientKey"), 1u) << put.body;
-  EXPECT_FALSE(body(call("GET", "/connectors/vault-mask/settings"))["settings"].contains("clientKey")) << "nothing changed";
+  EXPECT_FALSE(body(call("GET", "/connectors/vault-mask/settings"))["settings"].contains("clientKey"))
+      << "nothing changed";
 }
 
 TEST_F(SecretsApi, AKeptKafkaClientKeyStillPassesKafkaSinksPemCheck) {
   // kafka-sink checks that a client key looks like a PEM key; a kept key is checked in clear.
-  json settings = {{"instanceTypeName", "kafka-sink"},
-                   {"topic", "orders"},
-                   {"bootstrapServers", "127.0.0.1:1"},
-                   {"authentication:securityProtocol", "ssl"},
-                   {"authentication:tls:clientCertificate", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"},
-                   {"authentication:tls:clientKey", kClientKey}};
+  json settings = {
+      {"instanceTypeName", "kafka-sink"},
+      {"topic", "orders"},
+      {"bootstrapServers", "127.0.0.1:1"},
+      {"authentication:securityProtocol", "ssl"},
+      {"authentication:tls:clientCertificate", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"},
+      {"authentication:tls:clientKey", kClientKey}};
   ASSERT_EQ(call("POST", "/connectors/kafka-mtls", json{{"settings", settings}}.dump()).status, 200);
   settings["authentication:tls:clientKey"] = "********";
   settings["topic"] = "orders-2";
@@ -568,7 +584,8 @@ TEST_F(SecretsApi, AWrongTokenOrAMissingOneIsRefusedOnceSecretsAreStored) {
 
 TEST_F(SecretsApi, RotationReencryptsEverySecretAndOnlyTheNewTokenOpensThem) {
   create_vault("vault-rot-a");
-  create_vault("vault-rot-b", vault_settings("second-api-key", "-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----\n"));
+  create_vault("vault-rot-b",
+               vault_settings("second-api-key", "-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----\n"));
   const auto before = sealed_in_store("vault-rot-a", "apiKey");
   close_host();
 

@@ -137,7 +137,9 @@ TEST(RecordTransform, NullOrUndefinedRemovesAHeaderOrTheKey) {
 // KurrentDB's transforms read and write the event's metadata under its own names
 // (record.headers.tenant); sinkhost's earlier form, esdb-record-headers-tenant, keeps working.
 TEST(RecordTransform, MetadataIsReadableAndWritableUnderItsOwnNameAsInKurrentDb) {
-  auto read = compiled("function transform(r) { r.value = { own: r.headers.tenant, prefixed: r.headers['esdb-record-headers-tenant'] }; }");
+  auto read = compiled(
+      "function transform(r) { r.value = { own: r.headers.tenant, prefixed: r.headers['esdb-record-headers-tenant'] }; "
+      "}");
   auto record = sample_record();
   ASSERT_TRUE(read->apply(record).ok());
   EXPECT_EQ(record.data, R"({"own":"acme","prefixed":"acme"})");
@@ -176,12 +178,12 @@ TEST(RecordTransform, MetadataIsReadableAndWritableUnderItsOwnNameAsInKurrentDb)
 
 TEST(RecordTransform, ReturningFalseDropsTheRecordAnythingElseKeepsIt) {
   auto t = compiled("function transform(r) { return r.value.keep; }");
-  for (const auto& [keep, verdict] : std::vector<std::pair<std::string, RecordTransform::Verdict>>{
-           {"false", RecordTransform::Verdict::drop},
-           {"true", RecordTransform::Verdict::keep},
-           {"null", RecordTransform::Verdict::keep},
-           {"0", RecordTransform::Verdict::keep},
-           {"\"no\"", RecordTransform::Verdict::keep}}) {
+  for (const auto& [keep, verdict] :
+       std::vector<std::pair<std::string, RecordTransform::Verdict>>{{"false", RecordTransform::Verdict::drop},
+                                                                     {"true", RecordTransform::Verdict::keep},
+                                                                     {"null", RecordTransform::Verdict::keep},
+                                                                     {"0", RecordTransform::Verdict::keep},
+                                                                     {"\"no\"", RecordTransform::Verdict::keep}}) {
     auto record = sample_record();
     record.data = R"({"keep":)" + keep + "}";
     auto result = t->apply(record);
@@ -191,7 +193,9 @@ TEST(RecordTransform, ReturningFalseDropsTheRecordAnythingElseKeepsIt) {
 }
 
 TEST(RecordTransform, AThrowIsAnErrorWithTheMessageAndLineAndLeavesTheRecordAsItWas) {
-  auto t = compiled("function transform(record) {\n  record.key = 'changed';\n  throw new Error('bad order ' + record.value.orderId);\n}");
+  auto t = compiled(
+      "function transform(record) {\n  record.key = 'changed';\n  throw new Error('bad order ' + "
+      "record.value.orderId);\n}");
   auto record = sample_record();
   auto result = t->apply(record);
   ASSERT_FALSE(result.ok());
@@ -207,7 +211,8 @@ TEST(RecordTransform, AThrowIsAnErrorWithTheMessageAndLineAndLeavesTheRecordAsIt
 }
 
 TEST(RecordTransform, AValueThatIsNotJsonIsAnError) {
-  auto t = compiled("function transform(r) { if (r.value.how === 'delete') delete r.value; else r.value = function () {}; }");
+  auto t = compiled(
+      "function transform(r) { if (r.value.how === 'delete') delete r.value; else r.value = function () {}; }");
   auto record = sample_record();
   record.data = R"({"how":"delete"})";
   auto deleted = t->apply(record);
@@ -225,7 +230,8 @@ TEST(RecordTransform, AnEndlessLoopIsStoppedAtTheTimeLimitEvenInsideTryCatchAndT
       if (record.value.loop === 'plain') while (true) {}
       if (record.value.loop === 'catching') for (;;) { try { while (true) {} } catch (e) {} finally { record.key = 'x'; } }
       record.value.done = true;
-    })", 100ms);
+    })",
+                    100ms);
   for (const char* loop : {"plain", "catching"}) {
     auto record = sample_record();
     record.data = std::string(R"({"loop":")") + loop + R"("})";
@@ -252,8 +258,9 @@ TEST(RecordTransform, AHeapFilledAcrossRecordsFailsTheRecordInsteadOfTheHost) {
   // Each record keeps a new 1 MiB string (built by doubling: a native join of a huge array
   // would spend its time inside one built-in call, where the time limit is not checked).
   // toUpperCase makes a flat copy: QuickJS keeps `block + n` as a rope that shares `block`.
-  auto t = compiled("var kept = [], block = 'x';\nfor (var i = 0; i < 20; i++) block += block;\n"
-                    "function transform(r) { kept.push((block + kept.length).toUpperCase()); }");
+  auto t = compiled(
+      "var kept = [], block = 'x';\nfor (var i = 0; i < 20; i++) block += block;\n"
+      "function transform(r) { kept.push((block + kept.length).toUpperCase()); }");
   std::optional<connector::Error> failure;
   for (int i = 0; i < 200 && !failure; ++i) {
     auto record = sample_record();
@@ -312,7 +319,8 @@ TEST(RecordTransform, AHugeAllocationFailsTheRecordAndTheNextRecordsRun) {
       if (record.value.how === 'flat') record.value.big = 'x'.repeat((1 << 30) - 1).length;
       if (record.value.how === 'catching') for (;;) { try { const a = []; for (;;) a.push({ n: 1 }); } catch (e) {} }
       record.value.done = true;
-    })", 500ms);
+    })",
+                    500ms);
   for (const char* how : {"array", "string", "flat", "catching"}) {
     auto record = sample_record();
     record.data = std::string(R"({"how":")") + how + R"("})";
@@ -367,7 +375,8 @@ TEST(RecordTransform, TheTimeLimitCoversGettersAndToStringRunWhileReadingTheReco
   auto t = compiled(R"(
     function transform(record) {
       record.key = { toString() { for (;;) {} } };
-    })", 100ms);
+    })",
+                    100ms);
   auto record = sample_record();
   auto result = t->apply(record);
   ASSERT_FALSE(result.ok());
@@ -404,10 +413,12 @@ TEST(RecordTransform, SettingsCheckNamesEachProblem) {
   auto bad = check_transform_settings(Settings{{"transformer:function", connector::base64_encode("function (")}});
   ASSERT_EQ(bad.size(), 1u) << "checked even while disabled, so a later enable cannot fail";
   EXPECT_EQ(bad[0].description.rfind("the JavaScript does not compile", 0), 0u);
-  EXPECT_TRUE(check_transform_settings(Settings{{"transformer:enabled", "true"},
-                                                {"transformer:function", connector::base64_encode("function transform(r) {}")}})
-                  .empty());
-  auto off = transform_from_settings(Settings{{"transformer:function", connector::base64_encode("function transform(r) {}")}});
+  EXPECT_TRUE(
+      check_transform_settings(Settings{{"transformer:enabled", "true"},
+                                        {"transformer:function", connector::base64_encode("function transform(r) {}")}})
+          .empty());
+  auto off =
+      transform_from_settings(Settings{{"transformer:function", connector::base64_encode("function transform(r) {}")}});
   ASSERT_TRUE(off.ok());
   EXPECT_EQ(off->get(), nullptr) << "not enabled: no transform";
 }

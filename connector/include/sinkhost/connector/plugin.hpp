@@ -35,7 +35,7 @@ struct SinkDescriptor {
   std::string type_name;             // "kafka-sink"
   std::vector<std::string> aliases;  // other accepted names, matched case-insensitively
   std::string description;
-  std::vector<SettingSpec> settings; // the plugin's own settings (the runtime adds the shared ones)
+  std::vector<SettingSpec> settings;  // the plugin's own settings (the runtime adds the shared ones)
   Result<std::unique_ptr<Sink>> (*create)(SinkContext context) = nullptr;
   // Rules that span settings ("path is required when output is file"), checked at create,
   // reconfigure and validate time on settings with defaults applied. Optional.
@@ -55,8 +55,8 @@ struct SinkDescriptor {
 // v2: Sink::partition_key and Record::key_from_transform (record transforms).
 // v3: SinkDescriptor::library_versions.
 #define SINKHOST_PLUGIN_ENTRY_SYMBOL "sinkhost_plugin_v4"
-#define SINKHOST_DECLARE_PLUGIN(descriptor_function)                                 \
-  extern "C" __attribute__((visibility("default")))                                  \
-  const ::sinkhost::connector::SinkDescriptor* sinkhost_plugin_v4() {                \
-    return &(descriptor_function)();                                                 \
+#define SINKHOST_DECLARE_PLUGIN(descriptor_function)                                             \
+  extern "C" __attribute__((visibility("default"))) const ::sinkhost::connector::SinkDescriptor* \
+  sinkhost_plugin_v4() {                                                                         \
+    return &(descriptor_function)();                                                             \
   }

@@ -47,8 +47,7 @@ struct Error {
   std::vector<FieldViolation> field_violations;
 };
 
-inline Error make_error(ErrorCode code, std::string message,
-                        std::vector<FieldViolation> violations = {}) {
+inline Error make_error(ErrorCode code, std::string message, std::vector<FieldViolation> violations = {}) {
   return Error{code, std::move(message), std::move(violations)};
 }
 

@@ -22,9 +22,9 @@ enum class SettingType { string, integer, boolean, enumeration };
 // One row of a settings table. The same table drives validation, defaults, secret masking,
 // `GET /connector-plugins` and the generated settings reference in docs/.
 struct SettingSpec {
-  std::string name;                       // canonical spelling, e.g. "bootstrapServers"
+  std::string name;  // canonical spelling, e.g. "bootstrapServers"
   SettingType type = SettingType::string;
-  std::string default_value;              // empty: no default
+  std::string default_value;  // empty: no default
   bool required = false;
   bool secret = false;
   std::vector<std::string> allowed_values;  // enumeration only; matched case-insensitively
@@ -43,14 +43,17 @@ bool iequals(std::string_view a, std::string_view b);
 // Finds the row a key belongs to (case-insensitive; prefix rows match by prefix).
 const SettingSpec* find_spec(std::span<const SettingSpec> table, std::string_view key);
 
+// Checks one value against its row; returns the value in its canonical spelling ("TRUE" ->
+// "true", an enumeration value as the table spells it) or an error describing the fault.
+Result<std::string> check_setting_value(const SettingSpec& spec, const std::string& value);
+
 // Checks `input` against the tables: every key must belong to a row, every value must parse,
 // every required setting must be present. Returns the settings with keys (and enumeration
 // values) in their canonical spelling, or an invalid_argument Error with one field violation
 // per problem. Defaults are not filled in: see with_defaults().
 // `accepted`, when given, receives the canonical entries that passed even when others failed,
 // so that rules across settings can still be checked and reported in the same answer.
-Result<Settings> validate_settings(const Settings& input,
-                                   std::span<const std::span<const SettingSpec>> tables,
+Result<Settings> validate_settings(const Settings& input, std::span<const std::span<const SettingSpec>> tables,
                                    Settings* accepted = nullptr);
 
 // One warning per given setting that is accepted without effect (SettingSpec::no_effect).
@@ -58,8 +61,7 @@ std::vector<FieldViolation> setting_warnings(const Settings& settings,
                                              std::span<const std::span<const SettingSpec>> tables);
 
 // The settings a connector runs with: `settings` plus every default it does not override.
-Settings with_defaults(const Settings& settings,
-                       std::span<const std::span<const SettingSpec>> tables);
+Settings with_defaults(const Settings& settings, std::span<const std::span<const SettingSpec>> tables);
 
 // A comma-separated setting value as its items, each trimmed of spaces, empty ones dropped
 // ("order-, invoice-" -> {"order-", "invoice-"}).

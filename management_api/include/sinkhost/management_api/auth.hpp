@@ -49,8 +49,6 @@ connector::Result<std::string> hash_password(std::string_view password);
 connector::Result<bool> add_user(const std::string& path, std::string_view name, std::string_view password);
 connector::Result<void> remove_user(const std::string& path, std::string_view name);
 
-
-
 // True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104; false for anything else, names included.
 bool is_loopback_address(std::string_view host);
 

@@ -13,8 +13,8 @@ namespace sinkhost::management_api {
 // A request as the routes see it: no sockets, no Beast types, so routes are plain functions
 // that tests (and fuzzers) call directly.
 struct HttpRequest {
-  std::string method;                       // "GET", "POST", ...
-  std::string target;                       // as received: "/connectors?state=x"
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // as received: "/connectors?state=x"
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
 

@@ -19,11 +19,11 @@ class HttpServer {
 
   struct Options {
     std::string host = "127.0.0.1";
-    std::uint16_t port = 2113;                   // 0: any free port (see port())
-    std::size_t body_limit = 16 * 1024 * 1024;   // larger bodies get 413
-    std::size_t header_limit = 16 * 1024;        // larger headers get 431
-    std::chrono::seconds io_timeout{30};         // a request must arrive (and a response leave) within this
-    std::size_t handler_threads = 4;             // routes may block (a stop waits for a flush)
+    std::uint16_t port = 2113;                  // 0: any free port (see port())
+    std::size_t body_limit = 16 * 1024 * 1024;  // larger bodies get 413
+    std::size_t header_limit = 16 * 1024;       // larger headers get 431
+    std::chrono::seconds io_timeout{30};        // a request must arrive (and a response leave) within this
+    std::size_t handler_threads = 4;            // routes may block (a stop waits for a flush)
     // HTTPS only when both are set: PEM files (the certificate file may hold the chain, the key
     // must not be encrypted). TLS 1.2 or later; the handshake runs under io_timeout.
     std::string tls_cert_file;

@@ -1,14 +1,63 @@
 #pragma once
 
 #include <array>
+#include <chrono>
+#include <cstdint>
 #include <span>
+#include <string>
 
 #include "sinkhost/connector/plugin.hpp"
 #include "sinkhost/connector/settings.hpp"
+#include "sinkhost/connector/typed_settings.hpp"
 
 namespace sinkhost::runtime {
 
-// Settings every connector accepts whatever its sink type (KurrentDB's shared settings).
+// subscription:filter:* (the enumerations keep the table's spelling; empty: not given).
+struct FilterSettings {
+  std::string scope;        // unspecified, stream, record
+  std::string filter_type;  // streamId, regex, prefix, eventType, jsonPath
+  std::string expression;
+};
+
+// autocommit:*
+struct AutocommitSettings {
+  bool enabled = false;
+  std::chrono::milliseconds interval{};
+  std::int64_t records_threshold = 0;
+};
+
+// transformer:*
+struct TransformSettings {
+  bool enabled = false;
+  std::string function;  // base64 of the JavaScript
+  std::chrono::milliseconds timeout{};
+};
+
+enum class InitialPosition { latest, earliest };
+
+// The settings every connector shares, as the code reads them. Each field comes from a row of
+// the common table (common_settings.cpp), which holds its name, default, doc and checks.
+struct CommonSettings {
+  std::string instance_type_name;
+  FilterSettings filter;
+  InitialPosition initial_position = InitialPosition::latest;
+  AutocommitSettings autocommit;
+  bool ignore_system_headers = false;
+  TransformSettings transformer;
+  bool logging_enabled = false;
+
+  // A connector's settings map (validated; keys of the plugin's table are ignored) as the
+  // struct, every setting it does not give taken from the table's default.
+  static CommonSettings from(const connector::Settings& settings);
+  // Every field at its table default (the settings of a connector that gives none).
+  static const CommonSettings& defaults();
+};
+
+// The common table, each row bound to its field of CommonSettings.
+const connector::SettingsSchema<CommonSettings>& common_settings_schema();
+
+// Settings every connector accepts whatever its sink type (KurrentDB's shared settings): the
+// plain rows of common_settings_schema().
 std::span<const connector::SettingSpec> common_settings();
 
 // The tables a connector of this type is checked against: the common one, then the plugin's.

@@ -45,11 +45,11 @@ struct ConnectorView {
 const char* to_string(ConnectorState state);  // "CONNECTOR_STATE_RUNNING", ...
 
 struct ListQuery {
-  std::vector<ConnectorState> states;          // empty: any
+  std::vector<ConnectorState> states;            // empty: any
   std::vector<std::string> instance_type_names;  // canonical type names; empty: any
-  std::vector<std::string> connector_ids;      // empty: any
+  std::vector<std::string> connector_ids;        // empty: any
   bool show_deleted = false;
-  std::size_t page = 1;       // 1-based
+  std::size_t page = 1;  // 1-based
   std::size_t page_size = 100;
 };
 
@@ -127,6 +127,8 @@ class ConnectorService {
   std::shared_ptr<Entry> find(const std::string& id) const;  // deleted ones included
   Result<std::shared_ptr<Entry>> find_live(const std::string& id) const;
   Result<void> start_locked(const std::shared_ptr<Entry>& entry, std::optional<LogPosition> from);
+  ConnectorWorker::Hooks worker_hooks(const std::shared_ptr<Entry>& entry, const std::string& id);
+  void run_ended(Entry& entry, const std::string& id, std::optional<Error> error);
   Result<void> require_stopped(const std::shared_ptr<Entry>& entry, const char* command) const;
 
   std::unique_ptr<EventSource> owned_source_;

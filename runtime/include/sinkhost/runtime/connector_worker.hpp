@@ -12,6 +12,7 @@
 #include "sinkhost/connector/plugin.hpp"
 #include "sinkhost/runtime/connector_metrics.hpp"
 #include "sinkhost/runtime/checkpoint_store.hpp"
+#include "sinkhost/runtime/common_settings.hpp"
 #include "sinkhost/runtime/record_filter.hpp"
 #include "sinkhost/runtime/source.hpp"
 
@@ -50,8 +51,8 @@ class ConnectorWorker final : public connector::DeliveryListener {
     std::string connector_id;
     connector::Settings settings;  // validated, defaults applied
     const connector::SinkDescriptor* descriptor = nullptr;
-    std::optional<SourcePosition> after;  // deliver events after this position; nullopt: from the start
-    SourcePosition committed;             // position already checkpointed
+    std::optional<SourcePosition> after;         // deliver events after this position; nullopt: from the start
+    SourcePosition committed;                    // position already checkpointed
     std::shared_ptr<const RecordFilter> filter;  // which events to deliver
     std::shared_ptr<ConnectorMetrics> metrics;
   };
@@ -91,6 +92,7 @@ class ConnectorWorker final : public connector::DeliveryListener {
   EventSource& source_;
   CheckpointStore& checkpoints_;
   Options options_;
+  const CommonSettings common_;  // options_.settings parsed once with the common table
   Hooks hooks_;
 
   std::mutex mutex_;

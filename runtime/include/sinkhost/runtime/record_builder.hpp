@@ -17,7 +17,6 @@ void build_record(const SourceEvent& event, std::string_view connector_id, bool 
                   connector::Record& into);
 
 // The same for a stored event of the embedded log, into a new record.
-connector::Record make_record(const StoredEvent& event, const std::string& connector_id,
-                              bool ignore_system_headers);
+connector::Record make_record(const StoredEvent& event, const std::string& connector_id, bool ignore_system_headers);
 
 }  // namespace sinkhost::runtime

@@ -7,6 +7,7 @@
 
 #include "sinkhost/connector/result.hpp"
 #include "sinkhost/connector/settings.hpp"
+#include "sinkhost/runtime/common_settings.hpp"
 #include "sinkhost/runtime/embedded_log/event_log.hpp"
 
 namespace re2 {
@@ -30,6 +31,8 @@ namespace sinkhost::runtime {
 class RecordFilter {
  public:
   // Fails with one field violation per bad setting (an invalid regex names RE2's complaint).
+  static connector::Result<std::shared_ptr<const RecordFilter>> from(const FilterSettings& settings);
+  // The same from a settings map (subscription:filter:*, parsed with the common table).
   static connector::Result<std::shared_ptr<const RecordFilter>> create(const connector::Settings& settings);
   ~RecordFilter();
 

@@ -38,8 +38,8 @@ struct ConnectorDefinition {
   Settings settings;
   // The values of the secret settings, encrypted; decrypted only to start the connector.
   SealedSettings sealed_settings;
-  bool run_requested = false;            // the state the user asked for: started or stopped
-  std::optional<LogPosition> checkpoint; // last committed position
+  bool run_requested = false;             // the state the user asked for: started or stopped
+  std::optional<LogPosition> checkpoint;  // last committed position
   std::optional<ErrorDetails> error;
   std::int64_t create_time_ms = 0;
   std::int64_t update_time_ms = 0;
@@ -51,11 +51,11 @@ struct ConnectorDefinition {
 // that a token is the right one (see secrets/secret_box.hpp). One per state.db.
 struct DataProtectionRecord {
   int format = 1;
-  std::string kdf;             // "argon2id13" (passphrases) or "blake2b" (generated tokens)
-  std::string salt;            // random bytes
-  std::int64_t opslimit = 0;   // Argon2id only
-  std::int64_t memlimit = 0;   // Argon2id only
-  std::string verifier;        // a known text sealed with the key
+  std::string kdf;            // "argon2id13" (passphrases) or "blake2b" (generated tokens)
+  std::string salt;           // random bytes
+  std::int64_t opslimit = 0;  // Argon2id only
+  std::int64_t memlimit = 0;  // Argon2id only
+  std::string verifier;       // a known text sealed with the key
 };
 
 // Persists connector definitions and checkpoints in SQLite (state.db in the data directory).
@@ -93,8 +93,8 @@ class StateStore final : public CheckpointStore {
   // value (connector id, setting name, old value) into its new value, and `record` replaces the
   // data protection record. The first error rolls everything back. Returns how many values
   // were re-encrypted.
-  using Resealer = std::function<Result<std::string>(const std::string& id, const std::string& setting,
-                                                     const std::string& sealed)>;
+  using Resealer =
+      std::function<Result<std::string>(const std::string& id, const std::string& setting, const std::string& sealed)>;
   Result<std::size_t> reseal_all(const DataProtectionRecord& record, const Resealer& reseal);
 
   // Rewrites state.db without free pages and empties its WAL, so that values replaced since

@@ -8,6 +8,7 @@
 #include "sinkhost/connector/record.hpp"
 #include "sinkhost/connector/result.hpp"
 #include "sinkhost/connector/settings.hpp"
+#include "sinkhost/runtime/common_settings.hpp"
 
 namespace sinkhost::runtime {
 
@@ -26,7 +27,8 @@ class RecordTransform {
 
   // Compiles `source` and runs its top-level code. Errors (invalid_argument) name the problem:
   // a syntax error with its line and column, a throw, the time limit, or no function named `transform`.
-  static Result<std::unique_ptr<RecordTransform>> compile(std::string_view source, std::chrono::milliseconds time_limit);
+  static Result<std::unique_ptr<RecordTransform>> compile(std::string_view source,
+                                                          std::chrono::milliseconds time_limit);
   // The same from transformer:function's base64 text.
   static Result<std::unique_ptr<RecordTransform>> compile_base64(std::string_view function_base64,
                                                                  std::chrono::milliseconds time_limit);
@@ -46,9 +48,11 @@ class RecordTransform {
 
 // transformer:enabled / :function / :timeout rules, checked when settings are created or changed:
 // the function must decode and compile and define `transform`.
+std::vector<connector::FieldViolation> check_transform(const TransformSettings& settings);
 std::vector<connector::FieldViolation> check_transform_settings(const connector::Settings& settings);
 
 // The transform a connector runs with, compiled from its settings; nullptr when it has none.
+Result<std::unique_ptr<RecordTransform>> transform_from(const TransformSettings& settings);
 Result<std::unique_ptr<RecordTransform>> transform_from_settings(const connector::Settings& settings);
 
 }  // namespace sinkhost::runtime

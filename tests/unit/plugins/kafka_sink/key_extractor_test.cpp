@@ -27,9 +27,7 @@ connector::Settings source(const std::string& name, const std::string& expressio
   return s;
 }
 
-TEST(KeyExtractor, DisabledGivesNoKey) {
-  EXPECT_EQ(extractor({}).key(record("order-1")), std::nullopt);
-}
+TEST(KeyExtractor, DisabledGivesNoKey) { EXPECT_EQ(extractor({}).key(record("order-1")), std::nullopt); }
 
 TEST(KeyExtractor, PartitionKeyIsTheRecordsKey) {
   auto r = record("order-1");

@@ -15,9 +15,13 @@ class KafkaSinkSettings : public ApiTest {
 };
 
 TEST_F(KafkaSinkSettings, PassThroughRefusesWhatWouldWeakenGuaranteesAndUnknownProperties) {
-  auto v = check({{"topic", "t"}, {"producer:linger.ms", "20"}, {"producer:acks", "1"},
-                  {"producer:enable.idempotence", "false"}, {"producer:sasl.password", "x"},
-                  {"producer:plugin.library.paths", "/tmp/evil.so"}, {"producer:no.such.property", "1"},
+  auto v = check({{"topic", "t"},
+                  {"producer:linger.ms", "20"},
+                  {"producer:acks", "1"},
+                  {"producer:enable.idempotence", "false"},
+                  {"producer:sasl.password", "x"},
+                  {"producer:plugin.library.paths", "/tmp/evil.so"},
+                  {"producer:no.such.property", "1"},
                   {"producer:batch.num.messages", "many"}});
   EXPECT_EQ(v.size(), 6u);
   EXPECT_FALSE(v.contains("producer:linger.ms")) << "harmless tuning passes";
@@ -42,14 +46,18 @@ TEST_F(KafkaSinkSettings, InFlightRequestsMayBeLoweredButNotRaisedPastWhatKeepsO
 
 TEST_F(KafkaSinkSettings, SaslNeedsCredentialsAndTlsMaterialGoesWithTls) {
   auto v = check({{"topic", "t"}, {"authentication:securityProtocol", "saslSsl"}});
-  EXPECT_EQ(v, (std::map<std::string, std::string>{{"authentication:password", "required when securityProtocol is saslSsl"},
-                                                   {"authentication:username", "required when securityProtocol is saslSsl"}}));
-  v = check({{"topic", "t"}, {"authentication:tls:caCertificate", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"}});
+  EXPECT_EQ(v, (std::map<std::string, std::string>{
+                   {"authentication:password", "required when securityProtocol is saslSsl"},
+                   {"authentication:username", "required when securityProtocol is saslSsl"}}));
+  v = check({{"topic", "t"},
+             {"authentication:tls:caCertificate", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"}});
   EXPECT_EQ(v.count("authentication:tls:caCertificate"), 1u) << "TLS material without TLS is a mistake worth naming";
-  v = check({{"topic", "t"}, {"authentication:securityProtocol", "ssl"},
+  v = check({{"topic", "t"},
+             {"authentication:securityProtocol", "ssl"},
              {"authentication:tls:clientCertificate", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"}});
   EXPECT_EQ(v.count("authentication:tls:clientKey"), 1u) << "a certificate needs its key";
-  v = check({{"topic", "t"}, {"authentication:securityProtocol", "ssl"}, {"authentication:tls:caCertificate", "not pem"}});
+  v = check(
+      {{"topic", "t"}, {"authentication:securityProtocol", "ssl"}, {"authentication:tls:caCertificate", "not pem"}});
   EXPECT_EQ(v.count("authentication:tls:caCertificate"), 1u);
 }
 
@@ -59,13 +67,17 @@ TEST_F(KafkaSinkSettings, KeyExtractionNeedsAUsableExpression) {
     if (expression) s["partitionKeyExtraction:expression"] = expression;
     return s;
   };
-  EXPECT_TRUE(check(with("stream", nullptr)).empty()) << "KurrentDB: the expression is optional, the key is the stream id";
-  EXPECT_EQ(check(with("stream", "(?<name>x)(?=y)")).count("partitionKeyExtraction:expression"), 1u) << "RE2 has no lookahead";
+  EXPECT_TRUE(check(with("stream", nullptr)).empty())
+      << "KurrentDB: the expression is optional, the key is the stream id";
+  EXPECT_EQ(check(with("stream", "(?<name>x)(?=y)")).count("partitionKeyExtraction:expression"), 1u)
+      << "RE2 has no lookahead";
   EXPECT_EQ(check(with("headers", " , ")).count("partitionKeyExtraction:expression"), 1u);
-  EXPECT_EQ(check(with("data", "userId")).count("partitionKeyExtraction:expression"), 1u) << "JSON Pointers start with /";
+  EXPECT_EQ(check(with("data", "userId")).count("partitionKeyExtraction:expression"), 1u)
+      << "JSON Pointers start with /";
   EXPECT_TRUE(check(with("data", "/userId,/anonymousId")).empty());
   EXPECT_TRUE(check(with("streamSuffix", nullptr)).empty());
-  EXPECT_TRUE(check({{"topic", "t"}, {"partition", "3"}, {"defaultPartition", "1"}, {"compression:type", "lz4"}}).empty());
+  EXPECT_TRUE(
+      check({{"topic", "t"}, {"partition", "3"}, {"defaultPartition", "1"}, {"compression:type", "lz4"}}).empty());
   EXPECT_EQ(check({{"topic", "t"}, {"partition", "-1"}}).count("partition"), 1u);
 }
 

@@ -22,7 +22,10 @@ std::string uuid(int n) {
 // Each call makes an event with a new id.
 NewEvent event(const std::string& type, const std::string& data) {
   static std::atomic<int> counter{0};
-  return NewEvent{.event_id = uuid(++counter), .event_type = type, .is_json = true, .data = data,
+  return NewEvent{.event_id = uuid(++counter),
+                  .event_type = type,
+                  .is_json = true,
+                  .data = data,
                   .metadata = R"({"tenant":"acme"})"};
 }
 
@@ -238,7 +241,8 @@ TEST_F(EventLogTest, ConcurrentAppendsShareCommitsWithoutGapsOrDuplicates) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kAppends; ++i) {
-        auto r = (*log)->append({.stream = "s-" + std::to_string(t), .events = {event("A", "1"), event("B", "2")},
+        auto r = (*log)->append({.stream = "s-" + std::to_string(t),
+                                 .events = {event("A", "1"), event("B", "2")},
                                  .expected_version = i == 0 ? expected_version::no_stream : 2 * i - 1});
         ASSERT_TRUE(r.ok());
         ASSERT_EQ(r->status, Status::appended);

@@ -38,9 +38,9 @@ class LogSourceTest : public ::testing::Test {
   void append(const std::string& stream, std::vector<NewEvent> events) {
     ASSERT_TRUE(log_->append({.stream = stream, .events = std::move(events)}).ok());
   }
-  std::unique_ptr<SourceSubscription> subscribe(std::optional<SourcePosition> after,
-                                                std::shared_ptr<const RecordFilter> f = nullptr,
-                                                std::function<void()> wake = [] {}) {
+  std::unique_ptr<SourceSubscription> subscribe(
+      std::optional<SourcePosition> after, std::shared_ptr<const RecordFilter> f = nullptr,
+      std::function<void()> wake = [] {}) {
     auto s = source_->subscribe({.after = after, .filter = std::move(f), .on_new_events = std::move(wake)});
     EXPECT_TRUE(s.ok());
     return s.ok() ? std::move(s).value() : nullptr;

@@ -13,9 +13,10 @@ SourcePosition P(std::uint64_t v) { return SourcePosition{v, v}; }
 
 struct PolicyTest : ::testing::Test {
   CommitPolicy make(CommitPolicy::Options options, SourcePosition committed = {}) {
-    return CommitPolicy(options, "c", store, committed,
-                        [this](std::optional<connector::Error> e) { conditions.push_back(e.has_value()); },
-                        [this](SourcePosition p) { published.push_back(p); }, t0);
+    return CommitPolicy(
+        options, "c", store, committed,
+        [this](std::optional<connector::Error> e) { conditions.push_back(e.has_value()); },
+        [this](SourcePosition p) { published.push_back(p); }, t0);
   }
   test::FakeCheckpointStore store;
   std::vector<bool> conditions;

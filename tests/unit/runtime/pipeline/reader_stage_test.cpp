@@ -61,8 +61,8 @@ TEST_F(ReaderStageTest, QueuesPreparedRecordsInSourceOrderThenFollowsNewEvents) 
 TEST_F(ReaderStageTest, FilteredEventsAreCountedAndCoveredByTheScanEnd) {
   source.append("order-1", "A");
   source.append("other", "A");
-  auto filter = RecordFilter::create({{"subscription:filter:filterType", "prefix"},
-                                      {"subscription:filter:expression", "order-"}});
+  auto filter = RecordFilter::create(
+      {{"subscription:filter:filterType", "prefix"}, {"subscription:filter:expression", "order-"}});
   ASSERT_TRUE(filter.ok());
   auto stage = start({.filter = *filter});
   auto batch = next(*stage);
@@ -96,8 +96,10 @@ TEST_F(ReaderStageTest, ATransformFailureEndsTheBatchBeforeTheRecordAndTheStage)
   source.append("s", "A", R"({"n":2})");
   source.append("s", "A", R"({"n":3})");
   // function transform(r) { if (r.value.n === 2) throw new Error('two'); }
-  const std::string js = "ZnVuY3Rpb24gdHJhbnNmb3JtKHIpIHsgaWYgKHIudmFsdWUubiA9PT0gMikgdGhyb3cgbmV3IEVycm9yKCd0d28nKTsgfQ==";
-  auto stage = start({.transform_settings = {{"transformer:enabled", "true"}, {"transformer:function", js}}});
+  const std::string js =
+      "ZnVuY3Rpb24gdHJhbnNmb3JtKHIpIHsgaWYgKHIudmFsdWUubiA9PT0gMikgdGhyb3cgbmV3IEVycm9yKCd0d28nKTsgfQ==";
+  auto stage = start(
+      {.transform = CommonSettings::from({{"transformer:enabled", "true"}, {"transformer:function", js}}).transformer});
   auto batch = next(*stage);
   ASSERT_TRUE(batch);
   EXPECT_EQ(batch->size, 1u) << "only the record before the failure";

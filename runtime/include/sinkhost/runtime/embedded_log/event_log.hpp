@@ -24,11 +24,11 @@ using connector::Result;
 
 // An event as a client submits it.
 struct NewEvent {
-  std::string event_id;    // a UUID chosen by the client; re-sending it makes an append idempotent
+  std::string event_id;  // a UUID chosen by the client; re-sending it makes an append idempotent
   std::string event_type;
   bool is_json = true;
-  std::string data;        // JSON text or raw bytes
-  std::string metadata;    // JSON object text; "{}" when none
+  std::string data;      // JSON text or raw bytes
+  std::string metadata;  // JSON object text; "{}" when none
 };
 
 // An event as the log stores it.
@@ -165,8 +165,8 @@ class EventLogReader {
                                             Direction direction = Direction::forward);
 
   // Events of one stream from revision `from` (inclusive), in the same way.
-  Result<std::vector<StoredEvent>> read_stream(const std::string& stream, std::uint64_t from,
-                                               std::size_t max_count, Direction direction);
+  Result<std::vector<StoredEvent>> read_stream(const std::string& stream, std::uint64_t from, std::size_t max_count,
+                                               Direction direction);
 
   // Visits the events from position `from` (inclusive) in ascending order, at most `max_count`,
   // until `visit` returns false; returns the position of the last one visited (0: none).

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "sinkhost/runtime/connector_service.hpp"
+
+// One connector of the service (private to connector_service.cpp and connector_runs.cpp): its
+// view, its metrics and, while it runs, its worker.
+namespace sinkhost::runtime {
+
+inline std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+// The checkpoint that makes the next run deliver `from` first (positions start at 1).
+inline LogPosition checkpoint_before(LogPosition from) {
+  return from.value() <= 1 ? LogPosition(0) : LogPosition(from.value() - 1);
+}
+
+struct ConnectorService::Entry {
+  mutable std::mutex mutex;  // guards `view`; taken by the worker's hooks
+  std::condition_variable state_changed;
+  ConnectorView view;
+  std::shared_ptr<ConnectorMetrics> metrics = std::make_shared<ConnectorMetrics>();
+  std::unique_ptr<ConnectorWorker> worker;  // guarded by the service's commands mutex
+
+  ConnectorView snapshot() const {
+    std::lock_guard lock(mutex);
+    auto copy = view;
+    copy.metrics = metrics;
+    overlay_checkpoint(copy.definition);
+    return copy;
+  }
+  ConnectorDefinition definition() const {
+    std::lock_guard lock(mutex);
+    auto copy = view.definition;
+    overlay_checkpoint(copy);
+    return copy;
+  }
+  // The delivery thread saves checkpoints straight to the store and publishes them in the
+  // metrics; what it saved in its current run is newer than the definition's.
+  void overlay_checkpoint(ConnectorDefinition& d) const {
+    if (auto saved = metrics->saved_checkpoint()) d.checkpoint = LogPosition(*saved);
+  }
+  bool deleted() const {
+    std::lock_guard lock(mutex);
+    return view.definition.delete_time_ms.has_value();
+  }
+};
+
+}  // namespace sinkhost::runtime

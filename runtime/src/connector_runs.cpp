@@ -1,0 +1,172 @@
+// The runs of the connector service's connectors: start (the position to start from, the
+// decrypted settings handed to a worker, the hooks through which the worker reports), stop and
+// shutdown. The rest of the service (commands on definitions, queries) is connector_service.cpp.
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "connector_entry.hpp"
+#include "connector_settings.hpp"
+#include "sinkhost/runtime/connector_service.hpp"
+
+namespace sinkhost::runtime {
+
+using connector::ErrorCode;
+using connector::make_error;
+
+namespace {
+
+// How long a start command waits for the connector to leave ACTIVATING.
+constexpr std::chrono::seconds kStartWait{10};
+
+}  // namespace
+
+Result<void> ConnectorService::start(const std::string& id, std::optional<LogPosition> from) {
+  std::lock_guard commands(commands_mutex_);
+  auto entry = find_live(id);
+  if (!entry.ok()) return entry.error();
+  return start_locked(*entry, from);
+}
+
+// The hooks hold the entry alive and touch only it and the (thread-safe) store.
+ConnectorWorker::Hooks ConnectorService::worker_hooks(const std::shared_ptr<Entry>& entry, const std::string& id) {
+  return {
+      .on_state =
+          [entry](ConnectorState state) {
+            std::lock_guard lock(entry->mutex);
+            entry->view.state = state;
+            entry->view.state_update_time_ms = now_ms();
+            entry->state_changed.notify_all();
+          },
+      .on_stopped = [entry, this, id](std::optional<Error> error) { run_ended(*entry, id, std::move(error)); },
+  };
+}
+
+// A run's end, from its worker's thread: the error (redacted) is stored and shown, a failure
+// clears the run the user asked for (a host shutdown does not).
+void ConnectorService::run_ended(Entry& entry, const std::string& id, std::optional<Error> error) {
+  std::optional<ErrorDetails> details;
+  auto& redactor = SecretRedactor::global();
+  if (error) details = ErrorDetails{connector::code_name(error->code), redactor.redact(error->message)};
+  redactor.remove(id);
+  if (error && !shutting_down_) (void)store_.save_run_requested(id, false);
+  (void)store_.save_error(id, details);
+  std::lock_guard lock(entry.mutex);
+  entry.overlay_checkpoint(entry.view.definition);  // the run's last save, now the definition's
+  entry.metrics->forget_checkpoint();
+  if (error && !shutting_down_) entry.view.definition.run_requested = false;
+  entry.view.definition.error = details;
+  entry.view.state = ConnectorState::stopped;
+  entry.view.state_update_time_ms = now_ms();
+  entry.state_changed.notify_all();
+}
+
+Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry, std::optional<LogPosition> from) {
+  ConnectorDefinition definition;
+  {
+    std::lock_guard lock(entry->mutex);
+    if (entry->view.state == ConnectorState::activating || entry->view.state == ConnectorState::running) {
+      return make_error(ErrorCode::failed_precondition,
+                        "connector '" + entry->view.definition.id + "' is already " + to_string(entry->view.state));
+    }
+    if (entry->view.state == ConnectorState::deactivating) {
+      return make_error(ErrorCode::failed_precondition,
+                        "connector '" + entry->view.definition.id + "' is stopping; start it once it is stopped");
+    }
+    definition = entry->view.definition;
+  }
+  // A previous run ended on its own (it failed): its thread has finished or is finishing.
+  if (entry->worker) entry->worker.reset();
+
+  // Decrypted as late as possible, and only into the settings the worker takes over.
+  auto run = settings_->for_run(definition);
+  if (!run.ok()) return run.error();
+  auto& settings = run->settings;
+
+  std::optional<LogPosition> checkpoint = definition.checkpoint;
+  entry->metrics->forget_checkpoint();  // from here on the definition holds it, until the new run saves one
+  if (from) {
+    checkpoint = checkpoint_before(*from);
+    if (auto saved = store_.save_checkpoint(definition.id, checkpoint); !saved.ok()) return saved;
+  }
+  std::optional<SourcePosition> after;  // nullopt: from the first event
+  if (checkpoint) {
+    after = SourcePosition::of_log(*checkpoint);
+  } else if (run->common.initial_position != InitialPosition::earliest) {
+    after = source_.head();
+  }
+
+  if (auto saved = store_.save_run_requested(definition.id, true); !saved.ok()) return saved;
+  if (auto saved = store_.save_error(definition.id, std::nullopt); !saved.ok()) return saved;
+  // From here on nothing fails before the worker owns the settings. While it runs, its secret
+  // values are masked in every log line and in the error that ends the run.
+  auto& redactor = SecretRedactor::global();
+  redactor.remove(definition.id);
+  for (const auto& key : run->secret_keys) redactor.add(definition.id, settings.at(key));
+  {
+    std::lock_guard lock(entry->mutex);
+    entry->view.definition.run_requested = true;
+    entry->view.definition.checkpoint = checkpoint;
+    entry->view.definition.error.reset();
+    entry->view.state = ConnectorState::activating;
+    entry->view.state_update_time_ms = now_ms();
+  }
+
+  auto hooks = worker_hooks(entry, definition.id);
+  ConnectorWorker::Options options{
+      .connector_id = definition.id,
+      .settings = std::move(settings),
+      .descriptor = run->descriptor,
+      .after = after,
+      .committed = SourcePosition::of_log(checkpoint.value_or(LogPosition())),
+      .filter = std::move(run->filter),
+      .metrics = entry->metrics,
+  };
+  entry->worker = std::make_unique<ConnectorWorker>(source_, store_, std::move(options), std::move(hooks));
+  entry->worker->start();
+  spdlog::info("[{}] starting from log position {}", definition.id, after ? after->commit + 1 : 1);
+  // Answer once the sink is open (RUNNING) or failed (STOPPED with errorDetails), so that a
+  // script's next step sees a connector that is ready; a sink slow to open does not hold the
+  // command longer than this.
+  std::unique_lock lock(entry->mutex);
+  entry->state_changed.wait_for(lock, kStartWait, [&] { return entry->view.state != ConnectorState::activating; });
+  return {};
+}
+
+Result<void> ConnectorService::stop(const std::string& id) {
+  std::lock_guard commands(commands_mutex_);
+  auto found = find_live(id);
+  if (!found.ok()) return found.error();
+  auto& entry = *found;
+  if (auto saved = store_.save_run_requested(id, false); !saved.ok()) return saved;
+  {
+    std::lock_guard lock(entry->mutex);
+    entry->view.definition.run_requested = false;
+  }
+  if (entry->worker) {
+    entry->worker->request_stop();
+    entry->worker->join();
+    entry->worker.reset();
+  }
+  // A stop that ended without error clears the errorDetails of an earlier failure.
+  std::lock_guard lock(entry->mutex);
+  if (entry->view.definition.error) {
+    if (auto saved = store_.save_error(id, std::nullopt); !saved.ok()) return saved;
+    entry->view.definition.error.reset();
+  }
+  return {};
+}
+
+void ConnectorService::shutdown() {
+  std::lock_guard commands(commands_mutex_);
+  shutting_down_ = true;
+  // Ask every worker first, so that they flush in parallel, then wait for each.
+  for (auto& [id, entry] : entries_) {
+    if (entry->worker) entry->worker->request_stop();
+  }
+  for (auto& [id, entry] : entries_) {
+    if (entry->worker) entry->worker.reset();
+  }
+}
+
+}  // namespace sinkhost::runtime
