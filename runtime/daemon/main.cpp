@@ -62,7 +62,6 @@ int fail(const std::string& message) {
   return 1;
 }
 
-
 // Every connection is a file descriptor. Debian's default soft limit (1024) is barely above the
 // default connection cap, so raise the soft limit towards the hard one when the cap needs it.
 void ensure_descriptor_limit(std::size_t max_connections) {
@@ -75,9 +74,10 @@ void ensure_descriptor_limit(std::size_t max_connections) {
   raised.rlim_cur = (limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= wanted) ? wanted : limit.rlim_max;
   if (::setrlimit(RLIMIT_NOFILE, &raised) != 0) raised = limit;
   if (raised.rlim_cur < wanted) {
-    spdlog::warn("--max-connections {} needs about {} file descriptors but the limit is {}; raise it (ulimit -n) "
-                 "or lower --max-connections",
-                 max_connections, wanted, raised.rlim_cur);
+    spdlog::warn(
+        "--max-connections {} needs about {} file descriptors but the limit is {}; raise it (ulimit -n) "
+        "or lower --max-connections",
+        max_connections, wanted, raised.rlim_cur);
   }
 }
 
@@ -152,8 +152,10 @@ void add_daemon_options(CLI::App& app, Options& o) {
       ->check(CLI::IsMember({"none", "basic"}))
       ->capture_default_str();
   app.add_flag("--insecure", o.insecure, "Allow --auth none on an address that is not loopback");
-  app.add_option("--users-file", o.users_file, "Users of --auth basic (default: DATA_DIR/users); see `sinkhost user add`");
-  app.add_option("--tls-cert", o.tls_cert, "PEM certificate (chain) file: serve the API over HTTPS only (with --tls-key)");
+  app.add_option("--users-file", o.users_file,
+                 "Users of --auth basic (default: DATA_DIR/users); see `sinkhost user add`");
+  app.add_option("--tls-cert", o.tls_cert,
+                 "PEM certificate (chain) file: serve the API over HTTPS only (with --tls-key)");
   app.add_option("--tls-key", o.tls_key, "PEM private key file of --tls-cert (unencrypted)");
   app.add_option("--max-connections", o.max_connections,
                  "Connections served at once; past it new connections get 503 and are closed")
@@ -192,8 +194,9 @@ void add_commands(CLI::App& app, Options& o, Commands& c) {
       "generate", "Print a new random token (or write it to a new file, mode 0600, with --output)");
   c.token_generate->add_option("--output", c.token_output, "Write the token to this new file instead");
   c.token_rotate = token_command->add_subcommand(
-      "rotate", "Re-encrypt every stored secret setting from the old token to the new one, all or nothing; "
-                "sinkhost must not be running on the data directory");
+      "rotate",
+      "Re-encrypt every stored secret setting from the old token to the new one, all or nothing; "
+      "sinkhost must not be running on the data directory");
   c.token_rotate->add_option("--data-dir", o.data_dir, "The data directory whose secrets to re-encrypt")->required();
   c.token_rotate->add_option("--old-token-file", c.old_token_file, "File holding the current token")->required();
   c.token_rotate->add_option("--new-token-file", c.new_token_file, "File holding the new token")->required();
@@ -238,7 +241,7 @@ connector::Result<std::optional<runtime::SecretBytes>> read_token(const Options&
 // Who may call the API (decided before anything is opened, so a refused start changes nothing):
 // nullptr with --auth none.
 connector::Result<std::shared_ptr<management_api::Authenticator>> access_control(const Options& o,
-                                                                                   const std::string& host) {
+                                                                                 const std::string& host) {
   const bool loopback = management_api::is_loopback_address(host);
   if (o.auth == "none") {
     if (!loopback && !o.insecure) {
@@ -284,7 +287,8 @@ struct Listeners {
 connector::Result<Listeners> parse_listeners(const Options& o) {
   Listeners l;
   if (!split_listen(o.listen, l.host, l.port)) {
-    return connector::make_error(connector::ErrorCode::invalid_argument, "--listen must be HOST:PORT, got '" + o.listen + "'");
+    return connector::make_error(connector::ErrorCode::invalid_argument,
+                                 "--listen must be HOST:PORT, got '" + o.listen + "'");
   }
   if (o.grpc_listen == "none") return l;
   std::string grpc_host;
@@ -313,18 +317,17 @@ connector::Result<std::unique_ptr<management_api::GrpcServer>> start_grpc(
                                                .max_append_events = o.api.max_batch_events,
                                                .version = SINKHOST_VERSION});
   if (auto started = server->start(); !started.ok()) return started.error();
-  spdlog::info("KurrentDB client protocol (gRPC) on {}:{} ({}): kurrentdb://{}:{}?tls={}", *l.grpc_host,
-               server->port(), server->tls() ? "TLS" : "plaintext", *l.grpc_host, server->port(),
-               server->tls() ? "true" : "false");
+  spdlog::info("KurrentDB client protocol (gRPC) on {}:{} ({}): kurrentdb://{}:{}?tls={}", *l.grpc_host, server->port(),
+               server->tls() ? "TLS" : "plaintext", *l.grpc_host, server->port(), server->tls() ? "true" : "false");
   return server;
 }
 
 int serve(const Options& o, const runtime::PluginRegistry& plugins, std::optional<runtime::SecretBytes> token,
           std::shared_ptr<management_api::Authenticator> authenticator, const Listeners& listeners) {
   const std::string& host = listeners.host;
-  auto log = runtime::EventLog::open((fs::path(o.data_dir) / "events.db").string(),
-                                     o.durability == "power-loss" ? runtime::Durability::power_loss
-                                                                  : runtime::Durability::process_crash);
+  auto log = runtime::EventLog::open(
+      (fs::path(o.data_dir) / "events.db").string(),
+      o.durability == "power-loss" ? runtime::Durability::power_loss : runtime::Durability::process_crash);
   if (!log.ok()) return fail(log.error().message);
   auto store = runtime::StateStore::open((fs::path(o.data_dir) / "state.db").string());
   if (!store.ok()) return fail(store.error().message);
@@ -366,8 +369,9 @@ int serve(const Options& o, const runtime::PluginRegistry& plugins, std::optiona
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"sinkhost: a sink connector host. Reads events from its embedded event log and "
-               "delivers them through sink plugins (kafka-sink, ...), managed over HTTP."};
+  CLI::App app{
+      "sinkhost: a sink connector host. Reads events from its embedded event log and "
+      "delivers them through sink plugins (kafka-sink, ...), managed over HTTP."};
   Options options;
   Commands commands;
   add_daemon_options(app, options);

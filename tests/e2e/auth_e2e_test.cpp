@@ -23,9 +23,9 @@ const std::string kBinary = SINKHOST_BINARY;
 int user_add(const std::string& data_dir, const std::string& name, const std::string& password,
              std::string* output = nullptr) {
   int code = -1;
-  auto out = run_command("printf '%s\\n' '" + password + "' | " + kBinary + " user add " + name + " --data-dir '" +
-                             data_dir + "' 2>&1",
-                         &code);
+  auto out = run_command(
+      "printf '%s\\n' '" + password + "' | " + kBinary + " user add " + name + " --data-dir '" + data_dir + "' 2>&1",
+      &code);
   if (output) *output = out;
   return code;
 }
@@ -103,7 +103,8 @@ TEST_F(AccessControlE2E, BasicAuthRefusesMissingAndWrongCredentialsAndLetsTheRig
   const auto log = host.log();
   EXPECT_EQ(log.find("correct-horse"), std::string::npos) << "passwords are never logged:\n" << log;
   EXPECT_EQ(log.find(basic_authorization("alice", "correct-horse-42").substr(6)), std::string::npos)
-      << "Authorization headers are never logged:\n" << log;
+      << "Authorization headers are never logged:\n"
+      << log;
 }
 
 TEST_F(AccessControlE2E, UsersAddedReplacedAndRemovedWhileRunningTakeEffectWithoutARestart) {
@@ -208,10 +209,12 @@ class HttpsE2E : public ::testing::Test {
   void SetUp() override {
     int code = -1;
     // A throwaway self-signed certificate for 127.0.0.1 and localhost (EC: quick to make).
-    auto out = run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-                           "-subj /CN=localhost -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' "
-                           "-keyout '" + key_ + "' -out '" + cert_ + "' 2>&1",
-                           &code);
+    auto out = run_command(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+        "-subj /CN=localhost -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' "
+        "-keyout '" +
+            key_ + "' -out '" + cert_ + "' 2>&1",
+        &code);
     ASSERT_EQ(code, 0) << "openssl could not make a certificate:\n" << out;
   }
 
@@ -275,7 +278,8 @@ TEST_F(HttpsE2E, CurlWithTheCaCertificateGets200AndPlainHttpIsRefused) {
   auto [big_status, big_body] = curl(cacert + "-u alice:tls-pw -H 'Content-Type: application/json' --data-binary @'" +
                                      dir_.path() + "/big.json' " + url(port, "/streams/s-1"));
   EXPECT_EQ(big_status, 413) << big_body;
-  auto [header_status, header_body] = curl(cacert + "-H 'X-Big: " + std::string(20000, 'a') + "' " + url(port, "/health"));
+  auto [header_status, header_body] =
+      curl(cacert + "-H 'X-Big: " + std::string(20000, 'a') + "' " + url(port, "/health"));
   EXPECT_EQ(header_status, 431) << header_body;
 
   // Plain HTTP on the HTTPS port gets a plain 400 saying so, then the connection closes.
@@ -322,10 +326,11 @@ TEST_F(HttpsE2E, UnusableCertificateOrKeyRefusesToStart) {
 
   // A key that belongs to another certificate.
   int code = -1;
-  auto out = run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-                         "-subj /CN=other -keyout '" + dir_.path() + "/other-key.pem' -out '" + dir_.path() +
-                             "/other-cert.pem' 2>&1",
-                         &code);
+  auto out = run_command(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+      "-subj /CN=other -keyout '" +
+          dir_.path() + "/other-key.pem' -out '" + dir_.path() + "/other-cert.pem' 2>&1",
+      &code);
   ASSERT_EQ(code, 0) << out;
   SinkhostProcess mismatched(data_, {"--tls-cert", cert_, "--tls-key", dir_.path() + "/other-key.pem"});
   EXPECT_NE(mismatched.run_expecting_exit(), 0);

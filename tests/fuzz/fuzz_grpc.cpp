@@ -40,7 +40,8 @@ struct FuzzLog {
       for (int i = 0; i < 20; ++i) {
         char id[40];
         std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", ++n);
-        request.events.push_back({.event_id = id, .event_type = i % 2 ? "Paid" : "Placed", .data = "{}", .metadata = "{}"});
+        request.events.push_back(
+            {.event_id = id, .event_type = i % 2 ? "Paid" : "Placed", .data = "{}", .metadata = "{}"});
       }
       (void)log->append(std::move(request));
     }
@@ -111,12 +112,11 @@ void run_append(const std::vector<std::string_view>& messages) {
   if (log.log->head().value() >= kMaxLogEvents) return;
   const auto expected = request.expected_version;
   const auto count = request.events.size();
-  auto result = count > 0 ? log.log->append(std::move(request))
-                          : [&]() -> connector::Result<runtime::AppendResult> {
-                              auto last = log.reader->last_revision(request.stream);
-                              if (!last.ok()) return last.error();
-                              return check_empty_append(expected, last.value());
-                            }();
+  auto result = count > 0 ? log.log->append(std::move(request)) : [&]() -> connector::Result<runtime::AppendResult> {
+    auto last = log.reader->last_revision(request.stream);
+    if (!last.ok()) return last.error();
+    return check_empty_append(expected, last.value());
+  }();
   fuzz::require(result.ok(), "the log takes an accepted append", result.ok() ? "" : result.error().message);
   streams::AppendResp response;
   fill_append_response(expected, count, result.value(), &response);

@@ -52,8 +52,8 @@ SinkhostProcess::~SinkhostProcess() {
 void SinkhostProcess::launch() {
   port_ = free_port();
   const auto host = listen_host_.find(':') != std::string::npos ? "[" + listen_host_ + "]" : listen_host_;
-  std::vector<std::string> args = {SINKHOST_BINARY, "--listen", host + ":" + std::to_string(port_),
-                                   "--data-dir", data_dir_};
+  std::vector<std::string> args = {SINKHOST_BINARY, "--listen", host + ":" + std::to_string(port_), "--data-dir",
+                                   data_dir_};
   if (std::find(extra_args_.begin(), extra_args_.end(), "--grpc-listen") == extra_args_.end()) {
 #ifdef SINKHOST_TEST_WITHOUT_GRPC
     // ThreadSanitizer cannot see the synchronization inside Debian's gRPC and abseil libraries

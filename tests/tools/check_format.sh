@@ -15,18 +15,7 @@ readonly FORMATTED_WITH=14
 # Files another change is editing at the time the tree was formatted: left as they are until
 # that change is merged, then formatted and taken off this list (docs/architecture.md, "Code
 # format"). Paths relative to the source directory; a trailing / excludes a folder.
-readonly EXCLUDED=(
-  runtime/src/embedded_log/
-  runtime/daemon/main.cpp
-  # the gRPC server's files and the test files it changes (on main, not merged here yet)
-  management_api/include/sinkhost/management_api/grpc_server.hpp
-  management_api/src/grpc/
-  tests/e2e/auth_e2e_test.cpp
-  tests/fuzz/fuzz_grpc.cpp
-  tests/support/process.cpp
-  tests/support/process.hpp
-  tests/unit/management_api/grpc/
-)
+readonly EXCLUDED=()
 
 clang_format="${CLANG_FORMAT:-clang-format}"
 if ! command -v "$clang_format" >/dev/null 2>&1; then

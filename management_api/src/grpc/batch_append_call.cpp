@@ -18,9 +18,9 @@
 namespace sinkhost::management_api::grpc_face {
 namespace {
 
-constexpr std::size_t kMaxOpenAppends = 256;  // appends of one call collecting events at once
+constexpr std::size_t kMaxOpenAppends = 256;             // appends of one call collecting events at once
 constexpr std::size_t kMaxOpenBytes = 64 * 1024 * 1024;  // ... and the data they hold together
-constexpr std::size_t kMaxBacklog = 64;  // appends running or answers unwritten: reading pauses
+constexpr std::size_t kMaxBacklog = 64;                  // appends running or answers unwritten: reading pauses
 
 // An append being collected.
 struct PendingAppend {
@@ -75,7 +75,6 @@ void set_wrong_expected_version(std::int64_t expected, const runtime::AppendResu
   status->set_message("wrong expected version");
   status->mutable_details()->PackFrom(wrong);
 }
-
 
 class BatchAppendCall final : public grpc::ServerBidiReactor<streams::BatchAppendReq, streams::BatchAppendResp> {
  public:
@@ -150,7 +149,8 @@ class BatchAppendCall final : public grpc::ServerBidiReactor<streams::BatchAppen
   PendingAppend start(const streams::BatchAppendReq& request) {
     PendingAppend pending;
     if (!request.has_options()) {
-      pending.refused = CallError{grpc::StatusCode::INVALID_ARGUMENT, "the first request of an append carries its options"};
+      pending.refused =
+          CallError{grpc::StatusCode::INVALID_ARGUMENT, "the first request of an append carries its options"};
       return pending;
     }
     const auto& options = request.options();
@@ -189,11 +189,12 @@ class BatchAppendCall final : public grpc::ServerBidiReactor<streams::BatchAppen
       }
       auto& added = pending.request.events.emplace_back(std::get<runtime::NewEvent>(std::move(event)));
       pending.bytes += added.data.size() + added.metadata.size();
-      if (pending.request.events.size() > face_.limits.max_append_events || pending.bytes > face_.limits.max_append_bytes) {
-        pending.refused = CallError{grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                    "an append takes at most " + std::to_string(face_.limits.max_append_events) +
-                                        " events and " + std::to_string(face_.limits.max_append_bytes) +
-                                        " bytes; nothing was appended"};
+      if (pending.request.events.size() > face_.limits.max_append_events ||
+          pending.bytes > face_.limits.max_append_bytes) {
+        pending.refused =
+            CallError{grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      "an append takes at most " + std::to_string(face_.limits.max_append_events) + " events and " +
+                          std::to_string(face_.limits.max_append_bytes) + " bytes; nothing was appended"};
       }
     }
   }
@@ -269,7 +270,7 @@ class BatchAppendCall final : public grpc::ServerBidiReactor<streams::BatchAppen
   FaceContext& face_;
   streams::BatchAppendReq request_;
   std::map<std::string, PendingAppend> open_;  // the read side only
-  std::size_t open_bytes_ = 0;                  // the read side only
+  std::size_t open_bytes_ = 0;                 // the read side only
 
   std::mutex mutex_;
   std::deque<streams::BatchAppendResp> answers_;

@@ -86,9 +86,10 @@ std::variant<runtime::AppendRequest, CallError> append_options_of(const streams:
   if (auto* error = std::get_if<CallError>(&name)) return *error;
   runtime::AppendRequest request{.stream = std::get<std::string>(std::move(name))};
   if (request.stream.front() == '$') {
-    return CallError{grpc::StatusCode::PERMISSION_DENIED,
-                     "'" + request.stream + "' is a system stream: streams starting with '$' are written by sinkhost only",
-                     {{"exception", "access-denied"}}};
+    return CallError{
+        grpc::StatusCode::PERMISSION_DENIED,
+        "'" + request.stream + "' is a system stream: streams starting with '$' are written by sinkhost only",
+        {{"exception", "access-denied"}}};
   }
   using Options = streams::AppendReq::Options;
   switch (options.expected_stream_revision_case()) {
@@ -117,7 +118,8 @@ std::variant<runtime::NewEvent, CallError> new_event_of(streams::AppendReq::Prop
   auto content_type = metadata.find("content-type");
   if (content_type == metadata.end() ||
       (content_type->second != "application/json" && content_type->second != "application/octet-stream")) {
-    return invalid("event " + *id + " needs a \"content-type\" metadata entry: application/json or application/octet-stream");
+    return invalid("event " + *id +
+                   " needs a \"content-type\" metadata entry: application/json or application/octet-stream");
   }
   runtime::NewEvent event{.event_id = std::move(*id),
                           .event_type = type->second,
@@ -214,8 +216,8 @@ std::variant<std::shared_ptr<const EventFilter>, CallError> EventFilter::of(
     }
   }
   if (filter->prefixes_.empty() && !filter->regex_) return invalid("a filter needs a regex or at least one prefix");
-  std::uint64_t window = options.window_case() == FilterOptions::kMax && options.max() > 0 ? options.max()
-                                                                                         : kDefaultSearchWindow;
+  std::uint64_t window =
+      options.window_case() == FilterOptions::kMax && options.max() > 0 ? options.max() : kDefaultSearchWindow;
   filter->checkpoint_interval_ = window * std::max<std::uint32_t>(1, options.checkpointintervalmultiplier());
   return std::shared_ptr<const EventFilter>(std::move(filter));
 }

@@ -62,10 +62,10 @@ class GossipService final : public gossip::Gossip::CallbackService {
                                  gossip::ClusterInfo* out) override {
     auto* member = out->add_members();
     set_uuid(instance_id_, false, member->mutable_instance_id());
-    member->set_time_stamp(std::chrono::duration_cast<std::chrono::microseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count() *
-                           10);
+    member->set_time_stamp(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count() *
+        10);
     member->set_state(gossip::MemberInfo::Leader);
     member->set_is_alive(true);
     member->mutable_http_end_point()->set_address(dialled_host(*context, face_.advertised_host));

@@ -18,8 +18,8 @@ namespace {
 using connector::ErrorCode;
 using connector::make_error;
 
-constexpr std::size_t kReadThreads = 2;    // reads and subscriptions: chunks of SQLite reads
-constexpr std::size_t kAppendThreads = 8;  // appends waiting for a group commit
+constexpr std::size_t kReadThreads = 2;                       // reads and subscriptions: chunks of SQLite reads
+constexpr std::size_t kAppendThreads = 8;                     // appends waiting for a group commit
 constexpr std::size_t kMemoryQuotaBytes = 512 * 1024 * 1024;  // gRPC's own buffers, all calls
 
 connector::Result<std::string> read_file(const std::string& path, const char* what) {
@@ -52,14 +52,14 @@ std::string protocol_version(const std::string& version) {
 void route_protobuf_logs() {
   static std::once_flag once;
   std::call_once(once, [] {
-    google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char* file, int line,
-                                       const std::string& message) {
-      if (level >= google::protobuf::LOGLEVEL_FATAL) {
-        spdlog::critical("protobuf {}:{}: {}", file, line, message);
-      } else {
-        spdlog::debug("protobuf {}:{}: {}", file, line, message);
-      }
-    });
+    google::protobuf::SetLogHandler(
+        [](google::protobuf::LogLevel level, const char* file, int line, const std::string& message) {
+          if (level >= google::protobuf::LOGLEVEL_FATAL) {
+            spdlog::critical("protobuf {}:{}: {}", file, line, message);
+          } else {
+            spdlog::debug("protobuf {}:{}: {}", file, line, message);
+          }
+        });
   });
 }
 

@@ -106,8 +106,9 @@ class ReadState : public std::enable_shared_from_this<ReadState> {
       if (finished_ || cancelled_ || ended_) return pump(lock);
     }
     const std::uint64_t seen_head = context_.log.head().value();
-    ReadChunk chunk = reader ? cursor_.next(*reader, seen_head)
-                             : ReadChunk{.end = true, .status = {grpc::StatusCode::UNAVAILABLE, "the event log cannot be read"}};
+    ReadChunk chunk =
+        reader ? cursor_.next(*reader, seen_head)
+               : ReadChunk{.end = true, .status = {grpc::StatusCode::UNAVAILABLE, "the event log cannot be read"}};
     std::unique_lock lock(mutex_);
     if (ended_) return pump(lock);  // shut down meanwhile
     for (auto& message : chunk.messages) queue_.push_back(std::move(message));

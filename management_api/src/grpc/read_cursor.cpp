@@ -48,7 +48,10 @@ bool ReadCursor::position(runtime::EventLogReader& reader, std::uint64_t seen_he
       switch (plan_.from) {
         case ReadPlan::From::start: next_ = 0; break;
         case ReadPlan::From::end: next_ = after_last; break;
-        case ReadPlan::From::at: next_ = sub ? plan_.at + 1 : plan_.at; exhausted_ = sub && plan_.at == UINT64_MAX; break;
+        case ReadPlan::From::at:
+          next_ = sub ? plan_.at + 1 : plan_.at;
+          exhausted_ = sub && plan_.at == UINT64_MAX;
+          break;
       }
     } else {
       switch (plan_.from) {
@@ -126,7 +129,9 @@ void ReadCursor::add_checkpoint(ReadChunk& chunk, std::uint64_t position) {
   scanned_since_checkpoint_ = 0;
 }
 
-std::size_t ReadCursor::chunk_limit() const { return static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, kChunkEvents)); }
+std::size_t ReadCursor::chunk_limit() const {
+  return static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, kChunkEvents));
+}
 
 void ReadCursor::read_stream_chunk(runtime::EventLogReader& reader, ReadChunk& chunk) {
   const std::size_t limit = std::min<std::size_t>(chunk_limit(), 32);
@@ -160,21 +165,20 @@ void ReadCursor::scan_all_chunk(runtime::EventLogReader& reader, ReadChunk& chun
   std::size_t bytes = 0;
   std::size_t visited = 0;
   bool stopped = false;
-  auto scanned = reader.scan(runtime::LogPosition(next_), plan_.filter ? kScanBudget : limit,
-                             [&](const runtime::EventRow& row) {
-                               ++visited;
-                               last_scanned_ = row.position().value();
-                               if (!plan_.filter || plan_.filter->matches(row.stream(), row.event_type())) {
-                                 add_event(chunk, view_of(row), bytes);
-                                 ++taken;
-                               }
-                               if (plan_.filter && plan_.subscription &&
-                                   ++scanned_since_checkpoint_ >= plan_.filter->checkpoint_interval()) {
-                                 add_checkpoint(chunk, last_scanned_);
-                               }
-                               stopped = taken >= limit || bytes >= kChunkBytes;
-                               return !stopped;
-                             });
+  auto scanned =
+      reader.scan(runtime::LogPosition(next_), plan_.filter ? kScanBudget : limit, [&](const runtime::EventRow& row) {
+        ++visited;
+        last_scanned_ = row.position().value();
+        if (!plan_.filter || plan_.filter->matches(row.stream(), row.event_type())) {
+          add_event(chunk, view_of(row), bytes);
+          ++taken;
+        }
+        if (plan_.filter && plan_.subscription && ++scanned_since_checkpoint_ >= plan_.filter->checkpoint_interval()) {
+          add_checkpoint(chunk, last_scanned_);
+        }
+        stopped = taken >= limit || bytes >= kChunkBytes;
+        return !stopped;
+      });
   if (!scanned.ok()) {
     fail(chunk, scanned.error().message);
     return;
@@ -201,6 +205,5 @@ void ReadCursor::read_all_backward_chunk(runtime::EventLogReader& reader, ReadCh
   if (events.value().empty() || next_ == 0) exhausted_ = true;
   finish_or_wait(chunk, exhausted_ || remaining_ == 0);
 }
-
 
 }  // namespace sinkhost::management_api::grpc_face

@@ -25,7 +25,7 @@ struct FaceContext {
   runtime::EventLog& log;
   Authenticator* authenticator = nullptr;
   AppendLimits limits;
-  std::string version;         // X.Y.Z
+  std::string version;          // X.Y.Z
   std::string advertised_host;  // what Gossip names as the leader's address
   std::uint16_t port = 0;
   ReadContext reads;

@@ -53,14 +53,16 @@ class AppendCall final : public grpc::ServerReadReactor<streams::AppendReq> {
       started_ = true;
       return std::nullopt;
     }
-    if (!message.has_proposed_message()) return CallError{grpc::StatusCode::INVALID_ARGUMENT, "after the options an append sends events only"};
+    if (!message.has_proposed_message())
+      return CallError{grpc::StatusCode::INVALID_ARGUMENT, "after the options an append sends events only"};
     auto event = new_event_of(*message.mutable_proposed_message(), face_.limits);
     if (auto* error = std::get_if<CallError>(&event)) return *error;
     auto& added = request_.events.emplace_back(std::get<runtime::NewEvent>(std::move(event)));
     bytes_ += added.data.size() + added.metadata.size();
     if (request_.events.size() > face_.limits.max_append_events) {
-      return CallError{grpc::StatusCode::RESOURCE_EXHAUSTED,
-                       "an append takes at most " + std::to_string(face_.limits.max_append_events) + " events; nothing was appended"};
+      return CallError{grpc::StatusCode::RESOURCE_EXHAUSTED, "an append takes at most " +
+                                                                 std::to_string(face_.limits.max_append_events) +
+                                                                 " events; nothing was appended"};
     }
     if (bytes_ > face_.limits.max_append_bytes) {
       return CallError{grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -162,12 +164,15 @@ connector::Result<runtime::AppendResult> append_to_log(FaceContext& face, runtim
                                                        runtime::AppendRequest request) {
   if (!request.events.empty()) return face.log.append(std::move(request));
   // No events: the expected version is checked, nothing is written (as KurrentDB does).
-  if (reader == nullptr) return connector::make_error(connector::ErrorCode::unavailable, "the event log cannot be read");
+  if (reader == nullptr)
+    return connector::make_error(connector::ErrorCode::unavailable, "the event log cannot be read");
   auto last = reader->last_revision(request.stream);
   if (!last.ok()) return last.error();
   return check_empty_append(request.expected_version, last.value());
 }
 
-std::unique_ptr<grpc::Service> make_streams_service(FaceContext& face) { return std::make_unique<StreamsService>(face); }
+std::unique_ptr<grpc::Service> make_streams_service(FaceContext& face) {
+  return std::make_unique<StreamsService>(face);
+}
 
 }  // namespace sinkhost::management_api::grpc_face

@@ -1,15 +1,16 @@
 #include "sinkhost/runtime/embedded_log/event_log.hpp"
 
+#include "embedded_log/event_rows.hpp"
 #include "sqlite.hpp"
 
 #include <chrono>
 #include <future>
 
-
 namespace sinkhost::runtime {
 
 using connector::ErrorCode;
 using connector::make_error;
+using namespace event_rows;
 
 namespace {
 
@@ -34,9 +35,6 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_id_hash ON events (id_hash);
 )sql";
 
-#define SELECT_EVENT \
-  "SELECT position, event_id, stream, revision, event_type, is_json, data, metadata, created_ms FROM events "
-
 // A group commits at most this many events, so one transaction stays short even when many
 // large batches wait.
 constexpr std::size_t kMaxGroupEvents = 20000;
@@ -57,49 +55,6 @@ std::int64_t hash_id(std::string_view id) {
   return static_cast<std::int64_t>(h);
 }
 
-StoredEvent read_row(const sqlite::Statement& row) {
-  StoredEvent event;
-  event.position = LogPosition(static_cast<std::uint64_t>(row.column_int(0)));
-  event.event_id = row.column_text(1);
-  event.stream = row.column_text(2);
-  event.revision = static_cast<std::uint64_t>(row.column_int(3));
-  event.event_type = row.column_text(4);
-  event.is_json = row.column_int(5) != 0;
-  event.data = row.column_text(6);
-  event.metadata = row.column_text(7);
-  event.created_ms = row.column_int(8);
-  return event;
-}
-
-Result<std::vector<StoredEvent>> collect(sqlite::Statement& statement) {
-  try {
-    std::vector<StoredEvent> events;
-    while (statement.step()) events.push_back(read_row(statement));
-    statement.reset();
-    return events;
-  } catch (const sqlite::Error& e) {
-    statement.reset();
-    return make_error(ErrorCode::unavailable, std::string("reading the event log failed: ") + e.what());
-  }
-}
-
-// The stream's last revision from a prepared "SELECT max(revision) ... WHERE stream = ?1";
-// nullopt when the stream has no events.
-std::optional<std::uint64_t> query_last_revision(sqlite::Statement& statement, const std::string& stream) {
-  statement.reset();
-  statement.bind(1, stream);
-  statement.step();
-  std::optional<std::uint64_t> out;
-  if (!statement.column_is_null(0)) out = static_cast<std::uint64_t>(statement.column_int(0));
-  statement.reset();
-  return out;
-}
-
-std::int64_t as_int(std::uint64_t value) {
-  // SQLite integers are signed; positions, revisions and counts stay far below 2^63.
-  return value > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(value);
-}
-
 }  // namespace
 
 // One append waiting for the writer thread.
@@ -113,17 +68,20 @@ struct EventLog::Writer {
   Writer(const std::string& path, Durability durability)
       : db(open_db(path, durability)),
         last_revision(db, "SELECT max(revision) FROM events WHERE stream = ?1"),
-        find_by_id(db, "SELECT position, revision FROM events WHERE id_hash = ?1 AND stream = ?2 AND event_id = ?3 "
-                       "ORDER BY position LIMIT 1"),
-        ids_from(db, "SELECT event_id, position FROM events WHERE stream = ?1 AND revision >= ?2 "
-                     "ORDER BY revision LIMIT ?3"),
+        find_by_id(db,
+                   "SELECT position, revision FROM events WHERE id_hash = ?1 AND stream = ?2 AND event_id = ?3 "
+                   "ORDER BY position LIMIT 1"),
+        ids_from(db,
+                 "SELECT event_id, position FROM events WHERE stream = ?1 AND revision >= ?2 "
+                 "ORDER BY revision LIMIT ?3"),
         insert(db,
                "INSERT INTO events (position, event_id, id_hash, stream, revision, event_type, is_json, data, "
                "metadata, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
         head(db, "SELECT coalesce(max(position), 0) FROM events") {}
 
   static sqlite::Database open_db(const std::string& path, Durability durability) {
-    auto db = sqlite::Database::open(path, durability == Durability::power_loss ? sqlite::Sync::full : sqlite::Sync::normal);
+    auto db =
+        sqlite::Database::open(path, durability == Durability::power_loss ? sqlite::Sync::full : sqlite::Sync::normal);
     sqlite::Statement version(db, "PRAGMA user_version");
     version.step();
     auto found = version.column_int(0);
@@ -304,8 +262,9 @@ void EventLog::write_loop() {
       tx.commit();
     } catch (const sqlite::Error& e) {
       // The whole group rolled back: every append in it fails, and the head stays where it was.
-      const auto reason = e.disk_full() ? std::string("the disk holding the event log is full; free space and send it again")
-                                        : std::string(e.what());
+      const auto reason = e.disk_full()
+                              ? std::string("the disk holding the event log is full; free space and send it again")
+                              : std::string(e.what());
       results.assign(group.size(), make_error(ErrorCode::unavailable, "the append was not stored: " + reason));
       next_position = head_before + 1;
     }
@@ -340,82 +299,6 @@ EventLog::WatchId EventLog::watch(std::function<void()> on_head_moved) {
 void EventLog::unwatch(WatchId id) {
   std::lock_guard lock(watchers_mutex_);
   watchers_.erase(id);
-}
-
-namespace {
-const sqlite::Statement& row_of(const void* statement) { return *static_cast<const sqlite::Statement*>(statement); }
-}  // namespace
-
-LogPosition EventRow::position() const { return LogPosition(static_cast<std::uint64_t>(row_of(statement_).column_int(0))); }
-std::string_view EventRow::event_id() const { return row_of(statement_).column_view(1); }
-std::string_view EventRow::stream() const { return row_of(statement_).column_view(2); }
-std::uint64_t EventRow::revision() const { return static_cast<std::uint64_t>(row_of(statement_).column_int(3)); }
-std::string_view EventRow::event_type() const { return row_of(statement_).column_view(4); }
-bool EventRow::is_json() const { return row_of(statement_).column_int(5) != 0; }
-std::string_view EventRow::data() const { return row_of(statement_).column_view(6); }
-std::string_view EventRow::metadata() const { return row_of(statement_).column_view(7); }
-std::int64_t EventRow::created_ms() const { return row_of(statement_).column_int(8); }
-
-struct EventLogReader::Statements {
-  explicit Statements(const std::string& path)
-      : db(sqlite::Database::open(path, sqlite::Sync::normal, /*read_only=*/true)),
-        all_forward(db, SELECT_EVENT "WHERE position >= ?1 ORDER BY position LIMIT ?2"),
-        all_backward(db, SELECT_EVENT "WHERE position <= ?1 ORDER BY position DESC LIMIT ?2"),
-        stream_forward(db, SELECT_EVENT "WHERE stream = ?1 AND revision >= ?2 ORDER BY revision LIMIT ?3"),
-        stream_backward(db, SELECT_EVENT "WHERE stream = ?1 AND revision <= ?2 ORDER BY revision DESC LIMIT ?3"),
-        last_revision(db, "SELECT max(revision) FROM events WHERE stream = ?1") {}
-  sqlite::Database db;
-  sqlite::Statement all_forward;
-  sqlite::Statement all_backward;
-  sqlite::Statement stream_forward;
-  sqlite::Statement stream_backward;
-  sqlite::Statement last_revision;
-};
-
-EventLogReader::EventLogReader(const std::string& path) : s_(std::make_unique<Statements>(path)) {}
-EventLogReader::~EventLogReader() = default;
-
-Result<std::vector<StoredEvent>> EventLogReader::read_all(LogPosition from, std::size_t max_count, Direction direction) {
-  auto& statement = direction == Direction::forward ? s_->all_forward : s_->all_backward;
-  statement.reset();
-  statement.bind(1, as_int(from.value())).bind(2, as_int(max_count));
-  return collect(statement);
-}
-
-Result<std::vector<StoredEvent>> EventLogReader::read_stream(const std::string& stream, std::uint64_t from,
-                                                             std::size_t max_count, Direction direction) {
-  auto& statement = direction == Direction::forward ? s_->stream_forward : s_->stream_backward;
-  statement.reset();
-  statement.bind(1, stream).bind(2, as_int(from)).bind(3, as_int(max_count));
-  return collect(statement);
-}
-
-Result<LogPosition> EventLogReader::scan(LogPosition from, std::size_t max_count,
-                                        const std::function<bool(const EventRow&)>& visit) {
-  auto& statement = s_->all_forward;
-  statement.reset();
-  statement.bind(1, as_int(from.value())).bind(2, as_int(max_count));
-  try {
-    LogPosition last;
-    const EventRow row(&statement);
-    while (statement.step()) {
-      last = row.position();
-      if (!visit(row)) break;
-    }
-    statement.reset();
-    return last;
-  } catch (const sqlite::Error& e) {
-    statement.reset();
-    return make_error(ErrorCode::unavailable, std::string("reading the event log failed: ") + e.what());
-  }
-}
-
-Result<std::optional<std::uint64_t>> EventLogReader::last_revision(const std::string& stream) {
-  try {
-    return query_last_revision(s_->last_revision, stream);
-  } catch (const sqlite::Error& e) {
-    return make_error(ErrorCode::unavailable, std::string("reading the event log failed: ") + e.what());
-  }
 }
 
 }  // namespace sinkhost::runtime

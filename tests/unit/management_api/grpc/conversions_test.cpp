@@ -13,8 +13,8 @@ streams::AppendReq options_for(const std::string& stream) {
   return req;
 }
 
-streams::AppendReq::ProposedMessage proposed(const std::string& id, const std::string& type, const std::string& content_type,
-                                            const std::string& data) {
+streams::AppendReq::ProposedMessage proposed(const std::string& id, const std::string& type,
+                                             const std::string& content_type, const std::string& data) {
   streams::AppendReq::ProposedMessage m;
   m.mutable_id()->set_string(id);
   if (!type.empty()) (*m.mutable_metadata())["type"] = type;
@@ -51,7 +51,8 @@ TEST(GrpcConversions, AppendOptionsCarryTheExpectedRevision) {
   EXPECT_EQ(parsed.expected_version, 7);
 
   req.mutable_options()->mutable_no_stream();
-  EXPECT_EQ(std::get<runtime::AppendRequest>(append_options_of(req)).expected_version, runtime::expected_version::no_stream);
+  EXPECT_EQ(std::get<runtime::AppendRequest>(append_options_of(req)).expected_version,
+            runtime::expected_version::no_stream);
   req.mutable_options()->mutable_stream_exists();
   EXPECT_EQ(std::get<runtime::AppendRequest>(append_options_of(req)).expected_version,
             runtime::expected_version::stream_exists);
@@ -223,9 +224,15 @@ TEST(GrpcConversions, ReadPlansTellTargetDirectionStartAndCount) {
 }
 
 TEST(GrpcConversions, ReadEventsCarryTheMetadataClientsNeed) {
-  runtime::StoredEvent stored{.position = connector::LogPosition(12), .event_id = kId, .stream = "orders-1",
-                              .revision = 3, .event_type = "OrderPlaced", .is_json = false, .data = "bytes",
-                              .metadata = "meta", .created_ms = 1700000000123};
+  runtime::StoredEvent stored{.position = connector::LogPosition(12),
+                              .event_id = kId,
+                              .stream = "orders-1",
+                              .revision = 3,
+                              .event_type = "OrderPlaced",
+                              .is_json = false,
+                              .data = "bytes",
+                              .metadata = "meta",
+                              .created_ms = 1700000000123};
   streams::ReadResp resp;
   fill_read_event(view_of(stored), false, &resp);
   const auto& e = resp.event().event();

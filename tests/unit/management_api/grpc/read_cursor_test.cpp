@@ -131,8 +131,7 @@ TEST_F(ReadCursorTest, AFilteredSubscriptionSkipsAndSendsCheckpoints) {
   options.set_checkpointintervalmultiplier(2);  // a checkpoint every 4 events looked at
   auto filter = std::get<std::shared_ptr<const EventFilter>>(EventFilter::of(options));
   ReadCursor cursor(ReadPlan{.subscription = true, .filter = filter});
-  EXPECT_EQ(describe(next(cursor)),
-            (V{"checkpoint@4", "checkpoint@8", "keep@0", "checkpoint@11", "caught-up"}));
+  EXPECT_EQ(describe(next(cursor)), (V{"checkpoint@4", "checkpoint@8", "keep@0", "checkpoint@11", "caught-up"}));
 }
 
 TEST_F(ReadCursorTest, LargeLogsComeInBoundedChunks) {
