@@ -73,6 +73,125 @@ json event_to_json(const runtime::StoredEvent& e) {
 
 }  // namespace
 
+namespace {
+
+// ES-ExpectedVersion: -2 (any, also when absent), -1 (no stream), -4 (stream exists) or a revision.
+std::variant<std::int64_t, HttpResponse> parse_expected_version(const HttpRequest& request) {
+  auto header = request.header("es-expectedversion");
+  if (header.empty()) return runtime::expected_version::any;
+  auto value = parse_int(header);
+  if (!value || (*value < 0 && *value != -1 && *value != -2 && *value != -4)) {
+    return bad_request(
+        "ES-ExpectedVersion is not valid",
+        {{"ES-ExpectedVersion", "must be -2 (any), -1 (no stream), -4 (stream exists) or a revision >= 0"}});
+  }
+  return *value;
+}
+
+// The single-event form: ES-EventType and ES-EventId; the body is the event's data, JSON or
+// bytes as Content-Type says.
+std::variant<runtime::NewEvent, HttpResponse> parse_single_event(const HttpRequest& request, const std::string& type,
+                                                                 const std::string& event_type,
+                                                                 const ApiOptions& options) {
+  std::vector<FieldViolation> violations;
+  runtime::NewEvent event{.event_id = request.header("es-eventid"),
+                          .event_type = event_type,
+                          .is_json = type == "application/json",
+                          .data = request.body,
+                          .metadata = "{}"};
+  if (event.event_id.empty() || !is_uuid(event.event_id)) {
+    violations.push_back(
+        {"ES-EventId", "required with ES-EventType: a UUID such as 0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f"});
+  }
+  if (!valid_utf8(event_type)) violations.push_back({"ES-EventType", "must be UTF-8"});
+  if (event.is_json) {
+    if (auto parsed = parse_json_body(request.body); !parsed.ok()) {
+      violations.push_back({"body", "Content-Type says JSON: " + parsed.error().message});
+    }
+  }
+  if (!violations.empty()) return bad_request("the event is not valid; nothing was appended", std::move(violations));
+  if (event.data.size() > options.max_event_bytes) {
+    return too_large("the event is too large; nothing was appended",
+                     {{"body", std::to_string(event.data.size()) + " bytes; the limit is " +
+                                   std::to_string(options.max_event_bytes) + " (--max-event-bytes)"}});
+  }
+  return event;
+}
+
+// One item of the batch form at index `at`; its problems go to `violations`.
+runtime::NewEvent parse_batch_item(const json& item, const std::string& at, std::vector<FieldViolation>& violations) {
+  runtime::NewEvent event;
+  auto id = item.find("eventId");
+  if (id == item.end() || !id->is_string() || !is_uuid(id->get<std::string>())) {
+    violations.push_back({at + ".eventId", "required: a UUID such as 0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f"});
+  } else {
+    event.event_id = id->get<std::string>();
+  }
+  auto event_type = item.find("eventType");
+  if (event_type == item.end() || !event_type->is_string() || event_type->get<std::string>().empty()) {
+    violations.push_back({at + ".eventType", "required: a non-empty string"});
+  } else {
+    event.event_type = event_type->get<std::string>();
+  }
+  auto data = item.find("data");
+  event.data = data == item.end() ? "{}" : dump(*data);
+  auto metadata = item.find("metadata");
+  if (metadata != item.end() && !metadata->is_null()) {
+    if (!metadata->is_object())
+      violations.push_back({at + ".metadata", "must be a JSON object"});
+    else
+      event.metadata = dump(*metadata);
+  } else {
+    event.metadata = "{}";
+  }
+  return event;
+}
+
+// The batch form: a JSON array of {eventId, eventType, data, metadata}.
+std::variant<std::vector<runtime::NewEvent>, HttpResponse> parse_event_batch(const HttpRequest& request,
+                                                                             const std::string& type,
+                                                                             const ApiOptions& options) {
+  if (type != kEventsMediaType && type != "application/json") {
+    return with_status(
+        bad_request(std::string("send events as a JSON array with 'Content-Type: ") + kEventsMediaType +
+                    "' (or application/json), or one event of any type with ES-EventType and ES-EventId headers"),
+        415);
+  }
+  auto body = parse_json_body(request.body);
+  if (!body.ok()) return error_response(body.error());
+  if (!body->is_array() || body->empty()) {
+    return bad_request(
+        "the body must be a non-empty JSON array of events: [{\"eventId\", \"eventType\", \"data\", \"metadata\"}]");
+  }
+  if (body->size() > options.max_batch_events) {
+    return too_large("the batch has " + std::to_string(body->size()) + " events; the limit is " +
+                     std::to_string(options.max_batch_events) + " (--max-batch-events); nothing was appended");
+  }
+  std::vector<runtime::NewEvent> events;
+  std::vector<FieldViolation> violations;
+  std::vector<FieldViolation> oversized;
+  for (std::size_t i = 0; i < body->size(); ++i) {
+    const auto& item = (*body)[i];
+    const auto at = "[" + std::to_string(i) + "]";
+    if (!item.is_object()) {
+      violations.push_back({at, "must be an object"});
+      continue;
+    }
+    auto event = parse_batch_item(item, at, violations);
+    if (event.data.size() + event.metadata.size() > options.max_event_bytes) {
+      oversized.push_back({at, std::to_string(event.data.size() + event.metadata.size()) +
+                                   " bytes of data and metadata; the limit is " +
+                                   std::to_string(options.max_event_bytes) + " (--max-event-bytes)"});
+    }
+    events.push_back(std::move(event));
+  }
+  if (!violations.empty()) return bad_request("the events are not valid; nothing was appended", std::move(violations));
+  if (!oversized.empty()) return too_large("events are too large; nothing was appended", std::move(oversized));
+  return events;
+}
+
+}  // namespace
+
 std::variant<runtime::AppendRequest, HttpResponse> parse_append(const HttpRequest& request, const std::string& stream,
                                                                 const ApiOptions& options) {
   if (auto invalid = check_stream_name(stream)) return *invalid;
@@ -81,104 +200,19 @@ std::variant<runtime::AppendRequest, HttpResponse> parse_append(const HttpReques
         make_error(ErrorCode::permission_denied,
                    "'" + stream + "' is a system stream: streams starting with '$' are written by sinkhost only"));
   }
-
-  runtime::AppendRequest append{.stream = stream, .events = {}, .expected_version = runtime::expected_version::any};
-  if (auto header = request.header("es-expectedversion"); !header.empty()) {
-    auto value = parse_int(header);
-    if (!value || (*value < 0 && *value != -1 && *value != -2 && *value != -4)) {
-      return bad_request(
-          "ES-ExpectedVersion is not valid",
-          {{"ES-ExpectedVersion", "must be -2 (any), -1 (no stream), -4 (stream exists) or a revision >= 0"}});
-    }
-    append.expected_version = *value;
-  }
+  auto expected = parse_expected_version(request);
+  if (auto* error = std::get_if<HttpResponse>(&expected)) return std::move(*error);
+  runtime::AppendRequest append{.stream = stream, .events = {}, .expected_version = std::get<std::int64_t>(expected)};
 
   const auto type = media_type(request);
   if (auto event_type = request.header("es-eventtype"); !event_type.empty()) {
-    // Single-event form: the body is the event's data, JSON or bytes as Content-Type says.
-    std::vector<FieldViolation> violations;
-    runtime::NewEvent event{.event_id = request.header("es-eventid"),
-                            .event_type = event_type,
-                            .is_json = type == "application/json",
-                            .data = request.body,
-                            .metadata = "{}"};
-    if (event.event_id.empty() || !is_uuid(event.event_id)) {
-      violations.push_back(
-          {"ES-EventId", "required with ES-EventType: a UUID such as 0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f"});
-    }
-    if (!valid_utf8(event_type)) violations.push_back({"ES-EventType", "must be UTF-8"});
-    if (event.is_json) {
-      if (auto parsed = parse_json_body(request.body); !parsed.ok()) {
-        violations.push_back({"body", "Content-Type says JSON: " + parsed.error().message});
-      }
-    }
-    if (!violations.empty()) return bad_request("the event is not valid; nothing was appended", std::move(violations));
-    if (event.data.size() > options.max_event_bytes) {
-      return too_large("the event is too large; nothing was appended",
-                       {{"body", std::to_string(event.data.size()) + " bytes; the limit is " +
-                                     std::to_string(options.max_event_bytes) + " (--max-event-bytes)"}});
-    }
-    append.events.push_back(std::move(event));
+    auto event = parse_single_event(request, type, event_type, options);
+    if (auto* error = std::get_if<HttpResponse>(&event)) return std::move(*error);
+    append.events.push_back(std::get<runtime::NewEvent>(std::move(event)));
   } else {
-    if (type != kEventsMediaType && type != "application/json") {
-      return with_status(
-          bad_request(std::string("send events as a JSON array with 'Content-Type: ") + kEventsMediaType +
-                      "' (or application/json), or one event of any type with ES-EventType and ES-EventId headers"),
-          415);
-    }
-    auto body = parse_json_body(request.body);
-    if (!body.ok()) return error_response(body.error());
-    if (!body->is_array() || body->empty()) {
-      return bad_request(
-          "the body must be a non-empty JSON array of events: [{\"eventId\", \"eventType\", \"data\", \"metadata\"}]");
-    }
-    if (body->size() > options.max_batch_events) {
-      return too_large("the batch has " + std::to_string(body->size()) + " events; the limit is " +
-                       std::to_string(options.max_batch_events) + " (--max-batch-events); nothing was appended");
-    }
-    std::vector<FieldViolation> violations;
-    std::vector<FieldViolation> oversized;
-    for (std::size_t i = 0; i < body->size(); ++i) {
-      const auto& item = (*body)[i];
-      const auto at = "[" + std::to_string(i) + "]";
-      if (!item.is_object()) {
-        violations.push_back({at, "must be an object"});
-        continue;
-      }
-      runtime::NewEvent event;
-      auto id = item.find("eventId");
-      if (id == item.end() || !id->is_string() || !is_uuid(id->get<std::string>())) {
-        violations.push_back({at + ".eventId", "required: a UUID such as 0f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f"});
-      } else {
-        event.event_id = id->get<std::string>();
-      }
-      auto event_type = item.find("eventType");
-      if (event_type == item.end() || !event_type->is_string() || event_type->get<std::string>().empty()) {
-        violations.push_back({at + ".eventType", "required: a non-empty string"});
-      } else {
-        event.event_type = event_type->get<std::string>();
-      }
-      auto data = item.find("data");
-      event.data = data == item.end() ? "{}" : dump(*data);
-      auto metadata = item.find("metadata");
-      if (metadata != item.end() && !metadata->is_null()) {
-        if (!metadata->is_object())
-          violations.push_back({at + ".metadata", "must be a JSON object"});
-        else
-          event.metadata = dump(*metadata);
-      } else {
-        event.metadata = "{}";
-      }
-      if (event.data.size() + event.metadata.size() > options.max_event_bytes) {
-        oversized.push_back({at, std::to_string(event.data.size() + event.metadata.size()) +
-                                     " bytes of data and metadata; the limit is " +
-                                     std::to_string(options.max_event_bytes) + " (--max-event-bytes)"});
-      }
-      append.events.push_back(std::move(event));
-    }
-    if (!violations.empty())
-      return bad_request("the events are not valid; nothing was appended", std::move(violations));
-    if (!oversized.empty()) return too_large("events are too large; nothing was appended", std::move(oversized));
+    auto events = parse_event_batch(request, type, options);
+    if (auto* error = std::get_if<HttpResponse>(&events)) return std::move(*error);
+    append.events = std::get<std::vector<runtime::NewEvent>>(std::move(events));
   }
   return append;
 }
