@@ -46,11 +46,10 @@ if [ $quick -eq 0 ]; then
   # Sanitizer reports fail the test that triggered them.
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  # LeakSanitizer's thread walk crashes ("Tracer caught signal 11") on the dynamic TLS of a
-  # library loaded with dlopen (a plugin) on Debian 12's glibc; not scanning TLS as roots can
-  # only report more leaks, never fewer (docs/development.md, "Sanitizers").
-  export LSAN_OPTIONS="use_tls=0"
-  run_suite "$root/build-asan" "-LE kafka3" -DSINKHOST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DSINKHOST_TEST_KAFKA_PORT_BASE=19192
+  # One test is left out: at its exit LeakSanitizer's own thread walk crashes ("Tracer caught
+  # signal 11") reading the dynamic TLS of a plugin it loaded and unloaded; the test passes in
+  # the plain stage (docs/development.md, "Sanitizers").
+  run_suite "$root/build-asan" "-LE kafka3 -E ^SecretsApi.DeletingAConnectorDropsItsSecrets$" -DSINKHOST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DSINKHOST_TEST_KAFKA_PORT_BASE=19192
 
   # ThreadSanitizer. Kafka and fault tests stay out: librdkafka is not instrumented, so TSan
   # cannot see its synchronization. A race report aborts the process that made it (the daemon
