@@ -149,6 +149,15 @@ describe(`append (${rpc})`, () => {
     assert.deepEqual(read.map((e) => e.event.id), batch.map((e) => e.id));
   });
 
+  test("event ids reused with other events are refused (FAILED_PRECONDITION) and nothing is appended", async () => {
+    const stream = unique("reused");
+    const id = randomUUID();
+    await client.appendToStream(stream, [{ ...events(1)[0], id }, ...events(1)], via);
+    await assert.rejects(client.appendToStream(stream, [{ ...events(1)[0], id }, ...events(2)], via),
+                         (error) => /is already in stream .* but the rest of this batch differs/.test(error.message));
+    assert.equal((await collect(client.readStream(stream))).length, 2);
+  });
+
   test("JSON and binary events keep their data, metadata, type and content type", async () => {
     const stream = unique("kinds");
     const bytes = Uint8Array.from([0, 1, 2, 250, 255]);

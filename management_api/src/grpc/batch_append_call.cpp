@@ -8,8 +8,6 @@
 #include <map>
 #include <mutex>
 
-#include <spdlog/spdlog.h>
-
 #include "grpc/call_auth.hpp"
 #include "grpc/services.hpp"
 #include "kurrentdb/protocols/v1/shared.pb.h"
@@ -220,8 +218,8 @@ class BatchAppendCall final : public grpc::ServerBidiReactor<streams::BatchAppen
       const auto events = pending->request.events.size();
       auto result = append_to_log(face_, reader, std::move(pending->request));
       if (!result.ok()) {
-        spdlog::error("gRPC batch append {}: {}", id, result.error().message);
-        set_error({grpc::StatusCode::UNAVAILABLE, result.error().message}, face_.limits.max_append_bytes, &response);
+        set_error(append_refused(result.error(), pending->stream_identifier.stream_name()),
+                  face_.limits.max_append_bytes, &response);
       } else if (result.value().status == runtime::AppendResult::Status::wrong_expected_version) {
         set_wrong_expected_version(expected, result.value(), &response);
       } else {

@@ -41,6 +41,11 @@ std::unique_ptr<grpc::Service> make_gossip_service(FaceContext& face);
 connector::Result<runtime::AppendResult> append_to_log(FaceContext& face, runtime::EventLogReader* reader,
                                                        runtime::AppendRequest request);
 
+// What a client is told when the log refuses an append: FAILED_PRECONDITION with the log's
+// message when it refuses the request (event ids reused with other events), UNAVAILABLE (and an
+// error in the log) when the log cannot write.
+CallError append_refused(const connector::Error& error, const std::string& stream);
+
 // Streams.BatchAppend (batch_append_call.cpp).
 grpc::ServerBidiReactor<streams::BatchAppendReq, streams::BatchAppendResp>* start_batch_append(
     FaceContext& face, grpc::CallbackServerContext* context);

@@ -85,10 +85,7 @@ class AppendCall final : public grpc::ServerReadReactor<streams::AppendReq> {
       const auto events = request_.events.size();
       const std::string stream = request_.stream;
       auto result = append_to_log(face_, reader, std::move(request_));
-      if (!result.ok()) {
-        spdlog::error("gRPC append to '{}': {}", stream, result.error().message);
-        return Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, result.error().message));
-      }
+      if (!result.ok()) return Finish(append_refused(result.error(), stream).status());
       fill_append_response(expected_version, events, result.value(), response_);
       Finish(grpc::Status::OK);
     });
@@ -159,6 +156,14 @@ class StreamsService final : public streams::Streams::CallbackService {
 };
 
 }  // namespace
+
+CallError append_refused(const connector::Error& error, const std::string& stream) {
+  if (error.code == connector::ErrorCode::failed_precondition) {
+    return {grpc::StatusCode::FAILED_PRECONDITION, error.message};
+  }
+  spdlog::error("gRPC append to '{}': {}", stream, error.message);
+  return {grpc::StatusCode::UNAVAILABLE, error.message};
+}
 
 connector::Result<runtime::AppendResult> append_to_log(FaceContext& face, runtime::EventLogReader* reader,
                                                        runtime::AppendRequest request) {
