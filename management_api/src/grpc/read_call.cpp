@@ -7,6 +7,7 @@
 #include <deque>
 
 #include <utility>
+#include <vector>
 
 namespace sinkhost::management_api::grpc_face {
 // The state of one Read call. The reactor forwards gRPC's reactions here; chunks of events are
@@ -193,11 +194,11 @@ ReadContext::ReadContext(runtime::EventLog& event_log, std::size_t worker_thread
 ReadContext::~ReadContext() = default;
 
 void ReadContext::shut_down() {
-  std::set<std::shared_ptr<ReadState>> reads;
+  std::vector<std::shared_ptr<ReadState>> reads;
   {
     std::lock_guard lock(mutex_);
     shut_down_ = true;
-    reads = active_;
+    for (const auto& [key, read] : active_) reads.push_back(read);
   }
   for (const auto& read : reads) read->shut_down();
 }
@@ -206,7 +207,7 @@ void ReadContext::add(const std::shared_ptr<ReadState>& read) {
   bool down = false;
   {
     std::lock_guard lock(mutex_);
-    active_.insert(read);
+    active_.emplace(read.get(), read);
     down = shut_down_;
   }
   if (down) read->shut_down();
@@ -215,13 +216,10 @@ void ReadContext::add(const std::shared_ptr<ReadState>& read) {
 void ReadContext::remove(ReadState* read) {
   std::shared_ptr<ReadState> last;  // released outside the lock
   std::lock_guard lock(mutex_);
-  for (auto it = active_.begin(); it != active_.end(); ++it) {
-    if (it->get() == read) {
-      last = *it;
-      active_.erase(it);
-      break;
-    }
-  }
+  auto found = active_.find(read);
+  if (found == active_.end()) return;
+  last = std::move(found->second);
+  active_.erase(found);
 }
 
 grpc::ServerWriteReactor<streams::ReadResp>* start_read(ReadContext& context, ReadPlan plan) {

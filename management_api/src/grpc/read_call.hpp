@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
-#include <set>
+#include <map>
 
 #include <grpcpp/grpcpp.h>
 
@@ -37,7 +37,7 @@ class ReadContext {
 
  private:
   std::mutex mutex_;
-  std::set<std::shared_ptr<ReadState>> active_;
+  std::map<ReadState*, std::shared_ptr<ReadState>> active_;
   bool shut_down_ = false;
 };
 
