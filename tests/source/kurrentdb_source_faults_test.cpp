@@ -80,16 +80,16 @@ class SourceFaults : public ::testing::Test {
   void store_gone() { store_port_ = 0; }
 
   void create_connector() {
-    ASSERT_NO_FATAL_FAILURE(create_and_start_connector(
-        host_->port(), "faulty",
-        kafka_settings(topic_, {{"subscription:filter:filterType", "prefix"},
-                                {"subscription:filter:expression", run_ + "-"},
-                                // The key is the event number modulo kKeys, from its data.
-                                {"partitionKeyExtraction:enabled", "true"},
-                                {"partitionKeyExtraction:source", "data"},
-                                {"partitionKeyExtraction:expression", "/k"},
-                                {"autocommit:interval", "1000"},
-                                {"autocommit:recordsThreshold", "1000"}})));
+    ASSERT_NO_FATAL_FAILURE(
+        create_and_start_connector(host_->port(), "faulty",
+                                   kafka_settings(topic_, {{"subscription:filter:filterType", "prefix"},
+                                                           {"subscription:filter:expression", run_ + "-"},
+                                                           // The key is the event number modulo kKeys, from its data.
+                                                           {"partitionKeyExtraction:enabled", "true"},
+                                                           {"partitionKeyExtraction:source", "data"},
+                                                           {"partitionKeyExtraction:expression", "/k"},
+                                                           {"autocommit:interval", "1000"},
+                                                           {"autocommit:recordsThreshold", "1000"}})));
   }
 
   json connector() { return try_connector_view(host_->port(), "faulty"); }
@@ -266,8 +266,8 @@ class SourceRefusals : public ::testing::Test {
     auto host = std::make_unique<SinkhostProcess>(dir_.path() + "/" + name, source_args(connection_string));
     host->start();
     if (!HasFatalFailure()) {
-      auto created = http_request(host->port(), "POST", "/connectors/refused",
-                                  json{{"settings", kafka_settings(topic_)}}.dump());
+      auto created =
+          http_request(host->port(), "POST", "/connectors/refused", json{{"settings", kafka_settings(topic_)}}.dump());
       EXPECT_EQ(created.status, 200) << created.body;
       // The answer comes once the connector runs or failed; both are fine here.
       http_request(host->port(), "POST", "/connectors/refused/start");
@@ -326,22 +326,27 @@ TEST_F(SourceRefusals, UntrustedCertificateStopsTheConnectorWithFailedPreconditi
   Store store(dir_.path() + "/store", {.user = "alice", .password = "tls-secret", .tls_dir = tls});
   ASSERT_NO_FATAL_FAILURE(store.start());
   int code = -1;
-  auto out = run_command("curl -sS --cacert '" + tls + "/ca.pem' -u alice:tls-secret -H 'Content-Type: application/json' "
-                         "-d '[{\"eventId\":\"" + new_uuid() + "\",\"eventType\":\"OrderPlaced\",\"data\":{\"n\":1}}]' "
-                         "https://127.0.0.1:" + std::to_string(store.http_port()) + "/streams/order-1 2>&1",
+  auto out = run_command("curl -sS --cacert '" + tls +
+                             "/ca.pem' -u alice:tls-secret -H 'Content-Type: application/json' "
+                             "-d '[{\"eventId\":\"" +
+                             new_uuid() +
+                             "\",\"eventType\":\"OrderPlaced\",\"data\":{\"n\":1}}]' "
+                             "https://127.0.0.1:" +
+                             std::to_string(store.http_port()) + "/streams/order-1 2>&1",
                          &code);
   ASSERT_EQ(code, 0) << out;
   ASSERT_NE(out.find("firstPosition"), std::string::npos) << out;
 
   auto host = host_with_connector(
-      "untrusted", store.connection_string("tls=true&tlsCaFile=" + other + "/ca.pem&keepAliveInterval=1000&keepAliveTimeout=1000",
-                                           "alice:tls-secret"));
+      "untrusted",
+      store.connection_string("tls=true&tlsCaFile=" + other + "/ca.pem&keepAliveInterval=1000&keepAliveTimeout=1000",
+                              "alice:tls-secret"));
   ASSERT_FALSE(HasFatalFailure());
   ASSERT_NO_FATAL_FAILURE(expect_stopped_with(*host, "FAILED_PRECONDITION", "certificate"));
 
   // The CA that signed it, TLS and Basic auth together: delivered.
-  auto good = host_with_connector("trusted", store.connection_string("tls=true&tlsCaFile=" + tls + "/ca.pem",
-                                                                     "alice:tls-secret"));
+  auto good = host_with_connector("trusted",
+                                  store.connection_string("tls=true&tlsCaFile=" + tls + "/ca.pem", "alice:tls-secret"));
   ASSERT_FALSE(HasFatalFailure());
   auto messages = consume(topic_, 1);
   ASSERT_EQ(messages.size(), 1u) << good->log();

@@ -53,9 +53,8 @@ class SourceDelivery : public ::testing::Test {
   json view(const std::string& id) { return connector_view(host_->port(), id); }
   // Waits until the source host's connector `id` committed `position` and shows no lag.
   void expect_caught_up(const std::string& id, std::uint64_t position) {
-    ASSERT_TRUE(eventually([&] { return position_of(view(id)) >= position; }))
-        << view(id).dump() << "\n"
-        << host_->log();
+    ASSERT_TRUE(eventually([&] { return position_of(view(id)) >= position; })) << view(id).dump() << "\n"
+                                                                               << host_->log();
     EXPECT_EQ(position_of(view(id)), position) << "the checkpoint is the commit position of the last acknowledged "
                                                   "event: "
                                                << view(id).dump();
@@ -88,7 +87,8 @@ TEST_F(SourceDelivery, DeliversWhatTheEmbeddedLogDeliversHeaderForHeader) {
   store_.append_one("order-1", "$system-marker", {{"hidden", true}});
   auto p_invoice = store_.append_one("invoice-7", "InvoiceSent", {{"invoice", 7}}, {{"tenant", "acme"}});
 
-  ASSERT_NO_FATAL_FAILURE(create_and_start_connector(store_.http_port(), "same-sink", kafka_settings(embedded_topic, keyed)));
+  ASSERT_NO_FATAL_FAILURE(
+      create_and_start_connector(store_.http_port(), "same-sink", kafka_settings(embedded_topic, keyed)));
   ASSERT_NO_FATAL_FAILURE(create_and_start_connector(host_->port(), "same-sink", kafka_settings(source_topic, keyed)));
   ASSERT_EQ(consume(source_topic, 4).size(), 4u) << host_->log();
 
@@ -123,9 +123,9 @@ TEST_F(SourceDelivery, DeliversWhatTheEmbeddedLogDeliversHeaderForHeader) {
             (std::vector<std::string>{std::to_string(first_position), std::to_string(first_position + 1),
                                       std::to_string(first_position + 2), std::to_string(p_invoice),
                                       std::to_string(p_live), std::to_string(p_last)}));
-  EXPECT_EQ(header_values(from_source, "esdb-record-schema-subject"),
-            (std::vector<std::string>{"OrderPlaced", "OrderPaid", "Blob", "InvoiceSent", "OrderPlaced",
-                                      "OrderShipped"}));
+  EXPECT_EQ(
+      header_values(from_source, "esdb-record-schema-subject"),
+      (std::vector<std::string>{"OrderPlaced", "OrderPaid", "Blob", "InvoiceSent", "OrderPlaced", "OrderShipped"}));
   EXPECT_EQ(header_values(from_source, "esdb-record-schema-type"),
             (std::vector<std::string>{"Json", "Json", "Bytes", "Json", "Json", "Json"}));
   EXPECT_EQ(from_source[0].value, json({{"orderId", "o-1"}, {"total", 12.5}}).dump());
@@ -133,7 +133,8 @@ TEST_F(SourceDelivery, DeliversWhatTheEmbeddedLogDeliversHeaderForHeader) {
   EXPECT_EQ(from_source[0].key, "order-1");
   EXPECT_EQ(from_source[0].header("esdb-record-headers-tenant"), "acme");
   EXPECT_EQ(from_source[0].header("esdb-record-headers-n"), "5");
-  EXPECT_EQ(from_source[0].header("esdb-record-headers-$correlationId"), "<missing header esdb-record-headers-$correlationId>")
+  EXPECT_EQ(from_source[0].header("esdb-record-headers-$correlationId"),
+            "<missing header esdb-record-headers-$correlationId>")
       << "metadata entries starting with $ stay out, as on the embedded log";
   EXPECT_EQ(from_source[4].header("esdb-record-headers-tenant"), "globex");
   EXPECT_EQ(from_source[0].header("esdb-connector-id"), "same-sink");
@@ -150,7 +151,8 @@ TEST_F(SourceDelivery, DeliversWhatTheEmbeddedLogDeliversHeaderForHeader) {
   EXPECT_FALSE(c.contains("errorDetails")) << c.dump();
   ASSERT_TRUE(eventually([&] {
     auto v = view("same-sink");
-    return v.contains("source") && v["source"].value("headPosition", 0ull) == p_last && v["source"].value("lag", -1ll) == 0;
+    return v.contains("source") && v["source"].value("headPosition", 0ull) == p_last &&
+           v["source"].value("lag", -1ll) == 0;
   })) << view("same-sink").dump();
   auto list = get_json(host_->port(), "/connectors");
   ASSERT_EQ(list["totalSize"], 1) << list.dump();
@@ -195,7 +197,7 @@ TEST_F(SourceDelivery, FiltersDeliverExactlyTheMatchingEvents) {
   }
   // (stream, type), appended in this order: before and after the connectors caught up.
   const std::vector<std::pair<std::string, std::string>> appended = {
-      {"order-1", "OrderPlaced"}, {"invoice-1", "InvoiceSent"}, {"blobs-1", "Blob"},        {"other-1", "Misc"},
+      {"order-1", "OrderPlaced"}, {"invoice-1", "InvoiceSent"}, {"blobs-1", "Blob"},          {"other-1", "Misc"},
       {"order-2", "OrderPaid"},   {"order-3", "Shipped"},       {"invoice-2", "InvoiceSent"}, {"orders", "Unrelated"}};
   for (std::size_t i = 0; i < appended.size(); ++i) {
     store_.append_one(appended[i].first, appended[i].second, {{"i", i}});
