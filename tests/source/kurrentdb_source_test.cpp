@@ -301,6 +301,10 @@ TEST_F(SourceDelivery, TheAppendRouteAnswers409NamingTheStore) {
   check(http_request_with_headers(host_->port(), "POST", "/streams/order-1",
                                   {{"ES-EventType", "OrderPlaced"}, {"ES-EventId", new_uuid()}}, R"({"a":1})"),
         "single event");
+  // The host's stream reads point there as well.
+  auto read = http_request(host_->port(), "GET", "/streams/$all");
+  EXPECT_EQ(read.status, 409) << read.body;
+  EXPECT_NE(read.body.find(store_.address()), std::string::npos) << read.body;
   // Nothing reached the store.
   auto all = http_request(store_.http_port(), "GET", "/streams/$all");
   EXPECT_EQ(all.body.find("OrderPlaced"), std::string::npos) << all.body;
@@ -337,6 +341,24 @@ TEST(SourceConnectionString, ComesFromAFileOrTheEnvironment) {
     ASSERT_NO_FATAL_FAILURE(create_and_start_connector(host.port(), "env-sink", kafka_settings(env_topic)));
     EXPECT_EQ(consume(env_topic, 1).size(), 1u) << host.log();
     EXPECT_EQ(host.log().find("file-secret"), std::string::npos) << "the password is not logged:\n" << host.log();
+  }
+}
+
+// A connection string sinkhost cannot use stops the start-up with a message naming the mistake
+// (not a host whose connectors fail later).
+TEST(SourceConnectionString, AMistakeStopsTheStartUpNamingIt) {
+  TempDir dir;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"kurrentdb://127.0.0.1:2113?tls=false&noSuchOption=1", "noSuchOption"},
+      {"kurrentdb://127.0.0.1:2113?tls=maybe", "tls"},
+      {"http://127.0.0.1:2113", "kurrentdb://"},
+  };
+  int n = 0;
+  for (const auto& [connection, words] : cases) {
+    SCOPED_TRACE(connection);
+    SinkhostProcess host(dir.path() + "/host-" + std::to_string(n++), source_args(connection));
+    EXPECT_NE(host.run_expecting_exit(), 0) << host.log();
+    EXPECT_NE(host.log().find(words), std::string::npos) << "the message names '" << words << "':\n" << host.log();
   }
 }
 

@@ -60,14 +60,14 @@ inline void add_user(const std::string& data_dir, const std::string& name, const
 inline void make_certificates(const std::string& dir, const std::string& name = "sinkhost test CA") {
   int code = -1;
   auto out = run_command(
-      "cd '" + dir +
+      "(cd '" + dir +
           "' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj '/CN=" + name +
           "' -keyout ca.key -out ca.pem"
           " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost"
           " -keyout server.key -out server.csr"
           " && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext"
           " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext"
-          " -out server.pem 2>&1",
+          " -out server.pem) 2>&1",
       &code);
   ASSERT_EQ(code, 0) << "openssl could not make the certificates:\n" << out;
 }
