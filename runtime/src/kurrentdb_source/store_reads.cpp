@@ -11,15 +11,18 @@ namespace {
 constexpr std::uint32_t kFilterWindow = 32;
 constexpr std::uint32_t kCheckpointMultiplier = 10;
 
-std::string uuid_text(const event_store::client::UUID& uuid) {
-  if (uuid.value_case() == event_store::client::UUID::kString) return uuid.string();
+void uuid_text(const event_store::client::UUID& uuid, std::string& out) {
+  if (uuid.value_case() == event_store::client::UUID::kString) {
+    out.assign(uuid.string());
+    return;
+  }
   const auto msb = static_cast<std::uint64_t>(uuid.structured().most_significant_bits());
   const auto lsb = static_cast<std::uint64_t>(uuid.structured().least_significant_bits());
   char text[37];
   std::snprintf(text, sizeof text, "%08llx-%04llx-%04llx-%04llx-%012llx", static_cast<unsigned long long>(msb >> 32),
                 static_cast<unsigned long long>((msb >> 16) & 0xffff), static_cast<unsigned long long>(msb & 0xffff),
                 static_cast<unsigned long long>(lsb >> 48), static_cast<unsigned long long>(lsb & 0xffffffffffffULL));
-  return text;
+  out.assign(text);
 }
 
 const std::string& metadata_value(const google::protobuf::Map<std::string, std::string>& map, const char* key) {
@@ -98,7 +101,7 @@ bool to_source_event(const streams::ReadResp::ReadEvent& read, SourceEvent& out)
   if (!read.has_event()) return false;
   const auto& event = read.event();
   out.position = SourcePosition{event.commit_position(), event.prepare_position()};
-  out.event_id = uuid_text(event.id());
+  uuid_text(event.id(), out.event_id);
   out.stream.assign(event.stream_identifier().stream_name());
   out.revision = event.stream_revision();
   const auto& metadata = event.metadata();

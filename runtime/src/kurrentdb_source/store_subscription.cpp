@@ -16,6 +16,7 @@ namespace {
 // messages arrive, small enough that a connector's memory stays bounded.
 constexpr std::size_t kMaxQueuedItems = 8192;
 constexpr std::size_t kMaxQueuedBytes = 16u << 20;
+constexpr std::size_t kMaxSpareEvents = 2048;
 constexpr std::chrono::milliseconds kFirstBackoff{250};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr std::chrono::milliseconds kHeadTimeout{5000};
@@ -66,19 +67,24 @@ connector::Result<void> StoreSubscription::read(std::size_t max_events, std::siz
       queued_bytes_ -= item.event->data.size() + item.event->metadata.size();
       if (!filter_ || filter_->matches(item.event->stream, item.event->event_type)) {
         auto& slot = into.next_slot();
-        slot = std::move(*item.event);
+        std::swap(slot, *item.event);
         into.bytes += slot.data.size() + slot.metadata.size();
       }
+      // The item now holds the strings the slot had: the subscription thread fills them next.
+      if (spare_.size() < kMaxSpareEvents) spare_.push_back(std::move(*item.event));
     }
     queue_.pop_front();
   }
+  const auto scanned = into.scanned_to;
   lock.unlock();
   changed_.notify_all();  // room for more
+  if (scanned && on_head_) on_head_(*scanned);
   return {};
 }
 
-void StoreSubscription::push(Item item) {
+void StoreSubscription::push(Item item, SourceEvent* recycled) {
   const std::size_t bytes = item.event ? item.event->data.size() + item.event->metadata.size() : 0;
+  bool was_empty = false;
   {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] {
@@ -86,10 +92,17 @@ void StoreSubscription::push(Item item) {
              (queue_.size() < kMaxQueuedItems && queued_bytes_ + bytes <= kMaxQueuedBytes);
     });
     if (stopping_) return;
+    was_empty = queue_.empty();
     queued_bytes_ += bytes;
     queue_.push_back(std::move(item));
+    if (recycled && !spare_.empty()) {
+      *recycled = std::move(spare_.back());
+      spare_.pop_back();
+    }
   }
-  if (on_new_events_) on_new_events_();
+  // The reader waits only on an empty queue (it asks has_new() before it sleeps), so only the
+  // first event after one wakes it: one wake-up per batch, not per event.
+  if (was_empty && on_new_events_) on_new_events_();
 }
 
 void StoreSubscription::report(SourceHealth::State state, std::optional<connector::Error> error) {
@@ -133,9 +146,8 @@ grpc::Status StoreSubscription::subscribe_once(grpc::ClientContext& context, boo
         last_ordinal_ = std::max(event.position.prepare, last_ordinal_ + 1);
         event.ordinal = connector::LogPosition(last_ordinal_);
         after_ = event.position;
-        if (on_head_) on_head_(event.position);
-        push({event.position, std::move(event)});
-        event = SourceEvent{};
+        const auto position = event.position;
+        push({position, std::move(event)}, &event);
         break;
       }
       case streams::ReadResp::kCheckpoint: {

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <grpcpp/client_context.h>
 
@@ -40,7 +41,9 @@ class StoreSubscription final : public SourceSubscription {
   void run();
   // One call, from subscribe to its end; returns its status.
   grpc::Status subscribe_once(grpc::ClientContext& context, bool& confirmed);
-  void push(Item item);  // waits for room
+  // Waits for room and queues the item; `recycled` (when given) gets an event whose strings
+  // read() gave back, to fill next without allocating.
+  void push(Item item, SourceEvent* recycled = nullptr);
   void report(SourceHealth::State state, std::optional<connector::Error> error);
   bool sleep(std::chrono::milliseconds delay);  // false when stopping
 
@@ -60,6 +63,7 @@ class StoreSubscription final : public SourceSubscription {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Item> queue_;
+  std::vector<SourceEvent> spare_;  // events read() is done with
   std::size_t queued_bytes_ = 0;
   std::optional<connector::Error> failure_;
   bool stopping_ = false;
