@@ -104,6 +104,8 @@ void ReaderStage::run() {
       .metrics = options_.metrics,
   });
 
+  // A new subscription starts healthy; what an earlier run's subscription reported is history.
+  if (options_.metrics) options_.metrics->set_source_health(SourceHealth{});
   auto subscribed = options_.source->subscribe({
       .after = options_.after,
       .after_head = options_.after_head,
