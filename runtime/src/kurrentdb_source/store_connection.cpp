@@ -144,6 +144,20 @@ std::shared_ptr<grpc::Channel> StoreConnection::open_channel(const Endpoint& end
   return grpc::CreateCustomChannel(endpoint.text(), credentials_, args);
 }
 
+void StoreConnection::connect_now(grpc::Channel& channel, std::chrono::milliseconds limit,
+                                  const std::function<bool()>& stop) {
+  grpc::experimental::ChannelResetConnectionBackoff(&channel);
+  const auto deadline = std::chrono::system_clock::now() + limit;
+  bool attempted = false;  // a connection attempt started after the reset
+  for (auto state = channel.GetState(true); state != GRPC_CHANNEL_READY; state = channel.GetState(true)) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE && attempted) return;
+    if (state == GRPC_CHANNEL_CONNECTING) attempted = true;
+    const auto now = std::chrono::system_clock::now();
+    if (now >= deadline || (stop && stop())) return;
+    channel.WaitForStateChange(state, std::min(deadline, now + std::chrono::milliseconds(250)));
+  }
+}
+
 void StoreConnection::prepare(grpc::ClientContext& context) const {
   if (!authorization_.empty()) context.AddMetadata("authorization", authorization_);
   if (settings_.node_preference == KurrentDbConnection::NodePreference::leader) {

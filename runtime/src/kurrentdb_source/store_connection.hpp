@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,6 +31,12 @@ class StoreConnection {
   // Call after a call failed with `status`: a node that said it is not the leader is replaced by
   // the leader it named; in discovery mode any failure means "discover again".
   void failed(const grpc::Status& status, const grpc::ClientContext& context);
+
+  // Before a call after a failure: asks the channel to connect now, whatever backoff gRPC was
+  // waiting out, and waits (at most `limit`, in slices that check `stop`) until it is connected or
+  // a fresh attempt failed. The call that follows then either runs, or fails with that attempt's
+  // error (a certificate refused, the store still down): the caller's backoff is the only one.
+  static void connect_now(grpc::Channel& channel, std::chrono::milliseconds limit, const std::function<bool()>& stop);
 
   // Adds the credentials and the node preference to a call.
   void prepare(grpc::ClientContext& context) const;

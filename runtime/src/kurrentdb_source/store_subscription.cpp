@@ -20,6 +20,8 @@ constexpr std::size_t kMaxSpareEvents = 2048;
 constexpr std::chrono::milliseconds kFirstBackoff{250};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr std::chrono::milliseconds kHeadTimeout{5000};
+// How long a new attempt waits for the channel to connect before the call tells why it cannot.
+constexpr std::chrono::milliseconds kConnectLimit{5000};
 }  // namespace
 
 StoreSubscription::StoreSubscription(std::shared_ptr<StoreConnection> connection, SubscribeRequest request,
@@ -118,9 +120,15 @@ bool StoreSubscription::sleep(std::chrono::milliseconds delay) {
   return !stopping_;
 }
 
-grpc::Status StoreSubscription::subscribe_once(grpc::ClientContext& context, bool& confirmed) {
+grpc::Status StoreSubscription::subscribe_once(grpc::ClientContext& context, bool retrying, bool& confirmed) {
   auto channel = connection_->channel();
   if (!channel.ok()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, channel.error().message);
+  if (retrying) {
+    StoreConnection::connect_now(**channel, kConnectLimit, [this] {
+      std::lock_guard lock(mutex_);
+      return stopping_;
+    });
+  }
   if (after_head_) {
     // "Only new events": the newest event now is where this subscription starts, for good.
     auto head = read_head(*connection_, kHeadTimeout);
@@ -167,6 +175,7 @@ grpc::Status StoreSubscription::subscribe_once(grpc::ClientContext& context, boo
 void StoreSubscription::run() {
   ::pthread_setname_np(::pthread_self(), "sh-kdb-sub");
   auto backoff = kFirstBackoff;
+  bool retrying = false;
   for (;;) {
     grpc::ClientContext context;
     {
@@ -175,7 +184,8 @@ void StoreSubscription::run() {
       call_ = &context;
     }
     bool confirmed = false;
-    auto status = subscribe_once(context, confirmed);
+    auto status = subscribe_once(context, retrying, confirmed);
+    retrying = true;
     {
       std::lock_guard lock(mutex_);
       call_ = nullptr;

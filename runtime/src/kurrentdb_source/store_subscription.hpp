@@ -40,7 +40,7 @@ class StoreSubscription final : public SourceSubscription {
 
   void run();
   // One call, from subscribe to its end; returns its status.
-  grpc::Status subscribe_once(grpc::ClientContext& context, bool& confirmed);
+  grpc::Status subscribe_once(grpc::ClientContext& context, bool retrying, bool& confirmed);
   // Waits for room and queues the item; `recycled` (when given) gets an event whose strings
   // read() gave back, to fill next without allocating.
   void push(Item item, SourceEvent* recycled = nullptr);
