@@ -78,7 +78,35 @@ struct SettingsForms {
   bool nested = false;
 };
 
-json view_to_json(const runtime::ConnectorView& view, SettingsForms forms) {
+// The "source" field: only a host that reads an external store (--source) shows one, with the
+// connection's health, its last error and how far the checkpoint is behind the store's head.
+struct SourceContext {
+  bool external = false;
+  std::optional<std::uint64_t> head;  // commit position; unknown until the store was reached
+};
+
+SourceContext source_context(const runtime::EventSource& source) {
+  if (!source.external()) return {};
+  auto head = source.head();
+  return {true, head.ok() ? std::optional(head->commit) : std::nullopt};
+}
+
+json source_json(const runtime::ConnectorView& view, const SourceContext& context) {
+  const auto health = view.metrics ? view.metrics->source_health() : runtime::SourceHealth{};
+  json out = {{"health", runtime::to_string(health.state)}};
+  if (health.last_error) {
+    out["lastError"] = {{"code", connector::code_name(health.last_error->code)},
+                        {"message", runtime::SecretRedactor::global().redact(health.last_error->message)}};
+  }
+  if (context.head) {
+    out["headPosition"] = *context.head;
+    const std::uint64_t committed = view.definition.checkpoint ? view.definition.checkpoint->commit : 0;
+    out["lag"] = *context.head > committed ? *context.head - committed : 0;
+  }
+  return out;
+}
+
+json view_to_json(const runtime::ConnectorView& view, SettingsForms forms, const SourceContext& source) {
   const auto& d = view.definition;
   json item = {
       {"connectorId", d.id},
@@ -90,10 +118,11 @@ json view_to_json(const runtime::ConnectorView& view, SettingsForms forms) {
       {"createTime", connector::format_rfc3339(d.create_time_ms)},
       {"updateTime", connector::format_rfc3339(d.update_time_ms)},
   };
-  if (d.checkpoint) item["position"] = d.checkpoint->value();
+  if (d.checkpoint) item["position"] = d.checkpoint->commit;
   if (d.error) item["errorDetails"] = {{"code", d.error->code}, {"message", d.error->message}};
   if (auto warning = view.warning()) item["warningDetails"] = {{"code", warning->code}, {"message", warning->message}};
   if (d.delete_time_ms) item["deleteTime"] = connector::format_rfc3339(*d.delete_time_ms);
+  if (source.external) item["source"] = source_json(view, source);
   if (forms.flat) item["settings"] = d.settings;
   if (forms.nested) item["configuration"] = unflatten(d.settings);
   return item;
@@ -306,14 +335,15 @@ HttpResponse Api::list_connectors(const HttpRequest& request, const Target& targ
   if (!violations.empty()) return bad_request("the list query is not valid", std::move(violations));
   auto result = connectors_.list(query);
   auto items = json::array();
-  for (const auto& view : result.items) items.push_back(view_to_json(view, forms));
+  const auto source = source_context(connectors_.source());
+  for (const auto& view : result.items) items.push_back(view_to_json(view, forms, source));
   return json_response(200, dump(json{{"items", items}, {"totalSize", result.total_size}}));
 }
 
 HttpResponse Api::get_connector(const std::string& id) {
   auto view = connectors_.get(id);
   if (!view.ok()) return error_response(view.error());
-  return json_response(200, dump(view_to_json(*view, {})));
+  return json_response(200, dump(view_to_json(*view, {}, source_context(connectors_.source()))));
 }
 
 HttpResponse Api::get_connector_settings(const std::string& id, bool nested) {

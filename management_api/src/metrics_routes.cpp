@@ -29,9 +29,10 @@ void family(std::string& out, const char* name, const char* type, const char* he
   out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
-// Log head minus the connector's committed checkpoint.
+// The source's head minus the connector's committed checkpoint (commit positions: events on the
+// embedded log, bytes of KurrentDB's transaction log on an external store).
 std::uint64_t lag_events(const runtime::ConnectorView& c, std::uint64_t head) {
-  const auto committed = c.definition.checkpoint ? c.definition.checkpoint->value() : 0;
+  const auto committed = c.definition.checkpoint ? c.definition.checkpoint->commit : 0;
   return head > committed ? head - committed : 0;
 }
 
@@ -104,7 +105,9 @@ HttpResponse Api::metrics() {
   runtime::ListQuery query;
   query.page_size = std::numeric_limits<std::size_t>::max();
   const auto connectors = connectors_.list(query).items;
-  const auto head = log_.head().value();
+  // The last head the source knows (0 when it never reached its store).
+  const auto known_head = connectors_.source().head();
+  const std::uint64_t head = known_head.ok() ? known_head->commit : 0;
 
   std::string out;
   family(out, "sinkhost_event_log_head_position", "gauge", "Log position of the newest event.");
@@ -135,7 +138,7 @@ HttpResponse Api::metrics() {
                 "Records the transform threw on or ran past its time limit on (each stops the connector).",
                 [](const View& c) { return c.metrics->transform_errors.load(); });
   per_connector("sinkhost_connector_checkpoint_position", "gauge", "Log position of the committed checkpoint.",
-                [](const View& c) { return c.definition.checkpoint ? c.definition.checkpoint->value() : 0; });
+                [](const View& c) { return c.definition.checkpoint ? c.definition.checkpoint->commit : 0; });
   per_connector("sinkhost_connector_lag_events", "gauge", "Log head minus the committed checkpoint.",
                 [&](const View& c) { return lag_events(c, head); });
 

@@ -8,6 +8,7 @@
 #include "sinkhost/connector/encoding.hpp"
 #include "sinkhost/management_api/api.hpp"
 #include "sinkhost/management_api/append.hpp"
+#include "sinkhost/runtime/connector_service.hpp"
 #include "sinkhost/runtime/embedded_log/event_log.hpp"
 #include "sinkhost/connector/encoding.hpp"
 
@@ -217,7 +218,18 @@ std::variant<runtime::AppendRequest, HttpResponse> parse_append(const HttpReques
   return append;
 }
 
+// The stream routes serve the embedded log; a host that reads an external store (--source)
+// sends its callers there.
+std::optional<HttpResponse> Api::refuse_if_external(const char* what) const {
+  const auto& source = connectors_.source();
+  if (!source.external()) return std::nullopt;
+  return error_response(make_error(ErrorCode::failed_precondition,
+                                   std::string("this host reads its events from ") + source.describe() +
+                                       " (--source), not from its embedded log: " + what + " there"));
+}
+
 HttpResponse Api::append(const HttpRequest& request, const std::string& stream) {
+  if (auto refused = refuse_if_external("append them")) return std::move(*refused);
   auto parsed = parse_append(request, stream, options_);
   if (auto* error = std::get_if<HttpResponse>(&parsed)) return std::move(*error);
   auto appended = log_.append(std::get<runtime::AppendRequest>(std::move(parsed)));
@@ -241,6 +253,7 @@ HttpResponse Api::append(const HttpRequest& request, const std::string& stream) 
 }
 
 HttpResponse Api::read(const Target& target, const std::string& stream) {
+  if (auto refused = refuse_if_external("read them")) return std::move(*refused);
   if (auto invalid = check_stream_name(stream)) return *invalid;
   std::vector<FieldViolation> violations;
   auto query = [&](const char* name) -> std::optional<std::string> {

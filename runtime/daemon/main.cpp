@@ -3,7 +3,9 @@
 // of --auth basic; `sinkhost token generate/rotate` the data protection token.
 #include <sys/resource.h>
 
+#include <cctype>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -17,6 +19,7 @@
 #include "sinkhost/management_api/server.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
 #include "sinkhost/runtime/embedded_log/event_log.hpp"
+#include "sinkhost/runtime/kurrentdb_source/kurrentdb_source.hpp"
 #include "sinkhost/runtime/plugin_registry.hpp"
 #include "sinkhost/runtime/secrets/data_protection.hpp"
 #include "sinkhost/runtime/secrets/redaction.hpp"
@@ -193,6 +196,37 @@ connector::Result<std::unique_ptr<management_api::GrpcServer>> start_grpc(
   return server;
 }
 
+// The connection string of --source, --source-file or SINKHOST_SOURCE; nullopt: the embedded log.
+connector::Result<std::optional<runtime::KurrentDbConnection>> source_connection(const Options& o) {
+  std::string text = o.source;
+  if (!o.source_file.empty()) {
+    std::ifstream in(o.source_file);
+    if (!in) return connector::make_error(connector::ErrorCode::invalid_argument, "--source-file " + o.source_file + " cannot be read");
+    std::getline(in, text);
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  }
+  if (text.empty() || text == "embedded") return std::optional<runtime::KurrentDbConnection>();
+  auto connection = runtime::parse_connection_string(text);
+  if (!connection.ok()) return connection.error();
+  // The password never reaches a log line or an error message.
+  if (!connection->password.empty()) runtime::SecretRedactor::global().add("--source", connection->password);
+  for (const auto& option : connection->ignored) {
+    spdlog::info("--source: option {} has no effect on a reader of $all", option);
+  }
+  return std::optional(std::move(connection).value());
+}
+
+// The external store's source, or nullptr for the embedded log.
+connector::Result<std::unique_ptr<runtime::EventSource>> open_source(const Options& o) {
+  auto connection = source_connection(o);
+  if (!connection.ok()) return connection.error();
+  if (!*connection) return std::unique_ptr<runtime::EventSource>();
+  auto source = runtime::open_kurrentdb_source(**connection);
+  if (!source.ok()) return source.error();
+  spdlog::info("connectors read their events from {} (--source)", (*source)->describe());
+  return source;
+}
+
 int serve(const Options& o, const runtime::PluginRegistry& plugins, std::optional<runtime::SecretBytes> token,
           std::shared_ptr<management_api::Authenticator> authenticator, const Listeners& listeners) {
   const std::string& host = listeners.host;
@@ -211,7 +245,15 @@ int serve(const Options& o, const runtime::PluginRegistry& plugins, std::optiona
     spdlog::info("no data protection token: connectors with secret settings are refused (see docs/security.md)");
   }
 
-  runtime::ConnectorService connectors(**log, **store, plugins, *secrets);
+  auto source = open_source(o);
+  if (!source.ok()) return fail(source.error().message);
+  std::optional<runtime::ConnectorService> service;
+  if (*source) {
+    service.emplace(**source, **store, plugins, *secrets);
+  } else {
+    service.emplace(**log, **store, plugins, *secrets);
+  }
+  auto& connectors = *service;
   management_api::Api api(**log, connectors, o.api);
   management_api::RequestHandler handler = [&api](const management_api::HttpRequest& r) { return api.handle(r); };
   if (authenticator) handler = management_api::with_basic_auth(authenticator, std::move(handler));
@@ -256,6 +298,14 @@ int main(int argc, char** argv) {
 
   auto token = read_token(options);
   if (!token.ok()) return fail(token.error().message);
+  if (options.source != "embedded" || !options.source_file.empty()) {
+    // The gRPC face serves the embedded log, which such a host does not read.
+    if (options.grpc_listen_given && options.grpc_listen != "none") {
+      return fail("--grpc-listen serves the embedded log; a host with --source reads an external store: append "
+                  "there, and leave --grpc-listen out (or none)");
+    }
+    options.grpc_listen = "none";
+  }
   auto listeners = parse_listeners(options);
   if (!listeners.ok()) return fail(listeners.error().message);
   if (options.tls_cert.empty() != options.tls_key.empty()) {

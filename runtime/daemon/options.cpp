@@ -19,7 +19,15 @@ void add_daemon_options(CLI::App& app, Options& o) {
   app.add_option("--grpc-listen", o.grpc_listen,
                  "HOST:PORT for the KurrentDB client protocol (gRPC) on the embedded log, or none; same --auth, "
                  "--tls-cert and --tls-key as the HTTP API (docs/kurrentdb-clients.md)")
+      ->capture_default_str()
+      ->each([&o](const std::string&) { o.grpc_listen_given = true; });
+  app.add_option("--source", o.source,
+                 "Where connectors read events: embedded (the embedded log) or a KurrentDB connection string, "
+                 "kurrentdb://USER:PASSWORD@HOST:2113?tls=true&tlsCaFile=... (docs/kurrentdb-source.md)")
+      ->envname("SINKHOST_SOURCE")
       ->capture_default_str();
+  app.add_option("--source-file", o.source_file,
+                 "A file holding the --source connection string, so that its password is not on the command line");
   app.add_option("--data-dir", o.data_dir, "Directory for the event log and connector state")->capture_default_str();
   app.add_option("--plugins-dir", o.plugins_dir, "Directory of sink plugin libraries (*.so)")->capture_default_str();
   app.add_option("--log-level", o.log_level, "debug, info, warn or error")

@@ -19,6 +19,9 @@ std::string default_plugins_dir();
 struct Options {
   std::string listen = "127.0.0.1:2113";
   std::string grpc_listen = "127.0.0.1:2114";  // "none": no gRPC face
+  bool grpc_listen_given = false;
+  std::string source = "embedded";  // or a KurrentDB connection string
+  std::string source_file;          // a file holding the connection string
   std::string data_dir = "./data";
   std::string plugins_dir = default_plugins_dir();
   std::string log_level = "info";

@@ -16,9 +16,12 @@ inline std::int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
-// The checkpoint that makes the next run deliver `from` first (positions start at 1).
-inline LogPosition checkpoint_before(LogPosition from) {
-  return from.value() <= 1 ? LogPosition(0) : LogPosition(from.value() - 1);
+// The checkpoint that makes the next run deliver the event at `from` first: a subscription
+// delivers events after its start, and positions (the log's and KurrentDB's alike) start at 0
+// or 1, so one before `from` is before it and after anything earlier.
+inline SourcePosition checkpoint_before(LogPosition from) {
+  const std::uint64_t before = from.value() <= 1 ? 0 : from.value() - 1;
+  return {before, before};
 }
 
 struct ConnectorService::Entry {
@@ -44,7 +47,7 @@ struct ConnectorService::Entry {
   // The delivery thread saves checkpoints straight to the store and publishes them in the
   // metrics; what it saved in its current run is newer than the definition's.
   void overlay_checkpoint(ConnectorDefinition& d) const {
-    if (auto saved = metrics->saved_checkpoint()) d.checkpoint = LogPosition(*saved);
+    if (auto saved = metrics->saved_checkpoint()) d.checkpoint = *saved;
   }
   bool deleted() const {
     std::lock_guard lock(mutex);

@@ -83,17 +83,24 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
   if (!run.ok()) return run.error();
   auto& settings = run->settings;
 
-  std::optional<LogPosition> checkpoint = definition.checkpoint;
+  std::optional<SourcePosition> checkpoint = definition.checkpoint;
   entry->metrics->forget_checkpoint();  // from here on the definition holds it, until the new run saves one
   if (from) {
     checkpoint = checkpoint_before(*from);
     if (auto saved = store_.save_checkpoint(definition.id, checkpoint); !saved.ok()) return saved;
   }
-  std::optional<SourcePosition> after;  // nullopt: from the first event
-  if (checkpoint) {
-    after = SourcePosition::of_log(*checkpoint);
-  } else if (run->common.initial_position != InitialPosition::earliest) {
-    after = source_.head();
+  // Without a checkpoint: from the first event, or after the newest one the source knows now;
+  // an external store not reached yet tells it when the subscription first reaches it (and pins
+  // that start with a checkpoint).
+  std::optional<SourcePosition> after = checkpoint;
+  bool after_head = false;
+  if (!checkpoint && run->common.initial_position != InitialPosition::earliest) {
+    auto head = source_.head();
+    if (head.ok()) {
+      after = *head;
+    } else {
+      after_head = true;
+    }
   }
 
   if (auto saved = store_.save_run_requested(definition.id, true); !saved.ok()) return saved;
@@ -118,13 +125,19 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
       .settings = std::move(settings),
       .descriptor = run->descriptor,
       .after = after,
-      .committed = SourcePosition::of_log(checkpoint.value_or(LogPosition())),
+      .after_head = after_head,
+      .committed = checkpoint.value_or(SourcePosition{}),
       .filter = std::move(run->filter),
       .metrics = entry->metrics,
   };
   entry->worker = std::make_unique<ConnectorWorker>(source_, store_, std::move(options), std::move(hooks));
   entry->worker->start();
-  spdlog::info("[{}] starting from log position {}", definition.id, after ? after->commit + 1 : 1);
+  if (after) {
+    spdlog::info("[{}] starting after position {}", definition.id, after->commit);
+  } else {
+    spdlog::info("[{}] starting {} {}", definition.id, after_head ? "after the newest event of" : "from the first event of",
+                 source_.describe());
+  }
   // Answer once the sink is open (RUNNING) or failed (STOPPED with errorDetails), so that a
   // script's next step sees a connector that is ready; a sink slow to open does not hold the
   // command longer than this.

@@ -230,7 +230,7 @@ Result<void> ConnectorService::reset(const std::string& id, std::optional<LogPos
     std::lock_guard lock((*entry)->mutex);
     (*entry)->view.definition.checkpoint = checkpoint;
   }
-  spdlog::info("[{}] reset: delivering again from log position {}", id, checkpoint.value() + 1);
+  spdlog::info("[{}] reset: delivering again after position {}", id, checkpoint.commit);
   // As KurrentDB's reset does: the connector starts from there.
   return start_locked(*entry, std::nullopt);
 }

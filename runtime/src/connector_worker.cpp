@@ -156,7 +156,7 @@ struct ConnectorWorker::Run {
               if (condition) worker.log(connector::LogLevel::warn, condition->message + "; will retry");
               worker.degraded(std::move(condition));
             },
-            [metrics = options.metrics](SourcePosition saved) { metrics->publish_checkpoint(saved.commit); }) {}
+            [metrics = options.metrics](SourcePosition saved) { metrics->publish_checkpoint(saved); }) {}
 
   CheckpointTracker tracker;
   CommitPolicy commits;
@@ -167,11 +167,12 @@ struct ConnectorWorker::Run {
 };
 
 std::unique_ptr<ReaderStage> ConnectorWorker::start_reader(const connector::Sink& sink,
-                                                           std::optional<SourcePosition> after) {
+                                                           std::optional<SourcePosition> after, bool after_head) {
   auto reader = std::make_unique<ReaderStage>(
       ReaderStage::Options{
           .source = &source_,
           .after = after,
+          .after_head = after_head && !after,
           .filter = options_.filter,
           .connector_id = options_.connector_id,
           .ignore_system_headers = common_.ignore_system_headers,
@@ -266,21 +267,26 @@ std::optional<Error> ConnectorWorker::restart(Run& run, std::unique_ptr<connecto
   auto fresh = open_sink();
   if (!fresh.ok()) return fresh.error();
   sink = std::move(fresh).value();
-  // Resend after what was saved; when nothing was saved in this run, from where the run began.
+  // Resend after what was saved; when nothing was saved in this run, from where the run began. A
+  // run that began "after the head" resends after what it saved even when that is nothing yet
+  // (the start it pinned, or the beginning): the head has moved since, and what came after the
+  // pinned start may not have been acknowledged.
   const SourcePosition committed = run.commits.committed();
   run.tracker = CheckpointTracker(committed);
   run.sink_full = false;
-  run.reader = start_reader(*sink, committed != options_.committed ? std::optional(committed) : options_.after);
+  const bool moved = committed != options_.committed || options_.after_head;
+  run.reader = start_reader(*sink, moved ? std::optional(committed) : options_.after, false);
   options_.metrics->restarts.fetch_add(1, std::memory_order_relaxed);
   return std::nullopt;
 }
 
 std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& sink) {
   Run run(options_, common_, checkpoints_, *this);
-  run.reader = start_reader(*sink, options_.after);
+  run.reader = start_reader(*sink, options_.after, options_.after_head);
   hooks_.on_state(ConnectorState::running);
-  log(connector::LogLevel::info, options_.after ? "running after log position " + std::to_string(options_.after->commit)
-                                                : std::string("running from the start of the log"));
+  log(connector::LogLevel::info, options_.after        ? "running after position " + std::to_string(options_.after->commit)
+                                 : options_.after_head ? "running after the newest event of " + source_.describe()
+                                                       : "running from the first event of " + source_.describe());
 
   std::vector<Outcome> outcomes;
   std::optional<Error> failure;

@@ -1,5 +1,8 @@
 #include "sinkhost/runtime/record_filter.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <re2/re2.h>
 
 namespace sinkhost::runtime {
@@ -76,6 +79,45 @@ connector::Result<std::shared_ptr<const RecordFilter>> RecordFilter::from(const 
     filter->regex_ = std::move(regex);
   }
   return std::shared_ptr<const RecordFilter>(filter);
+}
+
+namespace {
+// `text` as a regular expression that matches only itself, in a syntax RE2 and .NET share:
+// every character that is not a letter, a digit or beyond ASCII is escaped.
+std::string quote(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x80 && !std::isalnum(u)) out += '\\';
+    out += c;
+  }
+  return out;
+}
+}  // namespace
+
+std::optional<RecordFilter::ServerFilter> RecordFilter::server_filter() const {
+  ServerFilter out;
+  out.on_event_type = target_ == Target::event_type;
+  switch (kind_) {
+    case Kind::all: return std::nullopt;
+    case Kind::all_but_system:
+      // KurrentDB's own "exclude system events" filter; events of $-streams are dropped locally.
+      out.on_event_type = true;
+      out.regex = "^[^$]";
+      return out;
+    case Kind::exact: {
+      std::string alternatives;
+      for (const auto& v : values_) alternatives += (alternatives.empty() ? "" : "|") + quote(v);
+      out.regex = "^(?:" + alternatives + ")$";
+      return out;
+    }
+    case Kind::prefix:
+      if (std::find(values_.begin(), values_.end(), std::string()) != values_.end()) return std::nullopt;
+      out.prefixes = values_;
+      return out;
+    case Kind::regex: out.regex = regex_->pattern(); return out;
+  }
+  return std::nullopt;
 }
 
 bool RecordFilter::matches(std::string_view stream, std::string_view event_type) const {

@@ -11,10 +11,11 @@ using connector::make_error;
 
 namespace {
 
-// Bumped when the schema changes; another version is refused with a clear error. Version 2
-// added encrypted secret settings: a version 1 database is upgraded in place, and an older
-// sinkhost refuses a version 2 one instead of handing ciphertext to a sink as a password.
-constexpr int kSchemaVersion = 2;
+// Bumped when the schema changes; another version is refused with a clear error, older ones are
+// upgraded in place. Version 2 added encrypted secret settings (an older sinkhost refuses it
+// instead of handing ciphertext to a sink as a password); version 3 the checkpoint's prepare
+// position (KurrentDB's $all positions have two parts).
+constexpr int kSchemaVersion = 3;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS connectors (
@@ -23,14 +24,15 @@ CREATE TABLE IF NOT EXISTS connectors (
   instance_type_name   TEXT    NOT NULL,
   settings             TEXT    NOT NULL,  -- JSON object of canonical key -> value (secrets masked)
   run_requested        INTEGER NOT NULL,
-  checkpoint           INTEGER,           -- NULL: never committed
+  checkpoint           INTEGER,           -- commit position; NULL: never committed
   error_code           TEXT,
   error_message        TEXT,
   create_time_ms       INTEGER NOT NULL,
   update_time_ms       INTEGER NOT NULL,
   settings_update_time_ms INTEGER NOT NULL,
   delete_time_ms       INTEGER,           -- set: soft-deleted
-  secret_settings      TEXT    NOT NULL DEFAULT '{}'  -- JSON object of secret key -> ciphertext
+  secret_settings      TEXT    NOT NULL DEFAULT '{}', -- JSON object of secret key -> ciphertext
+  checkpoint_prepare   INTEGER            -- prepare position; NULL: the commit position
 );
 CREATE TABLE IF NOT EXISTS data_protection (
   id        INTEGER PRIMARY KEY CHECK (id = 1),
@@ -46,10 +48,13 @@ CREATE TABLE IF NOT EXISTS data_protection (
 constexpr const char* kUpgradeFrom1 = R"sql(
 ALTER TABLE connectors ADD COLUMN secret_settings TEXT NOT NULL DEFAULT '{}';
 )sql";
+constexpr const char* kUpgradeFrom2 = R"sql(
+ALTER TABLE connectors ADD COLUMN checkpoint_prepare INTEGER;
+)sql";
 
 constexpr const char* kColumns =
     "id, name, instance_type_name, settings, run_requested, checkpoint, error_code, error_message, "
-    "create_time_ms, update_time_ms, settings_update_time_ms, delete_time_ms, secret_settings";
+    "create_time_ms, update_time_ms, settings_update_time_ms, delete_time_ms, secret_settings, checkpoint_prepare";
 
 connector::Error storage_error(const sqlite::Error& e) {
   return make_error(ErrorCode::unavailable, std::string("the state store failed: ") + e.what());
@@ -69,11 +74,12 @@ struct StateStore::Impl {
     sqlite::Statement tables(db, "SELECT count(*) FROM sqlite_master WHERE name = 'connectors'");
     tables.step();
     const bool fresh = tables.column_int(0) == 0;
-    if (!fresh && found != kSchemaVersion && found != 1) {
+    if (!fresh && found != kSchemaVersion && found != 1 && found != 2) {
       throw sqlite::Error(path + " holds connector state of schema version " + std::to_string(found) +
                           ", this sinkhost reads version " + std::to_string(kSchemaVersion));
     }
     if (!fresh && found == 1) db.exec(kUpgradeFrom1);
+    if (!fresh && found <= 2) db.exec(kUpgradeFrom2);
     db.exec(kSchema);
     db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
     transaction.commit();
@@ -123,7 +129,11 @@ Result<std::vector<ConnectorDefinition>> StateStore::load_all() {
       d.instance_type_name = select.column_text(2);
       d.settings = nlohmann::json::parse(select.column_text(3)).get<Settings>();
       d.run_requested = select.column_int(4) != 0;
-      if (!select.column_is_null(5)) d.checkpoint = LogPosition(static_cast<std::uint64_t>(select.column_int(5)));
+      if (!select.column_is_null(5)) {
+        const auto commit = static_cast<std::uint64_t>(select.column_int(5));
+        const auto prepare = select.column_is_null(13) ? commit : static_cast<std::uint64_t>(select.column_int(13));
+        d.checkpoint = SourcePosition{commit, prepare};
+      }
       if (!select.column_is_null(6)) d.error = ErrorDetails{select.column_text(6), select.column_text(7)};
       d.create_time_ms = select.column_int(8);
       d.update_time_ms = select.column_int(9);
@@ -166,12 +176,13 @@ Result<void> StateStore::replace(const ConnectorDefinition& d) {
         impl_->db,
         "INSERT OR REPLACE INTO connectors (id, name, instance_type_name, settings, run_requested, create_time_ms, "
         "update_time_ms, settings_update_time_ms, delete_time_ms, checkpoint, error_code, error_message, "
-        "secret_settings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+        "secret_settings, checkpoint_prepare) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
     bind_definition(insert, d);
     if (d.checkpoint)
-      insert.bind(10, static_cast<std::int64_t>(d.checkpoint->value()));
+      insert.bind(10, static_cast<std::int64_t>(d.checkpoint->commit))
+          .bind(14, static_cast<std::int64_t>(d.checkpoint->prepare));
     else
-      insert.bind_null(10);
+      insert.bind_null(10).bind_null(14);
     if (d.error)
       insert.bind(11, d.error->code).bind(12, d.error->message);
     else
@@ -183,15 +194,15 @@ Result<void> StateStore::replace(const ConnectorDefinition& d) {
   }
 }
 
-Result<void> StateStore::save_checkpoint(const std::string& id, std::optional<LogPosition> position) {
+Result<void> StateStore::save_checkpoint(const std::string& id, std::optional<SourcePosition> position) {
   std::lock_guard lock(mutex_);
   try {
-    sqlite::Statement update(impl_->db, "UPDATE connectors SET checkpoint = ?2 WHERE id = ?1");
+    sqlite::Statement update(impl_->db, "UPDATE connectors SET checkpoint = ?2, checkpoint_prepare = ?3 WHERE id = ?1");
     update.bind(1, id);
     if (position)
-      update.bind(2, static_cast<std::int64_t>(position->value()));
+      update.bind(2, static_cast<std::int64_t>(position->commit)).bind(3, static_cast<std::int64_t>(position->prepare));
     else
-      update.bind_null(2);
+      update.bind_null(2).bind_null(3);
     update.step();
     return {};
   } catch (const sqlite::Error& e) {

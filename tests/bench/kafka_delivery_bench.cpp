@@ -228,7 +228,7 @@ int main(int argc, char** argv) {
       for (int c = 0; c < count; ++c) {
         auto view = service.get(id_prefix + std::to_string(count) + "-" + std::to_string(c));
         if (first_ack == 0 && view->metrics->records_delivered.load() > 0) first_ack = seconds_since(start);
-        if (!view->definition.checkpoint || view->definition.checkpoint->value() < events) done = false;
+        if (!view->definition.checkpoint || view->definition.checkpoint->commit < events) done = false;
       }
     }
     std::printf("  (first acknowledgement after %.2f s)\n", first_ack);
@@ -285,7 +285,7 @@ int main(int argc, char** argv) {
     auto position = (*log)->append(std::move(warm))->last_position.value();
     while (true) {
       auto view = service.get("bench-latency");
-      if (view->definition.checkpoint && view->definition.checkpoint->value() >= position) break;
+      if (view->definition.checkpoint && view->definition.checkpoint->commit >= position) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
@@ -314,7 +314,7 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::uint64_t, Clock::time_point>> seen;  // checkpoint, when observed
   while (appending) {
     auto view = service.get("bench-latency");
-    if (view->definition.checkpoint) seen.emplace_back(view->definition.checkpoint->value(), Clock::now());
+    if (view->definition.checkpoint) seen.emplace_back(view->definition.checkpoint->commit, Clock::now());
     std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
   appender.join();

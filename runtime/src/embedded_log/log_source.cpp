@@ -18,10 +18,20 @@ class LogSubscription final : public SourceSubscription {
 
   void watch(std::function<void()> on_new_events) { watch_ = log_.watch(std::move(on_new_events)); }
 
-  bool has_new() const override { return log_.head() >= next_; }
+  // The start to report once (SubscribeRequest::after_head).
+  void pin_start(LogPosition head) {
+    if (head.value() != 0) pinned_ = head;
+  }
+
+  bool has_new() const override { return pinned_ || log_.head() >= next_; }
 
   connector::Result<void> read(std::size_t max_events, std::size_t max_bytes, SourceBatch& into) override {
     into.clear();
+    if (pinned_) {
+      into.scanned_to = SourcePosition::of_log(*pinned_);
+      pinned_.reset();
+      return {};
+    }
     if (!has_new()) return {};
     auto last = reader_->scan(next_, max_events, [&](const EventRow& row) {
       ++into.examined;
@@ -54,6 +64,7 @@ class LogSubscription final : public SourceSubscription {
   std::shared_ptr<const RecordFilter> filter_;
   std::unique_ptr<EventLogReader> reader_;
   EventLog::WatchId watch_ = 0;
+  std::optional<LogPosition> pinned_;
 };
 
 }  // namespace
@@ -61,9 +72,15 @@ class LogSubscription final : public SourceSubscription {
 connector::Result<std::unique_ptr<SourceSubscription>> EmbeddedLogSource::subscribe(SubscribeRequest request) {
   auto reader = log_.open_reader();
   if (!reader.ok()) return reader.error();
-  const LogPosition from = request.after ? LogPosition(request.after->commit).next() : LogPosition(1);
+  LogPosition from(1);
+  if (request.after) {
+    from = LogPosition(request.after->commit).next();
+  } else if (request.after_head) {
+    from = log_.head().next();
+  }
   auto subscription =
       std::make_unique<LogSubscription>(log_, from, std::move(request.filter), std::move(reader).value());
+  if (!request.after && request.after_head) subscription->pin_start(LogPosition(from.value() - 1));
   subscription->watch(std::move(request.on_new_events));
   return std::unique_ptr<SourceSubscription>(std::move(subscription));
 }

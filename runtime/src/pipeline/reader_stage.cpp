@@ -106,6 +106,7 @@ void ReaderStage::run() {
 
   auto subscribed = options_.source->subscribe({
       .after = options_.after,
+      .after_head = options_.after_head,
       .filter = options_.filter,
       .on_new_events =
           [this] {
@@ -114,6 +115,10 @@ void ReaderStage::run() {
               news_ = true;
             }
             changed_.notify_all();
+          },
+      .on_health =
+          [metrics = options_.metrics](const SourceHealth& health) {
+            if (metrics) metrics->set_source_health(health);
           },
   });
   if (!subscribed.ok()) return fail(subscribed.error());

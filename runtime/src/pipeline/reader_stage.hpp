@@ -47,13 +47,14 @@ class ReaderStage {
  public:
   struct Options {
     EventSource* source = nullptr;
-    std::optional<SourcePosition> after;  // read events after this position; nullopt: from the start
+    std::optional<SourcePosition> after;  // read events after this position; nullopt: see after_head
+    bool after_head = false;              // SubscribeRequest::after_head
     std::shared_ptr<const RecordFilter> filter;
     std::string connector_id;
     bool ignore_system_headers = true;
     const connector::Sink* sink = nullptr;  // Sink::partition_key for a transform; called on this stage's thread
     TransformSettings transform = CommonSettings::defaults().transformer;  // compiled on this stage's thread
-    std::shared_ptr<ConnectorMetrics> metrics;
+    std::shared_ptr<ConnectorMetrics> metrics;  // also receives the source's health
     std::size_t max_batches = 4;
     std::size_t batch_events = 1000;
     std::size_t batch_bytes = 8u << 20;

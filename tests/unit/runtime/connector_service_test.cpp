@@ -47,7 +47,7 @@ class ConnectorServiceTest : public ::testing::Test {
   bool checkpoint_is(const std::string& id, std::uint64_t position) {
     for (int i = 0; i < 500; ++i) {
       auto view = service_->get(id);
-      if (view.ok() && view->definition.checkpoint == LogPosition(position)) return true;
+      if (view.ok() && view->definition.checkpoint == SourcePosition{position, position}) return true;
       std::this_thread::sleep_for(10ms);
     }
     return false;
@@ -77,7 +77,7 @@ TEST_F(ConnectorServiceTest, CreateStartDeliverStopKeepsTheCheckpointInTheStore)
   EXPECT_EQ(lines("out.jsonl"), 3u);
   auto stored = store_->load_all();
   ASSERT_EQ(stored->size(), 1u);
-  EXPECT_EQ((*stored)[0].checkpoint, LogPosition(3));
+  EXPECT_EQ((*stored)[0].checkpoint, (SourcePosition{3, 3}));
   EXPECT_FALSE((*stored)[0].run_requested);
 }
 

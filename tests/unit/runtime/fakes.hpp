@@ -44,10 +44,11 @@ class FakeSource final : public EventSource {
     std::lock_guard lock(wakes_mutex_);
     for (auto& [id, wake] : wakes_) wake();
   }
-  SourcePosition head() const override {
+  connector::Result<SourcePosition> head() const override {
     std::lock_guard lock(mutex_);
     return events_.empty() ? SourcePosition{} : events_.back().position;
   }
+  std::string describe() const override { return "the fake source"; }
   connector::Result<std::unique_ptr<SourceSubscription>> subscribe(SubscribeRequest request) override {
     int id = 0;
     {
@@ -58,7 +59,9 @@ class FakeSource final : public EventSource {
       std::lock_guard lock(wakes_mutex_);
       wakes_.emplace(id, request.on_new_events);
     }
-    return std::unique_ptr<SourceSubscription>(new Subscription(*this, id, std::move(request)));
+    const bool pin = !request.after && request.after_head;
+    if (pin) request.after = *head();
+    return std::unique_ptr<SourceSubscription>(new Subscription(*this, id, std::move(request), pin));
   }
   int subscriptions() const {
     std::lock_guard lock(mutex_);
@@ -68,22 +71,29 @@ class FakeSource final : public EventSource {
  private:
   class Subscription final : public SourceSubscription {
    public:
-    Subscription(FakeSource& source, int id, SubscribeRequest request)
+    Subscription(FakeSource& source, int id, SubscribeRequest request, bool pin)
         : source_(source),
           id_(id),
           next_(request.after ? request.after->commit : 0),
-          filter_(std::move(request.filter)) {}
+          filter_(std::move(request.filter)) {
+      if (pin && request.after->commit != 0) pinned_ = request.after;
+    }
     ~Subscription() override {
       std::lock_guard lock(source_.wakes_mutex_);
       source_.wakes_.erase(id_);
     }
     bool has_new() const override {
       std::lock_guard lock(source_.mutex_);
-      return next_ < source_.events_.size();
+      return pinned_ || next_ < source_.events_.size();
     }
     connector::Result<void> read(std::size_t max_events, std::size_t max_bytes, SourceBatch& into) override {
       into.clear();
       std::lock_guard lock(source_.mutex_);
+      if (pinned_) {  // SubscribeRequest::after_head: the start, once
+        into.scanned_to = pinned_;
+        pinned_.reset();
+        return {};
+      }
       while (next_ < source_.events_.size() && into.examined < max_events && into.bytes < max_bytes) {
         const auto& e = source_.events_[next_++];
         ++into.examined;
@@ -100,6 +110,7 @@ class FakeSource final : public EventSource {
     int id_;
     std::size_t next_;  // index of the next event
     std::shared_ptr<const RecordFilter> filter_;
+    std::optional<SourcePosition> pinned_;
   };
 
   mutable std::mutex mutex_;  // events_, subscriptions_

@@ -86,5 +86,32 @@ TEST(RecordFilter, BadExpressionsAndJsonPathAreRefusedWithTheReason) {
   EXPECT_NE(looks_like_json_path.error().field_violations.at(0).description.find("JsonPath"), std::string::npos);
 }
 
+// What a KurrentDB source pushes to the server: never narrower than the filter itself.
+TEST(RecordFilter, TheServerFilterIsWhatKurrentDbCanEvaluate) {
+  auto none = filter({})->server_filter();
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->on_event_type) << "system events are excluded on the server by their type";
+  EXPECT_EQ(none->regex, "^[^$]");
+
+  EXPECT_FALSE(filter({{"subscription:filter:scope", "stream"}})->server_filter()) << "every event: no filter";
+
+  auto prefixes = filter({{"subscription:filter:filterType", "prefix"},
+                          {"subscription:filter:expression", "order-,invoice-"}})->server_filter();
+  ASSERT_TRUE(prefixes);
+  EXPECT_FALSE(prefixes->on_event_type);
+  EXPECT_EQ(prefixes->prefixes, (std::vector<std::string>{"order-", "invoice-"}));
+
+  auto types = filter({{"subscription:filter:filterType", "eventType"},
+                       {"subscription:filter:expression", "Order.Placed,Shipped"}})->server_filter();
+  ASSERT_TRUE(types);
+  EXPECT_TRUE(types->on_event_type);
+  EXPECT_EQ(types->regex, "^(?:Order\\.Placed|Shipped)$") << "exact names, punctuation escaped";
+
+  auto regex = filter({{"subscription:filter:expression", "^order-[0-9]+$"}})->server_filter();
+  ASSERT_TRUE(regex);
+  EXPECT_FALSE(regex->on_event_type);
+  EXPECT_EQ(regex->regex, "^order-[0-9]+$");
+}
+
 }  // namespace
 }  // namespace sinkhost::runtime

@@ -693,7 +693,7 @@ TEST(StateStoreSchema, AVersion1StateStoreIsUpgradedInPlace) {
   auto all = (*store)->load_all();
   ASSERT_TRUE(all.ok()) << all.error().message;
   ASSERT_EQ(all->size(), 1u);
-  EXPECT_EQ((*all)[0].checkpoint, LogPosition(7));
+  EXPECT_EQ((*all)[0].checkpoint, (SourcePosition{7, 7}));
   EXPECT_TRUE((*all)[0].sealed_settings.empty());
   auto record = (*store)->load_data_protection();
   ASSERT_TRUE(record.ok());

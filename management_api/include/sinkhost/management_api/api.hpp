@@ -38,6 +38,7 @@ class Api {
   // streams_routes.cpp
   HttpResponse append(const HttpRequest& request, const std::string& stream);
   HttpResponse read(const Target& target, const std::string& stream);
+  std::optional<HttpResponse> refuse_if_external(const char* what) const;
 
   // connectors_routes.cpp
   HttpResponse connectors(const HttpRequest& request, const Target& target);

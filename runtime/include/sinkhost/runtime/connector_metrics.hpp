@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "sinkhost/runtime/source.hpp"
+
 namespace sinkhost::runtime {
 
 // Counters of one connector since the host started, written by its worker thread and read by
@@ -30,15 +32,29 @@ struct ConnectorMetrics {
 
   std::atomic<std::uint64_t> restarts{0};  // sink rebuilt after a fatal error, resent from the checkpoint
 
-  // The checkpoint the connector's delivery thread last saved in this run (its commit position),
-  // so that views show it without the control plane being involved in every save.
-  void publish_checkpoint(std::uint64_t commit_position) {
-    saved_checkpoint_.store(commit_position + 1, std::memory_order_release);
+  // The checkpoint the connector's delivery thread last saved in this run, so that views show it
+  // without the control plane being involved in every save.
+  void publish_checkpoint(SourcePosition position) {
+    std::lock_guard lock(condition_mutex_);
+    saved_checkpoint_ = position;
   }
-  void forget_checkpoint() { saved_checkpoint_.store(0, std::memory_order_release); }
-  std::optional<std::uint64_t> saved_checkpoint() const {
-    auto v = saved_checkpoint_.load(std::memory_order_acquire);
-    return v == 0 ? std::nullopt : std::optional<std::uint64_t>(v - 1);
+  void forget_checkpoint() {
+    std::lock_guard lock(condition_mutex_);
+    saved_checkpoint_.reset();
+  }
+  std::optional<SourcePosition> saved_checkpoint() const {
+    std::lock_guard lock(condition_mutex_);
+    return saved_checkpoint_;
+  }
+
+  // How the connector's source connection is doing (an external store's), as last reported.
+  void set_source_health(const SourceHealth& health) {
+    std::lock_guard lock(condition_mutex_);
+    source_health_ = health;
+  }
+  SourceHealth source_health() const {
+    std::lock_guard lock(condition_mutex_);
+    return source_health_;
   }
 
   // A transient condition the sink reported (a broker down), while it lasts.
@@ -67,9 +83,10 @@ struct ConnectorMetrics {
   }
 
  private:
-  std::atomic<std::uint64_t> saved_checkpoint_{0};  // commit position + 1; 0: none this run
-  mutable std::mutex condition_mutex_;
+  mutable std::mutex condition_mutex_;  // guards the members below
+  std::optional<SourcePosition> saved_checkpoint_;  // none this run
   std::optional<Condition> degraded_;
+  SourceHealth source_health_;
 };
 
 }  // namespace sinkhost::runtime

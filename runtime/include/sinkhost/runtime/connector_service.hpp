@@ -37,8 +37,17 @@ struct ConnectorView {
   std::optional<ConnectorMetrics::Condition> warning() const {
     if (state != ConnectorState::running || !metrics) return std::nullopt;
     auto condition = metrics->degraded();
+    if (!condition) condition = source_warning();
     if (condition) condition->message = SecretRedactor::global().redact(condition->message);
     return condition;
+  }
+
+ private:
+  // While the source reconnects to its store: its last error.
+  std::optional<ConnectorMetrics::Condition> source_warning() const {
+    auto health = metrics->source_health();
+    if (health.state != SourceHealth::State::reconnecting || !health.last_error) return std::nullopt;
+    return ConnectorMetrics::Condition{connector::code_name(health.last_error->code), health.last_error->message};
   }
 };
 
@@ -114,7 +123,8 @@ class ConnectorService {
   Result<ConnectorView> get(const std::string& id) const;
 
   const PluginRegistry& plugins() const { return plugins_; }
-  LogPosition log_head() const { return LogPosition(source_.head().commit); }
+  // Where the host's connectors read their events.
+  const EventSource& source() const { return source_; }
   // True once restore() has run: the host is ready to serve (GET /ready).
   bool restored() const { return restored_.load(std::memory_order_acquire); }
 

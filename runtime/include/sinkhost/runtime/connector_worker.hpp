@@ -51,7 +51,8 @@ class ConnectorWorker final : public connector::DeliveryListener {
     std::string connector_id;
     connector::Settings settings;  // validated, defaults applied
     const connector::SinkDescriptor* descriptor = nullptr;
-    std::optional<SourcePosition> after;         // deliver events after this position; nullopt: from the start
+    std::optional<SourcePosition> after;         // deliver events after this position; nullopt: see after_head
+    bool after_head = false;                     // SubscribeRequest::after_head
     SourcePosition committed;                    // position already checkpointed
     std::shared_ptr<const RecordFilter> filter;  // which events to deliver
     std::shared_ptr<ConnectorMetrics> metrics;
@@ -81,7 +82,8 @@ class ConnectorWorker final : public connector::DeliveryListener {
 
   void run();
   Result<std::unique_ptr<connector::Sink>> open_sink();
-  std::unique_ptr<ReaderStage> start_reader(const connector::Sink& sink, std::optional<SourcePosition> after);
+  std::unique_ptr<ReaderStage> start_reader(const connector::Sink& sink, std::optional<SourcePosition> after,
+                                            bool after_head);
   std::optional<Error> stream(std::unique_ptr<connector::Sink>& sink);
   std::optional<Error> apply(Run& run, std::vector<Outcome>& outcomes);
   std::optional<Error> send(Run& run, connector::Sink& sink);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,17 @@ class RecordFilter {
   // Decides on the two names alone, so a source can skip an event before decoding the rest.
   bool matches(std::string_view stream, std::string_view event_type) const;
   bool matches(const StoredEvent& event) const { return matches(event.stream, event.event_type); }
+
+  // The part of the filter a store's server can evaluate (KurrentDB's $all subscription filter:
+  // stream or event type, by prefixes or a regular expression). It never excludes an event the
+  // filter keeps, so a source that pushes it still calls matches() on what arrives. nullopt:
+  // nothing to push (every event).
+  struct ServerFilter {
+    bool on_event_type = false;         // false: on the stream name
+    std::vector<std::string> prefixes;  // one of them starts the name; or:
+    std::string regex;                  // finds a match in the name (when `prefixes` is empty)
+  };
+  std::optional<ServerFilter> server_filter() const;
 
  private:
   enum class Target { stream, event_type };

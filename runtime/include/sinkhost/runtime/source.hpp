@@ -79,22 +79,43 @@ class SourceSubscription {
   virtual connector::Result<void> read(std::size_t max_events, std::size_t max_bytes, SourceBatch& into) = 0;
 };
 
+// How a source's connection to its store is doing, as a subscription reports it.
+struct SourceHealth {
+  enum class State { healthy, reconnecting, failed };
+  State state = State::healthy;
+  std::optional<connector::Error> last_error;  // the latest error, kept after recovery
+};
+const char* to_string(SourceHealth::State state);  // "HEALTHY", "RECONNECTING", "FAILED"
+
 struct SubscribeRequest {
-  std::optional<SourcePosition> after;  // deliver events after this position; nullopt: from the start
+  std::optional<SourcePosition> after;  // deliver events after this position; nullopt: see after_head
+  // With `after` unset: false delivers from the first event; true delivers only events after the
+  // newest one at the time the source first reaches its store. The subscription then reports that
+  // newest position once, as the `scanned_to` of a read without events, so that a checkpoint pins
+  // the start and a restart does not move it.
+  bool after_head = false;
   // Events the connector delivers. A source evaluates it where it can do so cheaply (the
   // embedded log before decoding the event, KurrentDB on the server), and always before an
   // event leaves read().
   std::shared_ptr<const RecordFilter> filter;
   // Runs on a thread of the source whenever new events may be there; must be quick.
   std::function<void()> on_new_events;
+  // Runs on a thread of the source when its health changes (a source that cannot fail never
+  // calls it); may be empty.
+  std::function<void(const SourceHealth&)> on_health;
 };
 
 // Where a host's events come from (docs/architecture.md, "Sources").
 class EventSource {
  public:
   virtual ~EventSource() = default;
-  // The position of the newest event; a subscription "after head()" sees only new events.
-  virtual SourcePosition head() const = 0;
+  // The position of the newest event, as far as the source knows it now (it does not block on a
+  // remote store): an `unavailable` error when it cannot tell.
+  virtual connector::Result<SourcePosition> head() const = 0;
+  // Where events come from, for messages: "the embedded log", "KurrentDB at host:2113".
+  virtual std::string describe() const = 0;
+  // True when events are appended elsewhere (the embedded log's append routes then refuse).
+  virtual bool external() const { return false; }
   virtual connector::Result<std::unique_ptr<SourceSubscription>> subscribe(SubscribeRequest request) = 0;
 };
 

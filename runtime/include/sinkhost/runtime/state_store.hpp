@@ -39,7 +39,7 @@ struct ConnectorDefinition {
   // The values of the secret settings, encrypted; decrypted only to start the connector.
   SealedSettings sealed_settings;
   bool run_requested = false;             // the state the user asked for: started or stopped
-  std::optional<LogPosition> checkpoint;  // last committed position
+  std::optional<SourcePosition> checkpoint;  // last committed position
   std::optional<ErrorDetails> error;
   std::int64_t create_time_ms = 0;
   std::int64_t update_time_ms = 0;
@@ -73,10 +73,10 @@ class StateStore final : public CheckpointStore {
   // deleted id).
   Result<void> replace(const ConnectorDefinition& definition);
   // nullopt clears the checkpoint.
-  Result<void> save_checkpoint(const std::string& id, std::optional<LogPosition> position);
+  Result<void> save_checkpoint(const std::string& id, std::optional<SourcePosition> position);
   // CheckpointStore: a connector's delivery thread commits here. Stores the commit position.
   Result<void> save_checkpoint(const std::string& id, SourcePosition position) override {
-    return save_checkpoint(id, std::optional<LogPosition>(LogPosition(position.commit)));
+    return save_checkpoint(id, std::optional<SourcePosition>(position));
   }
   Result<void> save_run_requested(const std::string& id, bool run_requested);
   Result<void> save_error(const std::string& id, const std::optional<ErrorDetails>& error);

@@ -67,7 +67,7 @@ TEST_F(LogSourceTest, EventsCarryEveryFieldWithTheLogPositionAsPositionAndOrdina
   EXPECT_EQ(e.data, R"({"total":5})");
   EXPECT_EQ(e.metadata, R"({"tenant":"acme"})");
   EXPECT_GT(e.created_ms, 0);
-  EXPECT_EQ(source_->head(), (SourcePosition{1, 1}));
+  EXPECT_EQ(*source_->head(), (SourcePosition{1, 1}));
 }
 
 // A subscription started from the beginning while appends run reads every event exactly once,

@@ -13,7 +13,8 @@ class EmbeddedLogSource final : public EventSource {
  public:
   explicit EmbeddedLogSource(EventLog& log) : log_(log) {}
 
-  SourcePosition head() const override { return SourcePosition::of_log(log_.head()); }
+  connector::Result<SourcePosition> head() const override { return SourcePosition::of_log(log_.head()); }
+  std::string describe() const override { return "the embedded log"; }
   connector::Result<std::unique_ptr<SourceSubscription>> subscribe(SubscribeRequest request) override;
 
  private:
