@@ -223,9 +223,9 @@ std::variant<runtime::AppendRequest, HttpResponse> parse_append(const HttpReques
 std::optional<HttpResponse> Api::refuse_if_external(const char* what) const {
   const auto& source = connectors_.source();
   if (!source.external()) return std::nullopt;
-  return error_response(make_error(ErrorCode::failed_precondition,
-                                   std::string("this host reads its events from ") + source.describe() +
-                                       " (--source), not from its embedded log: " + what + " there"));
+  return error_response(
+      make_error(ErrorCode::failed_precondition, std::string("this host reads its events from ") + source.describe() +
+                                                     " (--source), not from its embedded log: " + what + " there"));
 }
 
 HttpResponse Api::append(const HttpRequest& request, const std::string& stream) {

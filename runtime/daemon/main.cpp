@@ -201,7 +201,9 @@ connector::Result<std::optional<runtime::KurrentDbConnection>> source_connection
   std::string text = o.source;
   if (!o.source_file.empty()) {
     std::ifstream in(o.source_file);
-    if (!in) return connector::make_error(connector::ErrorCode::invalid_argument, "--source-file " + o.source_file + " cannot be read");
+    if (!in)
+      return connector::make_error(connector::ErrorCode::invalid_argument,
+                                   "--source-file " + o.source_file + " cannot be read");
     std::getline(in, text);
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
   }
@@ -301,8 +303,9 @@ int main(int argc, char** argv) {
   if (options.source != "embedded" || !options.source_file.empty()) {
     // The gRPC face serves the embedded log, which such a host does not read.
     if (options.grpc_listen_given && options.grpc_listen != "none") {
-      return fail("--grpc-listen serves the embedded log; a host with --source reads an external store: append "
-                  "there, and leave --grpc-listen out (or none)");
+      return fail(
+          "--grpc-listen serves the embedded log; a host with --source reads an external store: append "
+          "there, and leave --grpc-listen out (or none)");
     }
     options.grpc_listen = "none";
   }

@@ -135,8 +135,8 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
   if (after) {
     spdlog::info("[{}] starting after position {}", definition.id, after->commit);
   } else {
-    spdlog::info("[{}] starting {} {}", definition.id, after_head ? "after the newest event of" : "from the first event of",
-                 source_.describe());
+    spdlog::info("[{}] starting {} {}", definition.id,
+                 after_head ? "after the newest event of" : "from the first event of", source_.describe());
   }
   // Answer once the sink is open (RUNNING) or failed (STOPPED with errorDetails), so that a
   // script's next step sees a connector that is ready; a sink slow to open does not hold the

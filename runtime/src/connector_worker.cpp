@@ -284,7 +284,7 @@ std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& s
   Run run(options_, common_, checkpoints_, *this);
   run.reader = start_reader(*sink, options_.after, options_.after_head);
   hooks_.on_state(ConnectorState::running);
-  log(connector::LogLevel::info, options_.after        ? "running after position " + std::to_string(options_.after->commit)
+  log(connector::LogLevel::info, options_.after ? "running after position " + std::to_string(options_.after->commit)
                                  : options_.after_head ? "running after the newest event of " + source_.describe()
                                                        : "running from the first event of " + source_.describe());
 

@@ -125,11 +125,16 @@ connector::Result<void> apply_option(KurrentDbConnection& c, const std::string& 
   }
   if (name == "nodepreference") {
     const auto v = lower(value);
-    if (v == "leader") c.node_preference = KurrentDbConnection::NodePreference::leader;
-    else if (v == "follower") c.node_preference = KurrentDbConnection::NodePreference::follower;
-    else if (v == "random") c.node_preference = KurrentDbConnection::NodePreference::random;
-    else if (v == "readonlyreplica") c.node_preference = KurrentDbConnection::NodePreference::read_only_replica;
-    else return invalid("option nodePreference must be leader, follower, random or readOnlyReplica");
+    if (v == "leader")
+      c.node_preference = KurrentDbConnection::NodePreference::leader;
+    else if (v == "follower")
+      c.node_preference = KurrentDbConnection::NodePreference::follower;
+    else if (v == "random")
+      c.node_preference = KurrentDbConnection::NodePreference::random;
+    else if (v == "readonlyreplica")
+      c.node_preference = KurrentDbConnection::NodePreference::read_only_replica;
+    else
+      return invalid("option nodePreference must be leader, follower, random or readOnlyReplica");
     return {};
   }
   if (std::find(std::begin(kIgnored), std::end(kIgnored), name) != std::end(kIgnored)) {
@@ -188,7 +193,8 @@ connector::Result<KurrentDbConnection> parse_connection_string(std::string_view 
   if (scheme == "kurrentdb+discover" || scheme == "esdb+discover" || scheme == "kdb+discover") {
     c.discover = true;
   } else if (scheme != "kurrentdb" && scheme != "esdb" && scheme != "kdb") {
-    return invalid("unknown scheme '" + scheme + "' (use kurrentdb://, kurrentdb+discover://, esdb:// or esdb+discover://)");
+    return invalid("unknown scheme '" + scheme +
+                   "' (use kurrentdb://, kurrentdb+discover://, esdb:// or esdb+discover://)");
   }
   auto rest = text.substr(scheme_end + 3);
   auto query_start = rest.find('?');

@@ -119,7 +119,8 @@ connector::Result<std::shared_ptr<StoreConnection>> StoreConnection::create(Kurr
   std::shared_ptr<StoreConnection> connection(new StoreConnection(std::move(settings)));
   connection->credentials_ = std::move(credentials).value();
   const auto& c = connection->settings_;
-  if (!c.username.empty()) connection->authorization_ = "Basic " + connector::base64_encode(c.username + ":" + c.password);
+  if (!c.username.empty())
+    connection->authorization_ = "Basic " + connector::base64_encode(c.username + ":" + c.password);
   if (!c.discover) connection->endpoint_ = c.hosts.front();
   return connection;
 }
@@ -128,7 +129,8 @@ std::shared_ptr<grpc::Channel> StoreConnection::open_channel(const Endpoint& end
   grpc::ChannelArguments args;
   if (settings_.keep_alive_interval_ms >= 0) {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(settings_.keep_alive_interval_ms));
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(std::max<std::int64_t>(1, settings_.keep_alive_timeout_ms)));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                static_cast<int>(std::max<std::int64_t>(1, settings_.keep_alive_timeout_ms)));
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   }
@@ -212,10 +214,11 @@ connector::Error StoreConnection::describe_failure(const grpc::Status& status, c
   permanent = true;
   switch (status.error_code()) {
     case grpc::StatusCode::UNAUTHENTICATED:
-      return make_error(ErrorCode::permission_denied,
-                        where + " refused the credentials" +
-                            (settings_.username.empty() ? std::string(" (none given)") : " of user '" + settings_.username + "'") +
-                            " while " + doing + ": " + said);
+      return make_error(
+          ErrorCode::permission_denied,
+          where + " refused the credentials" +
+              (settings_.username.empty() ? std::string(" (none given)") : " of user '" + settings_.username + "'") +
+              " while " + doing + ": " + said);
     case grpc::StatusCode::PERMISSION_DENIED:
       return make_error(ErrorCode::permission_denied,
                         where + " does not allow user '" + settings_.username + "' " + doing + ": " + said);
@@ -225,11 +228,12 @@ connector::Error StoreConnection::describe_failure(const grpc::Status& status, c
     default: break;
   }
   if (contains(said, "certificate verify failed") || contains(said, "certificate_verify_failed")) {
-    return make_error(ErrorCode::failed_precondition,
-                      "the TLS certificate of " + where + " is not trusted (" +
-                          (settings_.tls_ca_file.empty() ? std::string("checked against the system's CAs; set tlsCaFile")
-                                                         : "checked against tlsCaFile " + settings_.tls_ca_file) +
-                          "): " + said);
+    return make_error(
+        ErrorCode::failed_precondition,
+        "the TLS certificate of " + where + " is not trusted (" +
+            (settings_.tls_ca_file.empty() ? std::string("checked against the system's CAs; set tlsCaFile")
+                                           : "checked against tlsCaFile " + settings_.tls_ca_file) +
+            "): " + said);
   }
   permanent = false;
   return make_error(ErrorCode::unavailable, where + " is unreachable while " + doing + ": " + said);

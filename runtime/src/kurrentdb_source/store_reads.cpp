@@ -16,10 +16,9 @@ std::string uuid_text(const event_store::client::UUID& uuid) {
   const auto msb = static_cast<std::uint64_t>(uuid.structured().most_significant_bits());
   const auto lsb = static_cast<std::uint64_t>(uuid.structured().least_significant_bits());
   char text[37];
-  std::snprintf(text, sizeof text, "%08llx-%04llx-%04llx-%04llx-%012llx",
-                static_cast<unsigned long long>(msb >> 32), static_cast<unsigned long long>((msb >> 16) & 0xffff),
-                static_cast<unsigned long long>(msb & 0xffff), static_cast<unsigned long long>(lsb >> 48),
-                static_cast<unsigned long long>(lsb & 0xffffffffffffULL));
+  std::snprintf(text, sizeof text, "%08llx-%04llx-%04llx-%04llx-%012llx", static_cast<unsigned long long>(msb >> 32),
+                static_cast<unsigned long long>((msb >> 16) & 0xffff), static_cast<unsigned long long>(msb & 0xffff),
+                static_cast<unsigned long long>(lsb >> 48), static_cast<unsigned long long>(lsb & 0xffffffffffffULL));
   return text;
 }
 

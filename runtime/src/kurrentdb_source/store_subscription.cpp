@@ -82,7 +82,8 @@ void StoreSubscription::push(Item item) {
   {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] {
-      return stopping_ || queue_.empty() || (queue_.size() < kMaxQueuedItems && queued_bytes_ + bytes <= kMaxQueuedBytes);
+      return stopping_ || queue_.empty() ||
+             (queue_.size() < kMaxQueuedItems && queued_bytes_ + bytes <= kMaxQueuedBytes);
     });
     if (stopping_) return;
     queued_bytes_ += bytes;
@@ -138,7 +139,8 @@ grpc::Status StoreSubscription::subscribe_once(grpc::ClientContext& context, boo
         break;
       }
       case streams::ReadResp::kCheckpoint: {
-        const SourcePosition position{response.checkpoint().commit_position(), response.checkpoint().prepare_position()};
+        const SourcePosition position{response.checkpoint().commit_position(),
+                                      response.checkpoint().prepare_position()};
         if (after_ && position <= *after_) break;
         after_ = position;
         push({position, std::nullopt});

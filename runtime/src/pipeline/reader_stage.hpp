@@ -54,7 +54,7 @@ class ReaderStage {
     bool ignore_system_headers = true;
     const connector::Sink* sink = nullptr;  // Sink::partition_key for a transform; called on this stage's thread
     TransformSettings transform = CommonSettings::defaults().transformer;  // compiled on this stage's thread
-    std::shared_ptr<ConnectorMetrics> metrics;  // also receives the source's health
+    std::shared_ptr<ConnectorMetrics> metrics;                             // also receives the source's health
     std::size_t max_batches = 4;
     std::size_t batch_events = 1000;
     std::size_t batch_bytes = 8u << 20;

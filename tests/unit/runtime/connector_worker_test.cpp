@@ -85,7 +85,8 @@ TEST_F(WorkerTest, TheCheckpointWaitsForTheSinksAcknowledgement) {
   ASSERT_TRUE(checkpoints.wait_for(SourcePosition{3, 3}));
   EXPECT_EQ(metrics->records_delivered.load(), 3u);
   // Published for the views right after the save.
-  for (int i = 0; i < 500 && metrics->saved_checkpoint() != SourcePosition{3, 3}; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 500 && metrics->saved_checkpoint() != SourcePosition{3, 3}; ++i)
+    std::this_thread::sleep_for(10ms);
   EXPECT_EQ(metrics->saved_checkpoint(), (SourcePosition{3, 3}));
   worker->request_stop();
   worker->join();

@@ -95,14 +95,16 @@ TEST(RecordFilter, TheServerFilterIsWhatKurrentDbCanEvaluate) {
 
   EXPECT_FALSE(filter({{"subscription:filter:scope", "stream"}})->server_filter()) << "every event: no filter";
 
-  auto prefixes = filter({{"subscription:filter:filterType", "prefix"},
-                          {"subscription:filter:expression", "order-,invoice-"}})->server_filter();
+  auto prefixes =
+      filter({{"subscription:filter:filterType", "prefix"}, {"subscription:filter:expression", "order-,invoice-"}})
+          ->server_filter();
   ASSERT_TRUE(prefixes);
   EXPECT_FALSE(prefixes->on_event_type);
   EXPECT_EQ(prefixes->prefixes, (std::vector<std::string>{"order-", "invoice-"}));
 
   auto types = filter({{"subscription:filter:filterType", "eventType"},
-                       {"subscription:filter:expression", "Order.Placed,Shipped"}})->server_filter();
+                       {"subscription:filter:expression", "Order.Placed,Shipped"}})
+                   ->server_filter();
   ASSERT_TRUE(types);
   EXPECT_TRUE(types->on_event_type);
   EXPECT_EQ(types->regex, "^(?:Order\\.Placed|Shipped)$") << "exact names, punctuation escaped";

@@ -83,7 +83,7 @@ struct ConnectorMetrics {
   }
 
  private:
-  mutable std::mutex condition_mutex_;  // guards the members below
+  mutable std::mutex condition_mutex_;              // guards the members below
   std::optional<SourcePosition> saved_checkpoint_;  // none this run
   std::optional<Condition> degraded_;
   SourceHealth source_health_;

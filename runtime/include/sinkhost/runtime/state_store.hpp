@@ -38,7 +38,7 @@ struct ConnectorDefinition {
   Settings settings;
   // The values of the secret settings, encrypted; decrypted only to start the connector.
   SealedSettings sealed_settings;
-  bool run_requested = false;             // the state the user asked for: started or stopped
+  bool run_requested = false;                // the state the user asked for: started or stopped
   std::optional<SourcePosition> checkpoint;  // last committed position
   std::optional<ErrorDetails> error;
   std::int64_t create_time_ms = 0;

@@ -70,10 +70,12 @@ class StoreSubscriptionTest : public ::testing::Test {
     return subscription.ok() ? std::move(subscription).value() : nullptr;
   }
   // Reads until `count` events arrived (or 10 s passed); the positions scanned go to `scanned`.
-  std::vector<SourceEvent> read(SourceSubscription& s, std::size_t count, std::optional<SourcePosition>* scanned = nullptr) {
+  std::vector<SourceEvent> read(SourceSubscription& s, std::size_t count,
+                                std::optional<SourcePosition>* scanned = nullptr) {
     std::vector<SourceEvent> out;
     SourceBatch batch;
-    for (auto deadline = std::chrono::steady_clock::now() + 10s; out.size() < count && std::chrono::steady_clock::now() < deadline;) {
+    for (auto deadline = std::chrono::steady_clock::now() + 10s;
+         out.size() < count && std::chrono::steady_clock::now() < deadline;) {
       auto read = s.read(100, 1 << 20, batch);
       EXPECT_TRUE(read.ok()) << read.error().message;
       if (!read.ok()) break;
@@ -129,8 +131,8 @@ TEST_F(StoreSubscriptionTest, TheFilterHoldsAndSystemEventsStayOut) {
   append("$settings", {event("Changed", "{}")});
   append("invoice-1", {event("$metadata", "{}"), event("InvoiceSent", "{}")});
   append("order-2", {event("OrderPaid", "{}")});
-  auto s = subscribe({.filter = filter({{"subscription:filter:filterType", "prefix"},
-                                        {"subscription:filter:expression", "order-"}})});
+  auto s = subscribe(
+      {.filter = filter({{"subscription:filter:filterType", "prefix"}, {"subscription:filter:expression", "order-"}})});
   std::optional<SourcePosition> scanned;
   auto events = read(*s, 2, &scanned);
   ASSERT_EQ(events.size(), 2u);
@@ -190,6 +192,23 @@ TEST_F(StoreSubscriptionTest, ResubscribesAfterTheStoreComesBackWithoutLossOrDup
   ASSERT_TRUE(s->read(100, 1 << 20, extra).ok());
   EXPECT_EQ(extra.size, 0u) << "no duplicates";
   EXPECT_EQ(health().back(), SourceHealth::State::healthy);
+}
+
+// A cluster connection string: the seed's gossip names the leader, and the subscription reads
+// from it (the face answers gossip as a single-node cluster whose leader is itself).
+TEST_F(StoreSubscriptionTest, ADiscoverConnectionStringFindsTheLeaderThroughGossip) {
+  append("order-1", {event("OrderPlaced", R"({"n":1})")});
+  auto connection = parse_connection_string("kurrentdb+discover://127.0.0.1:" + std::to_string(port_) +
+                                            "?tls=false&nodePreference=leader&gossipTimeout=2000");
+  ASSERT_TRUE(connection.ok()) << connection.error().message;
+  auto source = open_kurrentdb_source(*connection);
+  ASSERT_TRUE(source.ok()) << source.error().message;
+  EXPECT_EQ((*source)->describe(), "KurrentDB cluster at 127.0.0.1:" + std::to_string(port_));
+  auto subscription = (*source)->subscribe({.filter = filter({})});
+  ASSERT_TRUE(subscription.ok());
+  auto events = read(**subscription, 1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].stream, "order-1");
 }
 
 }  // namespace
