@@ -100,8 +100,7 @@ json source_json(const runtime::ConnectorView& view, const SourceContext& contex
   }
   if (context.head) {
     out["headPosition"] = *context.head;
-    const std::uint64_t committed = view.definition.checkpoint ? view.definition.checkpoint->commit : 0;
-    out["lag"] = *context.head > committed ? *context.head - committed : 0;
+    out["lag"] = view.lag(*context.head);
   }
   return out;
 }

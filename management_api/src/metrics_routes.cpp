@@ -29,13 +29,6 @@ void family(std::string& out, const char* name, const char* type, const char* he
   out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
-// The source's head minus the connector's committed checkpoint (commit positions: events on the
-// embedded log, bytes of KurrentDB's transaction log on an external store).
-std::uint64_t lag_events(const runtime::ConnectorView& c, std::uint64_t head) {
-  const auto committed = c.definition.checkpoint ? c.definition.checkpoint->commit : 0;
-  return head > committed ? head - committed : 0;
-}
-
 // A connector's delivery latency histogram under `name`.
 void latency_histogram(std::string& out, const char* name, const runtime::ConnectorView& c) {
   const auto id = label(c.definition.id);
@@ -93,7 +86,7 @@ void kurrentdb_metrics(std::string& out, const std::vector<runtime::ConnectorVie
   });
   family(out, "messaging_kurrent_consumer_lag", "gauge",
          "Log head minus the committed checkpoint (KurrentDB's name; sinkhost_connector_lag_events).");
-  each("messaging_kurrent_consumer_lag", [&](const View& c) { return lag_events(c, head); });
+  each("messaging_kurrent_consumer_lag", [&](const View& c) { return c.lag(head); });
   family(out, "messaging_kurrent_processor_error_count", "counter",
          "Runs that ended in a failure (KurrentDB's name; sinkhost_connector_failed_runs_total).");
   each("messaging_kurrent_processor_error_count", [](const View& c) { return c.metrics->runs_failed.load(); });
@@ -140,7 +133,7 @@ HttpResponse Api::metrics() {
   per_connector("sinkhost_connector_checkpoint_position", "gauge", "Log position of the committed checkpoint.",
                 [](const View& c) { return c.definition.checkpoint ? c.definition.checkpoint->commit : 0; });
   per_connector("sinkhost_connector_lag_events", "gauge", "Log head minus the committed checkpoint.",
-                [&](const View& c) { return lag_events(c, head); });
+                [&](const View& c) { return c.lag(head); });
 
   per_connector("sinkhost_connector_restarts_total", "counter",
                 "Times the sink was rebuilt after a fatal error and resent from the checkpoint.",

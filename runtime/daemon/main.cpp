@@ -219,17 +219,17 @@ connector::Result<std::optional<runtime::KurrentDbConnection>> source_connection
 }
 
 // The external store's source, or nullptr for the embedded log.
-connector::Result<std::unique_ptr<runtime::EventSource>> open_source(const Options& o) {
-  auto connection = source_connection(o);
-  if (!connection.ok()) return connection.error();
-  if (!*connection) return std::unique_ptr<runtime::EventSource>();
-  auto source = runtime::open_kurrentdb_source(**connection);
+connector::Result<std::unique_ptr<runtime::EventSource>> open_source(
+    const std::optional<runtime::KurrentDbConnection>& connection) {
+  if (!connection) return std::unique_ptr<runtime::EventSource>();
+  auto source = runtime::open_kurrentdb_source(*connection);
   if (!source.ok()) return source.error();
   spdlog::info("connectors read their events from {} (--source)", (*source)->describe());
   return source;
 }
 
-int serve(const Options& o, const runtime::PluginRegistry& plugins, std::optional<runtime::SecretBytes> token,
+int serve(const Options& o, const std::optional<runtime::KurrentDbConnection>& source_store,
+          const runtime::PluginRegistry& plugins, std::optional<runtime::SecretBytes> token,
           std::shared_ptr<management_api::Authenticator> authenticator, const Listeners& listeners) {
   const std::string& host = listeners.host;
   auto log = runtime::EventLog::open(
@@ -247,7 +247,7 @@ int serve(const Options& o, const runtime::PluginRegistry& plugins, std::optiona
     spdlog::info("no data protection token: connectors with secret settings are refused (see docs/security.md)");
   }
 
-  auto source = open_source(o);
+  auto source = open_source(source_store);
   if (!source.ok()) return fail(source.error().message);
   std::optional<runtime::ConnectorService> service;
   if (*source) {
@@ -300,7 +300,9 @@ int main(int argc, char** argv) {
 
   auto token = read_token(options);
   if (!token.ok()) return fail(token.error().message);
-  if (options.source != "embedded" || !options.source_file.empty()) {
+  auto source_store = source_connection(options);
+  if (!source_store.ok()) return fail(source_store.error().message);
+  if (*source_store) {
     // The gRPC face serves the embedded log, which such a host does not read.
     if (options.grpc_listen_given && options.grpc_listen != "none") {
       return fail(
@@ -335,5 +337,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   log_plugins(plugins);
-  return serve(options, plugins, std::move(token).value(), std::move(authenticator).value(), listeners.value());
+  return serve(options, *source_store, plugins, std::move(token).value(), std::move(authenticator).value(),
+               listeners.value());
 }

@@ -1,7 +1,6 @@
 #include "sinkhost/runtime/record_filter.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include <re2/re2.h>
 
@@ -81,20 +80,6 @@ connector::Result<std::shared_ptr<const RecordFilter>> RecordFilter::from(const 
   return std::shared_ptr<const RecordFilter>(filter);
 }
 
-namespace {
-// `text` as a regular expression that matches only itself, in a syntax RE2 and .NET share:
-// every character that is not a letter, a digit or beyond ASCII is escaped.
-std::string quote(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x80 && !std::isalnum(u)) out += '\\';
-    out += c;
-  }
-  return out;
-}
-}  // namespace
-
 std::optional<RecordFilter::ServerFilter> RecordFilter::server_filter() const {
   ServerFilter out;
   out.on_event_type = target_ == Target::event_type;
@@ -107,7 +92,9 @@ std::optional<RecordFilter::ServerFilter> RecordFilter::server_filter() const {
       return out;
     case Kind::exact: {
       std::string alternatives;
-      for (const auto& v : values_) alternatives += (alternatives.empty() ? "" : "|") + quote(v);
+      // RE2's quoting escapes punctuation only (never a letter, digit or '_', which .NET's regex
+      // would refuse escaped), so KurrentDB's server reads it the same way.
+      for (const auto& v : values_) alternatives += (alternatives.empty() ? "" : "|") + RE2::QuoteMeta(v);
       out.regex = "^(?:" + alternatives + ")$";
       return out;
     }

@@ -12,9 +12,9 @@ rules=(
   "connector|sinkhost/connector/"
   "plugins|sinkhost/connector/"
   "runtime/include|sinkhost/connector/ sinkhost/runtime/"
-  "runtime/src|sinkhost/connector/ sinkhost/runtime/"
+  "runtime/src|sinkhost/connector/ sinkhost/runtime/ sinkhost/kurrentdb_protocol/"
   "runtime/daemon|sinkhost/connector/ sinkhost/runtime/ sinkhost/management_api/ sinkhost/version.hpp"
-  "management_api|sinkhost/connector/ sinkhost/management_api/ sinkhost/runtime/connector_service.hpp sinkhost/runtime/secrets/secret_bytes.hpp sinkhost/runtime/embedded_log/event_log.hpp sinkhost/runtime/common_settings.hpp sinkhost/runtime/dir_lock.hpp"
+  "management_api|sinkhost/connector/ sinkhost/management_api/ sinkhost/kurrentdb_protocol/ sinkhost/runtime/connector_service.hpp sinkhost/runtime/secrets/secret_bytes.hpp sinkhost/runtime/embedded_log/event_log.hpp sinkhost/runtime/common_settings.hpp sinkhost/runtime/dir_lock.hpp"
 )
 
 failures=0

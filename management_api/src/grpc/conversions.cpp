@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <cstdio>
 
 #include <re2/re2.h>
 
 #include "routes_common.hpp"
+#include "sinkhost/kurrentdb_protocol/uuid.hpp"
 
 namespace sinkhost::management_api::grpc_face {
 namespace {
@@ -39,14 +39,10 @@ std::string hex_digits(std::string_view text) {
 
 std::optional<std::string> uuid_text(const pb::UUID& uuid) {
   if (uuid.has_structured()) {
-    char buffer[40];
-    auto msb = static_cast<std::uint64_t>(uuid.structured().most_significant_bits());
-    auto lsb = static_cast<std::uint64_t>(uuid.structured().least_significant_bits());
-    std::snprintf(buffer, sizeof buffer, "%08llx-%04llx-%04llx-%04llx-%012llx",
-                  static_cast<unsigned long long>(msb >> 32), static_cast<unsigned long long>((msb >> 16) & 0xffff),
-                  static_cast<unsigned long long>(msb & 0xffff), static_cast<unsigned long long>(lsb >> 48),
-                  static_cast<unsigned long long>(lsb & 0xffffffffffffULL));
-    return std::string(buffer);
+    std::string text;
+    kurrentdb_protocol::format_uuid(uuid.structured().most_significant_bits(),
+                                    uuid.structured().least_significant_bits(), text);
+    return text;
   }
   if (uuid.value_case() != pb::UUID::kString || !detail::is_uuid(uuid.string())) return std::nullopt;
   std::string text = uuid.string();

@@ -1,9 +1,11 @@
 #include "sinkhost/runtime/kurrentdb_source/connection_string.hpp"
 
-#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <optional>
+#include <utility>
+
+#include "sinkhost/connector/settings.hpp"
 
 namespace sinkhost::runtime {
 
@@ -11,12 +13,6 @@ using connector::ErrorCode;
 using connector::make_error;
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 connector::Error invalid(const std::string& what) {
   return make_error(ErrorCode::invalid_argument, "the KurrentDB connection string is not valid: " + what);
@@ -75,9 +71,8 @@ connector::Result<KurrentDbConnection::Endpoint> parse_endpoint(std::string_view
 }
 
 connector::Result<bool> parse_bool(const std::string& name, std::string_view value) {
-  auto v = lower(value);
-  if (v == "true") return true;
-  if (v == "false") return false;
+  if (connector::iequals(value, "true")) return true;
+  if (connector::iequals(value, "false")) return false;
   return invalid("option " + name + " must be true or false, not '" + std::string(value) + "'");
 }
 
@@ -91,55 +86,81 @@ connector::Result<std::int64_t> parse_ms(const std::string& name, std::string_vi
 }
 
 // Options of the official clients that change nothing for a reader of $all.
-constexpr std::string_view kIgnored[] = {"defaultdeadline", "throwonappendfailure", "batchappendsize"};
+constexpr std::string_view kIgnored[] = {"defaultDeadline", "throwOnAppendFailure", "batchAppendSize"};
 
-connector::Result<void> apply_option(KurrentDbConnection& c, const std::string& key, const std::string& value) {
-  const auto name = lower(key);
-  auto set_ms = [&](std::int64_t& field, std::int64_t min) -> connector::Result<void> {
-    auto v = parse_ms(key, value, min);
-    if (!v.ok()) return v.error();
-    field = *v;
-    return {};
-  };
-  auto set_bool = [&](bool& field) -> connector::Result<void> {
+using Connection = KurrentDbConnection;
+using NodePreference = Connection::NodePreference;
+
+constexpr std::pair<std::string_view, std::string Connection::*> kTextOptions[] = {
+    {"tlsCaFile", &Connection::tls_ca_file},
+    {"userCertFile", &Connection::user_cert_file},
+    {"userKeyFile", &Connection::user_key_file},
+    {"connectionName", &Connection::connection_name},
+};
+constexpr std::pair<std::string_view, bool Connection::*> kBoolOptions[] = {
+    {"tls", &Connection::tls},
+    {"tlsVerifyCert", &Connection::tls_verify_cert},
+};
+struct MsOption {
+  std::string_view name;
+  std::int64_t Connection::*field;
+  std::int64_t min;
+};
+constexpr MsOption kMsOptions[] = {
+    {"keepAliveInterval", &Connection::keep_alive_interval_ms, -1},
+    {"keepAliveTimeout", &Connection::keep_alive_timeout_ms, -1},
+    {"discoveryInterval", &Connection::discovery_interval_ms, 0},
+    {"gossipTimeout", &Connection::gossip_timeout_ms, 1},
+};
+constexpr std::pair<std::string_view, NodePreference> kNodePreferences[] = {
+    {"leader", NodePreference::leader},
+    {"follower", NodePreference::follower},
+    {"random", NodePreference::random},
+    {"readOnlyReplica", NodePreference::read_only_replica},
+};
+
+connector::Result<void> apply_option(Connection& c, const std::string& key, const std::string& value) {
+  using connector::iequals;
+  for (const auto& [name, field] : kTextOptions) {
+    if (iequals(key, name)) {
+      c.*field = value;
+      return {};
+    }
+  }
+  for (const auto& [name, field] : kBoolOptions) {
+    if (!iequals(key, name)) continue;
     auto v = parse_bool(key, value);
     if (!v.ok()) return v.error();
-    field = *v;
+    c.*field = *v;
     return {};
-  };
-  if (name == "tls") return set_bool(c.tls);
-  if (name == "tlsverifycert") return set_bool(c.tls_verify_cert);
-  if (name == "tlscafile") return (c.tls_ca_file = value), connector::Result<void>{};
-  if (name == "usercertfile") return (c.user_cert_file = value), connector::Result<void>{};
-  if (name == "userkeyfile") return (c.user_key_file = value), connector::Result<void>{};
-  if (name == "keepaliveinterval") return set_ms(c.keep_alive_interval_ms, -1);
-  if (name == "keepalivetimeout") return set_ms(c.keep_alive_timeout_ms, -1);
-  if (name == "discoveryinterval") return set_ms(c.discovery_interval_ms, 0);
-  if (name == "gossiptimeout") return set_ms(c.gossip_timeout_ms, 1);
-  if (name == "connectionname") return (c.connection_name = value), connector::Result<void>{};
-  if (name == "maxdiscoverattempts") {
+  }
+  for (const auto& option : kMsOptions) {
+    if (!iequals(key, option.name)) continue;
+    auto v = parse_ms(key, value, option.min);
+    if (!v.ok()) return v.error();
+    c.*option.field = *v;
+    return {};
+  }
+  if (iequals(key, "maxDiscoverAttempts")) {
     auto v = parse_int(value);
     if (!v || *v < 1 || *v > 1000) return invalid("option maxDiscoverAttempts must be from 1 to 1000");
     c.max_discover_attempts = static_cast<int>(*v);
     return {};
   }
-  if (name == "nodepreference") {
-    const auto v = lower(value);
-    if (v == "leader")
-      c.node_preference = KurrentDbConnection::NodePreference::leader;
-    else if (v == "follower")
-      c.node_preference = KurrentDbConnection::NodePreference::follower;
-    else if (v == "random")
-      c.node_preference = KurrentDbConnection::NodePreference::random;
-    else if (v == "readonlyreplica")
-      c.node_preference = KurrentDbConnection::NodePreference::read_only_replica;
-    else
-      return invalid("option nodePreference must be leader, follower, random or readOnlyReplica");
-    return {};
+  if (iequals(key, "nodePreference")) {
+    for (const auto& [name, preference] : kNodePreferences) {
+      if (iequals(value, name)) {
+        c.node_preference = preference;
+        return {};
+      }
+    }
+    return invalid("option nodePreference must be leader, follower, random or readOnlyReplica");
   }
-  if (std::find(std::begin(kIgnored), std::end(kIgnored), name) != std::end(kIgnored)) {
-    c.ignored.push_back(key);
-    return {};
+  for (const auto& name : kIgnored) {
+    if (iequals(key, name)) {
+      c.ignored.push_back(key);
+      return {};
+    }
   }
   return invalid("unknown option '" + key +
                  "' (known: tls, tlsVerifyCert, tlsCaFile, userCertFile, userKeyFile, keepAliveInterval, "
@@ -189,7 +210,8 @@ connector::Result<KurrentDbConnection> parse_connection_string(std::string_view 
   if (scheme_end == std::string_view::npos) {
     return invalid("it must start with kurrentdb://, kurrentdb+discover://, esdb:// or esdb+discover://");
   }
-  const auto scheme = lower(text.substr(0, scheme_end));
+  std::string scheme(text.substr(0, scheme_end));
+  for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (scheme == "kurrentdb+discover" || scheme == "esdb+discover" || scheme == "kdb+discover") {
     c.discover = true;
   } else if (scheme != "kurrentdb" && scheme != "esdb" && scheme != "kdb") {

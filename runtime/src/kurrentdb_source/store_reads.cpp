@@ -1,6 +1,8 @@
 #include "store_reads.hpp"
 
-#include <cstdio>
+#include <cstdlib>
+
+#include "sinkhost/kurrentdb_protocol/uuid.hpp"
 
 namespace sinkhost::runtime::kurrentdb {
 
@@ -14,15 +16,10 @@ constexpr std::uint32_t kCheckpointMultiplier = 10;
 void uuid_text(const event_store::client::UUID& uuid, std::string& out) {
   if (uuid.value_case() == event_store::client::UUID::kString) {
     out.assign(uuid.string());
-    return;
+  } else {
+    kurrentdb_protocol::format_uuid(uuid.structured().most_significant_bits(),
+                                    uuid.structured().least_significant_bits(), out);
   }
-  const auto msb = static_cast<std::uint64_t>(uuid.structured().most_significant_bits());
-  const auto lsb = static_cast<std::uint64_t>(uuid.structured().least_significant_bits());
-  char text[37];
-  std::snprintf(text, sizeof text, "%08llx-%04llx-%04llx-%04llx-%012llx", static_cast<unsigned long long>(msb >> 32),
-                static_cast<unsigned long long>((msb >> 16) & 0xffff), static_cast<unsigned long long>(msb & 0xffff),
-                static_cast<unsigned long long>(lsb >> 48), static_cast<unsigned long long>(lsb & 0xffffffffffffULL));
-  out.assign(text);
 }
 
 const std::string& metadata_value(const google::protobuf::Map<std::string, std::string>& map, const char* key) {

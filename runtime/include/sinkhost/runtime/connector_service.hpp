@@ -42,6 +42,13 @@ struct ConnectorView {
     return condition;
   }
 
+  // How far the committed checkpoint is behind the source's head (commit positions: events on the
+  // embedded log, bytes of the transaction log on KurrentDB).
+  std::uint64_t lag(std::uint64_t head) const {
+    const std::uint64_t committed = definition.checkpoint ? definition.checkpoint->commit : 0;
+    return head > committed ? head - committed : 0;
+  }
+
  private:
   // While the source reconnects to its store: its last error.
   std::optional<ConnectorMetrics::Condition> source_warning() const {
