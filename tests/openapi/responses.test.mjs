@@ -18,7 +18,9 @@ function send(port, method, target, { body, type = "application/json", headers =
   const payload = body === undefined ? undefined : typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: "127.0.0.1", port, method, path: target,
-                              headers: { ...(payload !== undefined ? { "content-type": type } : {}), ...headers } }, (res) => {
+                              // Content-Length always: Node sends a GET's body without one (nor chunked).
+                              headers: { ...(payload !== undefined ? { "content-type": type, "content-length": Buffer.byteLength(payload) } : {}),
+                                         ...headers } }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode, headers: new Headers(res.headers), body: Buffer.concat(chunks).toString("utf8") }));
@@ -144,6 +146,8 @@ test("connectors: create, read, list, reconfigure, rename", async () => {
   await call(port, "GET", "/connectors?pageSize=1&page=2&connectorId=demo-sink&connectorId=nested-sink", {}, 200);
   await call(port, "GET", "/connectors?paging.pageSize=1&paging.page=1&showDeleted=false", {}, 200);
   await call(port, "GET", "/connectors", { body: { state: [], instanceType: [], connectorId: [] } }, 200);
+  const filtered = await call(port, "GET", "/connectors", { body: { connectorId: ["nested-sink"], paging: { pageSize: 1 } } }, 200);
+  assert.deepEqual(filtered.json.items.map((c) => c.connectorId), ["nested-sink"]);
   const badList = await call(port, "GET", "/connectors?state=sleeping&pageSize=1000&colour=blue", {}, 400);
   assert.equal(badList.json.details[0]?.fieldViolations.length, 3, badList.body);
 
