@@ -124,8 +124,8 @@ TEST_F(OpenApiRoutes, OtherMethodsAndPathsAreRefused) {
       EXPECT_FALSE(response.headers.empty()) << "a 405 names the allowed methods (Allow)";
     }
   }
-  for (const auto* target : {"/", "/ui/", "/users", "/connectors/probe-sink/stop/1", "/connector-plugins/logger-sink",
-                             "/openapi.yaml", "/streams/probe-1/0"}) {
+  for (const auto* target : {"/", "/nothing-here", "/users", "/connectors/probe-sink/stop/1",
+                             "/connector-plugins/logger-sink", "/openapi.yaml", "/streams/probe-1/0"}) {
     EXPECT_EQ(call("GET", target, "", "").status, 404) << target;
   }
 }
