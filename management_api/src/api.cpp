@@ -8,6 +8,7 @@
 
 #include "routes_common.hpp"
 #include "sinkhost/management_api/routes.hpp"
+#include "ui_assets.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
 #include "sinkhost/runtime/embedded_log/event_log.hpp"
 
@@ -84,6 +85,7 @@ HttpResponse Api::route(const HttpRequest& request, const Target& target) {
   if (s.size() == 1 && s[0] == "metrics") return metrics();
   if (!s.empty() && s[0] == "connectors") return connectors(request, target);
   if (!s.empty() && s[0] == "connector-plugins") return connector_plugins(request, target);
+  if (!s.empty() && s[0] == "ui") return ui_route(request, target);
   return not_found_route(request);
 }
 

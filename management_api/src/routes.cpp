@@ -31,6 +31,10 @@ constexpr RouteSpec kRoutes[] = {
     {"POST", "/connectors/{id}/reset/{logPosition}"},
     {"GET", "/connector-plugins"},
     {"PUT", "/connector-plugins/{type}/config/validate"},
+    {"GET", "/ui/"},  // also /ui, which redirects here: empty segments do not count
+    {"HEAD", "/ui/"},
+    {"GET", "/ui/{file}"},
+    {"HEAD", "/ui/{file}"},
 };
 
 bool path_matches(std::string_view path, const std::vector<std::string>& segments) {
@@ -40,10 +44,11 @@ bool path_matches(std::string_view path, const std::vector<std::string>& segment
     auto end = path.find('/', pos);
     if (end == std::string_view::npos) end = path.size();
     const auto part = path.substr(pos, end - pos);
+    pos = end + 1;
+    if (part.empty()) continue;  // as parse_target: "/ui/" is the one segment "ui"
     if (index >= segments.size()) return false;
     if (!part.starts_with('{') && part != segments[index]) return false;
     ++index;
-    pos = end + 1;
   }
   return index == segments.size();
 }

@@ -1,7 +1,7 @@
 // A real daemon answers a run of requests covering every operation of the description; each
 // response is checked against it: its status is described for that operation, its content type
 // too, and its body fits the schema (Ajv, draft 2020-12). Every operation must have answered
-// with a 2xx at least once, and GET /openapi.json must serve the file itself.
+// with a 2xx (or the redirect it describes) at least once, and GET /openapi.json must serve the file itself.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
@@ -37,7 +37,7 @@ async function call(port, method, target, options = {}, expected = undefined) {
   const found = findOperation(doc, method, target);
   if (found?.operation) {
     problems.push(...checkResponse(doc, compile, found, response));
-    if (response.status < 300) covered.add(`${method} ${found.path}`);
+    if (response.status < 400) covered.add(`${method} ${found.path}`);
   } else {
     // Not an operation of the description: the server must not serve it.
     assert.ok([404, 405].includes(response.status), `${method} ${target} is not described but answered ${response.status}`);
@@ -204,6 +204,18 @@ test("connectors: start, stop, reset, delete", async () => {
   assert.equal(typeof deleted.json.items[0].deleteTime, "string");
 });
 
+test("the status page", async () => {
+  const page = await call(port, "GET", "/ui/", {}, 200);
+  assert.match(page.body, /<script src="app.js"><\/script>/);
+  await call(port, "HEAD", "/ui/", {}, 200);
+  assert.equal((await call(port, "GET", "/ui", {}, 301)).headers.get("location"), "/ui/");
+  await call(port, "HEAD", "/ui", {}, 301);
+  await call(port, "GET", "/ui/app.js", {}, 200);
+  await call(port, "HEAD", "/ui/style.css", {}, 200);
+  await call(port, "GET", "/ui/secrets.txt", {}, 404);
+  await call(port, "POST", "/ui/", { body: {} }, 405);
+});
+
 test("with --auth basic: 401 without credentials, probes open", async () => {
   const secured = await startSinkhost({ users: { alice: "alice-password-1" } });
   try {
@@ -220,7 +232,7 @@ test("with --auth basic: 401 without credentials, probes open", async () => {
   }
 });
 
-test("every response fitted the description, and every operation answered 2xx once", () => {
+test("every response fitted the description, and every operation answered 2xx (or 3xx) once", () => {
   assert.deepEqual(problems, []);
   const missing = operations(doc).map((o) => `${o.method} ${o.path}`).filter((o) => !covered.has(o));
   assert.deepEqual(missing, [], "operations this test never got a 2xx from");
