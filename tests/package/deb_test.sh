@@ -260,6 +260,8 @@ wait "$daemon_pid" || daemon_rc=$?
 daemon_pid=""
 [ $daemon_rc -eq 0 ] || die "the daemon exited with $daemon_rc on SIGTERM"
 [ -f /var/lib/sinkhost/events.db ] && [ -f /var/lib/sinkhost/state.db ] || die "the data directory lacks events.db or state.db"
+# The connector's password was accepted, so the token arrived; it is stored encrypted.
+if grep -rqaF -- "$KAFKA_SASL_PASSWORD" /var/lib/sinkhost; then die "the SASL password is stored in plain text in /var/lib/sinkhost"; fi
 [ -z "$(find /var/lib/sinkhost -not -user sinkhost)" ] || die "files in /var/lib/sinkhost not owned by sinkhost: $(find /var/lib/sinkhost -not -user sinkhost)"
 
 # --- 5. remove, then purge ---------------------------------------------------------------------
