@@ -150,7 +150,18 @@ rdkafka_loaded="$(readlink -f "$(ldd /usr/lib/sinkhost/plugins/sinkhost-kafka-si
 if [ $carried -eq 1 ]; then
   [ "$rdkafka_loaded" = /usr/lib/sinkhost/librdkafka.so.1 ] || die "kafka-sink loads $rdkafka_loaded, not the carried librdkafka"
 fi
-version_line="$(/usr/bin/sinkhost --version | grep '^kafka-sink:')" || die "sinkhost --version names no kafka-sink"
+# The installed programs run with the build's library prefix hidden (an empty tmpfs over it, in
+# a mount namespace of their own), as on a machine that never built sinkhost: were anything still
+# looked up there, Debian 12's librdkafka 2.0.2 would be loaded instead, or nothing.
+deps_prefix="$(sed -n 's/^SINKHOST_DEPS_PREFIX:PATH=//p' "$build/CMakeCache.txt")"
+without_prefix=()
+if [ -d "$deps_prefix" ] && unshare --mount true 2>/dev/null; then
+  without_prefix=(unshare --mount sh -c 'mount -t tmpfs sinkhost-hidden "$0" && exec "$@"' "$deps_prefix")
+  log "the installed programs run with $deps_prefix hidden"
+elif [ -d "$deps_prefix" ]; then
+  log "cannot hide $deps_prefix (no mount namespaces here): the installed programs run beside it"
+fi
+version_line="$("${without_prefix[@]}" /usr/bin/sinkhost --version | grep '^kafka-sink:')" || die "sinkhost --version names no kafka-sink"
 log "installed: $version_line"
 [[ "$version_line" =~ librdkafka\ ([0-9]+)\.([0-9]+) ]] || die "no librdkafka version in '$version_line'"
 if [ "${BASH_REMATCH[1]}" -lt 2 ] || { [ "${BASH_REMATCH[1]}" -eq 2 ] && [ "${BASH_REMATCH[2]}" -lt 6 ]; }; then
@@ -211,7 +222,7 @@ if ! /usr/bin/sinkhost --help | grep -q -- '--config'; then
 fi
 command+=(--listen "127.0.0.1:$http_port" --grpc-listen "127.0.0.1:$grpc_port")
 log "running as sinkhost: ${command[*]}"
-(cd /var/lib/sinkhost && exec setpriv --reuid=sinkhost --regid=sinkhost --init-groups --no-new-privs \
+(cd /var/lib/sinkhost && exec "${without_prefix[@]}" setpriv --reuid=sinkhost --regid=sinkhost --init-groups --no-new-privs \
   env -i PATH=/usr/bin:/bin CREDENTIALS_DIRECTORY="$credentials" "${command[@]}") >"$work/sinkhost.log" 2>&1 &
 daemon_pid=$!
 api="http://127.0.0.1:$http_port"
