@@ -15,12 +15,16 @@ packages=(
   g++ cmake ninja-build ccache pkg-config git clang clang-format
   # libraries sinkhost links against (the release-specific ones are added below)
   nlohmann-json3-dev libsodium-dev libsqlite3-dev libssl-dev libre2-dev libfmt-dev libspdlog-dev libcli11-dev
+  # the daemon's YAML config file
+  libyaml-cpp-dev
   # the daemon's allocator (docs/performance.md, "Where the CPU goes")
   libjemalloc-dev
   # the KurrentDB client protocol (gRPC) on the embedded log (docs/kurrentdb-clients.md)
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # tests; /usr/bin/time for tests/bench/delivery_compare.sh
   libgtest-dev libgmock-dev kcat curl openssl time
+  # the status page's browser test (tests/ui): headless Chromium driven by puppeteer-core
+  chromium
   # the local Kafka broker (deploy/kafka): a Java 17+ runtime and Maven
   maven
   # the Debian package and its test (tests/package): CPack's DEB generator runs dpkg-deb and

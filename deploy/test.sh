@@ -63,7 +63,7 @@ if [ $quick -eq 0 ]; then
   # (label clients) are not run here: TSan cannot see the synchronization inside Debian's
   # uninstrumented gRPC and abseil and reports races in them (docs/development.md); for the same
   # reason neither are the KurrentDB source's tests against the face (StoreSubscriptionTest, and
-  # label source).
+  # label source), nor the status page's browser test (label browser), whose daemon serves the face.
   tsan_excluded='^(ApiTest.StartRunsTheConnectorAndStopIsIdempotent|Checkpoint.NothingIsCommittedWhileTheBrokerIsUnreachable|StoreSubscriptionTest\..*)$'
   start_stage "build build-tsan"
   cmake -S "$root" -B "$tsan_dir" -G Ninja -DSINKHOST_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DSINKHOST_TSAN=ON \
@@ -73,7 +73,7 @@ if [ $quick -eq 0 ]; then
   end_stage "build build-tsan"
   start_stage "test build-tsan"
   (cd "$tsan_dir" && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp" \
-    ctest --output-on-failure --timeout 600 -j 2 -L 'unit|e2e' -LE clients -E "$tsan_excluded")
+    ctest --output-on-failure --timeout 600 -j 2 -L 'unit|e2e' -LE 'clients|browser' -E "$tsan_excluded")
   end_stage "test build-tsan"
 
   start_stage "fuzz"

@@ -1,14 +1,14 @@
 #include "sinkhost/connector/settings.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
 namespace sinkhost::connector {
 
 namespace {
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+// ASCII only: setting names are ASCII, and the C locale's tolower is a call per character.
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool istarts_with(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
@@ -68,6 +68,10 @@ std::optional<std::string> closest_key(std::string_view key, std::span<const std
     for (const auto& spec : table) {
       // A prefix row ("producer:") is compared with the key's part of the same length.
       const auto candidate = spec.prefix && key.size() > spec.name.size() ? key.substr(0, spec.name.size()) : key;
+      // The edit distance is at least the difference in length: skip what cannot be closer.
+      const auto gap = candidate.size() > spec.name.size() ? candidate.size() - spec.name.size()
+                                                           : spec.name.size() - candidate.size();
+      if (gap >= best_distance) continue;
       const auto d = distance(candidate, spec.name);
       if (d < best_distance) {
         best_distance = d;

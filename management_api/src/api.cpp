@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "routes_common.hpp"
+#include "ui_assets.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
 #include "sinkhost/runtime/embedded_log/event_log.hpp"
 
@@ -67,6 +68,7 @@ HttpResponse Api::route(const HttpRequest& request, const Target& target) {
   }
   if (!s.empty() && s[0] == "connectors") return connectors(request, target);
   if (!s.empty() && s[0] == "connector-plugins") return connector_plugins(request, target);
+  if (!s.empty() && s[0] == "ui") return ui_route(request, target);
   return not_found_route(request);
 }
 

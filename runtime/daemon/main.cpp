@@ -1,6 +1,7 @@
 // The sinkhost daemon: opens the data directory, loads the plugins, restores the connectors
 // and serves the HTTP API until SIGINT or SIGTERM. `sinkhost user add/remove` manage the users
-// of --auth basic; `sinkhost token generate/rotate` the data protection token.
+// of --auth basic; `sinkhost token generate/rotate` the data protection token; `sinkhost config
+// check` prints the effective configuration (flags, SINKHOST_* environment, --config file).
 #include <sys/resource.h>
 
 #include <cctype>
@@ -29,6 +30,8 @@
 #include "sinkhost/version.hpp"
 
 #include "commands.hpp"
+#include "config_sources.hpp"
+#include "log_format.hpp"
 #include "options.hpp"
 
 namespace fs = std::filesystem;
@@ -89,7 +92,25 @@ void set_up_logging(const Options& o) {
   // Every log line passes the redactor, so a running connector's secret values never reach it.
   runtime::install_redacting_logger();
   spdlog::set_level(spdlog::level::from_str(o.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (o.log_format == "json") {
+    spdlog::set_formatter(json_log_formatter());
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  }
+}
+
+// The arguments of this run: the --config file's and the SINKHOST_* environment's values before
+// the command line's (config_sources.hpp). Each value is checked on a parser of its own first.
+connector::Result<GatheredArguments> all_arguments(const CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> command_line(argv + 1, argv + argc);
+  auto parser = [] {
+    struct Checker : CLI::App {
+      Options options;
+      Checker() { add_daemon_options(*this, options); }
+    };
+    return std::unique_ptr<CLI::App>(std::make_unique<Checker>());
+  };
+  return gather_arguments(app, command_line, process_environment(), parser);
 }
 
 // The data protection token, from --data-protection-token-file or the environment (read before
@@ -291,7 +312,17 @@ int main(int argc, char** argv) {
   Commands commands;
   add_daemon_options(app, options);
   add_commands(app, options, commands);
-  CLI11_PARSE(app, argc, argv);
+  auto arguments = all_arguments(app, argc, argv);
+  if (!arguments.ok()) {
+    std::cerr << "sinkhost: " << arguments.error().message << "\n";
+    return 1;
+  }
+  try {
+    std::vector<std::string> reversed(arguments->arguments.rbegin(), arguments->arguments.rend());
+    app.parse(reversed);  // CLI11 takes a vector in reverse order
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
   if (options.print_version) return run_print_version(options.plugins_dir);
   runtime::set_delivery_niceness(options.delivery_nice);
   set_up_logging(options);
@@ -322,6 +353,10 @@ int main(int argc, char** argv) {
     if (auto grpc_access = access_control(options, *listeners->grpc_host); !grpc_access.ok()) {
       return fail(grpc_access.error().message + " (--grpc-listen " + options.grpc_listen + ")");
     }
+  }
+  if (*commands.config_check) {
+    std::cout << effective_configuration(app, arguments->origins);
+    return 0;
   }
   ensure_descriptor_limit(options.max_connections);
 

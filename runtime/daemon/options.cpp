@@ -15,6 +15,13 @@ std::string default_plugins_dir() {
 }
 
 void add_daemon_options(CLI::App& app, Options& o) {
+  // The config file and the environment come before the command line (config_sources.hpp): the
+  // last value given wins.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--config", o.config_file,
+                 "YAML file of these options, keys named as the flags without dashes (listen: 127.0.0.1:2113); "
+                 "also SINKHOST_CONFIG. Precedence: flag > SINKHOST_* environment > file > default "
+                 "(docs/operations.md)");
   app.add_option("--listen", o.listen, "HOST:PORT for the HTTP API")->capture_default_str();
   app.add_option("--grpc-listen", o.grpc_listen,
                  "HOST:PORT for the KurrentDB client protocol (gRPC) on the embedded log, or none; same --auth, "
@@ -24,7 +31,6 @@ void add_daemon_options(CLI::App& app, Options& o) {
   app.add_option("--source", o.source,
                  "Where connectors read events: embedded (the embedded log) or a KurrentDB connection string, "
                  "kurrentdb://USER:PASSWORD@HOST:2113?tls=true&tlsCaFile=... (docs/kurrentdb-source.md)")
-      ->envname("SINKHOST_SOURCE")
       ->capture_default_str();
   app.add_option("--source-file", o.source_file,
                  "A file holding the --source connection string, so that its password is not on the command line");
@@ -32,6 +38,9 @@ void add_daemon_options(CLI::App& app, Options& o) {
   app.add_option("--plugins-dir", o.plugins_dir, "Directory of sink plugin libraries (*.so)")->capture_default_str();
   app.add_option("--log-level", o.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--log-format", o.log_format, "text, or json: one JSON object per line (docs/operations.md)")
+      ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   app.add_option("--durability", o.durability,
                  "process-crash: an acknowledged append survives a crash of sinkhost; power-loss: it also "
@@ -106,6 +115,13 @@ void add_commands(CLI::App& app, Options& o, Commands& c) {
   c.token_rotate->add_option("--data-dir", o.data_dir, "The data directory whose secrets to re-encrypt")->required();
   c.token_rotate->add_option("--old-token-file", c.old_token_file, "File holding the current token")->required();
   c.token_rotate->add_option("--new-token-file", c.new_token_file, "File holding the new token")->required();
+  // sinkhost [--config FILE] config check
+  auto* config_command = app.add_subcommand("config", "Check the configuration");
+  config_command->require_subcommand(1);
+  c.config_check = config_command->add_subcommand(
+      "check",
+      "Check the flags, the SINKHOST_* environment and the --config file as a start would, and print the "
+      "effective configuration (secrets masked); exit status 1 when sinkhost would refuse to start");
 }
 
 }  // namespace sinkhost::daemon

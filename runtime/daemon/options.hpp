@@ -25,6 +25,8 @@ struct Options {
   std::string data_dir = "./data";
   std::string plugins_dir = default_plugins_dir();
   std::string log_level = "info";
+  std::string log_format = "text";  // or json
+  std::string config_file;          // --config: a YAML file of these options (config_sources.hpp)
   std::string durability = "process-crash";
   std::size_t max_body_bytes = 16 * 1024 * 1024;
   management_api::ApiOptions api{.version = SINKHOST_VERSION};
@@ -47,6 +49,7 @@ struct Commands {
   CLI::App* user_remove = nullptr;
   CLI::App* token_generate = nullptr;
   CLI::App* token_rotate = nullptr;
+  CLI::App* config_check = nullptr;
   std::string user_name;
   std::string token_output;
   std::string old_token_file;

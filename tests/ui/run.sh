@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the status page's browser tests with Node's test runner: tests/ui/run.sh FILE...
+# Installs puppeteer-core from package-lock.json first (npm ci) when missing or stale; the
+# browser is Debian's chromium (deploy/install-deps.sh). SINKHOST_BINARY names the daemon
+# (ctest sets it); SINKHOST_UI_ARTIFACTS the directory for the screenshot.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+cd "$here"
+command -v node >/dev/null || { echo "run.sh: node is missing: run deploy/install-deps.sh" >&2; exit 1; }
+command -v chromium >/dev/null || { echo "run.sh: chromium is missing: run deploy/install-deps.sh" >&2; exit 1; }
+(
+  flock 9
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error >&2
+  fi
+) 9>"$here/.npm-install.lock"
+exec node --test --test-reporter=spec --test-concurrency=1 "$@"
