@@ -191,6 +191,29 @@ bash "$root/deploy/kafka/kafka.sh" start >"$work/kafka-start.log" 2>&1 \
 # shellcheck disable=SC1091
 . "$KAFKA_STATE_DIR/kafka.env"
 
+# The packaged config as a start would read it: every key accepted, each value from the file.
+"${without_prefix[@]}" setpriv --reuid=sinkhost --regid=sinkhost --init-groups \
+  env -i PATH=/usr/bin:/bin /usr/bin/sinkhost --config /etc/sinkhost/sinkhost.yaml config check >"$work/config-check.txt" 2>&1 \
+  || { cat "$work/config-check.txt" >&2; die "sinkhost config check refuses the packaged /etc/sinkhost/sinkhost.yaml"; }
+for key in listen grpc-listen data-dir log-level; do
+  grep -Eq "^$key: .*# /etc/sinkhost/sinkhost.yaml line [0-9]+\$" "$work/config-check.txt" \
+    || { cat "$work/config-check.txt" >&2; die "config check does not take $key from the packaged config"; }
+done
+grep -q '^data-dir: "/var/lib/sinkhost"' "$work/config-check.txt" || die "the packaged config's data-dir is not /var/lib/sinkhost"
+# Every flag of `sinkhost --help` has its key in the packaged config (set or commented), and the
+# commented keys are valid as shown (those naming files are left out: the files do not exist).
+/usr/bin/sinkhost --help | sed -n 's/^  --\([a-z-]*\).*/\1/p' | grep -Evx 'config|settings-reference|version' | sort >"$work/flags.txt"
+sed -n 's/^#\{0,1\} \{0,1\}\([a-z-]*\): .*/\1/p' /etc/sinkhost/sinkhost.yaml | sort >"$work/keys.txt"
+if ! diff "$work/flags.txt" "$work/keys.txt" >"$work/keys.diff"; then
+  cat "$work/keys.diff" >&2
+  die "the packaged config and sinkhost --help differ (<: a flag without its key in the config; >: a key that is no flag)"
+fi
+sed -n 's/^# \([a-z-]*: .*\)$/\1/p' /etc/sinkhost/sinkhost.yaml \
+  | grep -Ev '^(data-protection-token-file|source-file|tls-cert|tls-key):' >"$work/commented.yaml"
+/usr/bin/sinkhost --config "$work/commented.yaml" config check >"$work/commented-check.txt" 2>&1 \
+  || { cat "$work/commented-check.txt" >&2; die "a commented key of the packaged config is refused as shown"; }
+log "sinkhost config check accepts the packaged config; it has a key for each of the $(wc -l <"$work/flags.txt") flags"
+
 # What LoadCredential= does: a copy of the token that only the service's user can read, in a
 # directory named by CREDENTIALS_DIRECTORY.
 credentials="$work/credentials"
@@ -204,22 +227,6 @@ exec_start="$(sed -n 's/^ExecStart=//p' "$unit_path")"
 exec_start="${exec_start//\$\{CREDENTIALS_DIRECTORY\}/$credentials}"
 read -r -a command <<<"$exec_start"
 [[ " ${command[*]} " == *" --config /etc/sinkhost/sinkhost.yaml "* ]] || die "the unit does not run with --config /etc/sinkhost/sinkhost.yaml"
-if ! /usr/bin/sinkhost --help | grep -q -- '--config'; then
-  # A daemon from before the config file: the packaged file's settings (its lines that are not
-  # comments, `key: value`) as the flags of the same names.
-  log "this sinkhost has no --config yet: the packaged config's settings are passed as flags"
-  config_flags=()
-  while IFS= read -r line; do
-    [[ "$line" =~ ^([a-z-]+):\ *(.*[^ ])\ *$ ]] || continue
-    case "${BASH_REMATCH[1]}" in listen | grpc-listen) continue ;; esac # this test's ports below
-    config_flags+=("--${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}")
-  done < <(grep -v '^[[:space:]]*#' /etc/sinkhost/sinkhost.yaml)
-  without_config=()
-  for ((i = 0; i < ${#command[@]}; i++)); do
-    if [ "${command[$i]}" = --config ]; then i=$((i + 1)); else without_config+=("${command[$i]}"); fi
-  done
-  command=("${without_config[0]}" "${config_flags[@]}" "${without_config[@]:1}")
-fi
 command+=(--listen "127.0.0.1:$http_port" --grpc-listen "127.0.0.1:$grpc_port")
 log "running as sinkhost: ${command[*]}"
 (cd /var/lib/sinkhost && exec "${without_prefix[@]}" setpriv --reuid=sinkhost --regid=sinkhost --init-groups --no-new-privs \
