@@ -41,7 +41,7 @@ kcat="$root/deploy/bin/kcat"
 unit_name=sinkhost.service
 
 # One run at a time on a machine: the package, its user and /var/lib/sinkhost are global.
-exec 8>/run/lock/sinkhost-package-test.lock
+exec 8>/tmp/sinkhost-package-test.lock
 flock 8
 
 if dpkg-query -W -f='${Status}' sinkhost 2>/dev/null | grep -qv "not-installed"; then
