@@ -33,6 +33,7 @@
 #include "config_sources.hpp"
 #include "log_format.hpp"
 #include "options.hpp"
+#include "systemd_notify.hpp"
 
 namespace fs = std::filesystem;
 using namespace sinkhost;
@@ -295,7 +296,10 @@ int serve(const Options& o, const std::optional<runtime::KurrentDbConnection>& s
   spdlog::info("sinkhost {} listening on {}://{}:{} (data directory {}, --auth {})", SINKHOST_VERSION,
                server.https() ? "https" : "http", host.find(':') != std::string::npos ? "[" + host + "]" : host,
                server.port(), o.data_dir, o.auth);
+  // Type=notify: systemd counts the service as started from here (deploy/debian/sinkhost.service).
+  notify_service_manager("READY=1");
   server.run();
+  notify_service_manager("STOPPING=1");
   if (grpc.value()) grpc.value()->stop();
   connectors.shutdown();
   spdlog::info("sinkhost stopped");

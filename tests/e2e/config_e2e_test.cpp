@@ -1,7 +1,13 @@
 // The daemon's configuration from a YAML file and SINKHOST_* variables (docs/operations.md,
 // "Configuration"), and its JSON log lines, seen from outside: exit status, output, log.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -83,6 +89,35 @@ TEST(ConfigFile, ADaemonRunsFromItsConfigFileWithJsonLogLines) {
   }
   EXPECT_GT(parsed, 2);
   EXPECT_TRUE(saw_listening) << host.log();
+}
+
+// systemd's Type=notify (deploy/debian/sinkhost.service): READY=1 once the API serves,
+// STOPPING=1 when a stop begins.
+TEST(ServiceManager, TheDaemonReportsReadyAndStoppingToNotifySocket) {
+  TempDir dir;
+  const std::string path = dir.path() + "/notify";
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.data(), path.size());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&address),
+                   static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size())),
+            0);
+  timeval timeout{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  auto receive = [fd] {
+    char buffer[128];
+    const auto n = ::recv(fd, buffer, sizeof buffer, 0);
+    return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string("(nothing)");
+  };
+  ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  SinkhostProcess host(dir.path() + "/data");
+  host.start();
+  ::unsetenv("NOTIFY_SOCKET");
+  EXPECT_EQ(receive(), "READY=1");
+  EXPECT_EQ(host.stop(), 0);
+  EXPECT_EQ(receive(), "STOPPING=1");
+  ::close(fd);
 }
 
 }  // namespace
