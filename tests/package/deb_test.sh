@@ -6,7 +6,8 @@
 #      systemd-analyze verify
 #   4. runs the installed binary as the unit would (systemd is not PID 1 here): the unit's own
 #      ExecStart line, as the user sinkhost, with the packaged config and the token handed over
-#      in a credentials directory; a kafka-sink connector (SCRAM, so its password is a secret
+#      in a credentials directory, its READY=1 and STOPPING=1 read from a NOTIFY_SOCKET (the
+#      unit is Type=notify); a kafka-sink connector (SCRAM, so its password is a secret
 #      encrypted with that token) delivers an appended event to a real broker, checked with kcat
 #   5. dpkg -r keeps the data, the token and the user; dpkg -P deletes them
 # Whatever happens, the daemon and the broker are stopped and the package is purged again.
@@ -58,6 +59,7 @@ export KAFKA_PLAINTEXT_PORT=$broker_base KAFKA_CONTROLLER_PORT=$((broker_base + 
 export KAFKA_SASL_PLAINTEXT_PORT=$((broker_base + 2)) KAFKA_SSL_PORT=$((broker_base + 3))
 export KAFKA_MTLS_PORT=$((broker_base + 4)) KAFKA_SASL_SSL_PORT=$((broker_base + 5))
 daemon_pid=""
+notify_pid=""
 installed=0
 
 cleanup() {
@@ -72,6 +74,7 @@ cleanup() {
     echo "----- the installed sinkhost's log -----" >&2
     tail -n 60 "$work/sinkhost.log" >&2
   fi
+  [ -n "$notify_pid" ] && kill "$notify_pid" 2>/dev/null
   bash "$root/deploy/kafka/kafka.sh" stop >/dev/null 2>&1
   if [ $installed -eq 1 ] && dpkg-query -W -f='${Status}' sinkhost 2>/dev/null | grep -qv "not-installed"; then
     log "cleanup: purging the package"
@@ -228,17 +231,30 @@ exec_start="${exec_start//\$\{CREDENTIALS_DIRECTORY\}/$credentials}"
 read -r -a command <<<"$exec_start"
 [[ " ${command[*]} " == *" --config /etc/sinkhost/sinkhost.yaml "* ]] || die "the unit does not run with --config /etc/sinkhost/sinkhost.yaml"
 command+=(--listen "127.0.0.1:$http_port" --grpc-listen "127.0.0.1:$grpc_port")
+grep -qx "Type=notify" "$unit_path" || die "the unit is not Type=notify"
+# What Type=notify gives the service: NOTIFY_SOCKET, a datagram socket systemd listens on; here a
+# perl listener that writes down each message (one line per datagram) in notify.txt.
+notify_socket="$work/notify.sock"
+perl -MIO::Socket::UNIX -e '
+  umask 0; my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM(), Local => $ARGV[0]) or die "notify socket: $!";
+  open(my $out, ">>", $ARGV[1]) or die; $out->autoflush(1);
+  while (defined $s->recv(my $m, 4096)) { $m =~ s/\n/ /g; print $out "$m\n"; }' "$notify_socket" "$work/notify.txt" &
+notify_pid=$!
+for _ in $(seq 1 50); do [ -S "$notify_socket" ] && break; sleep 0.1; done
+[ -S "$notify_socket" ] || die "the notify listener did not start"
+
 log "running as sinkhost: ${command[*]}"
 (cd /var/lib/sinkhost && exec "${without_prefix[@]}" setpriv --reuid=sinkhost --regid=sinkhost --init-groups --no-new-privs \
-  env -i PATH=/usr/bin:/bin CREDENTIALS_DIRECTORY="$credentials" "${command[@]}") >"$work/sinkhost.log" 2>&1 &
+  env -i PATH=/usr/bin:/bin CREDENTIALS_DIRECTORY="$credentials" NOTIFY_SOCKET="$notify_socket" "${command[@]}") >"$work/sinkhost.log" 2>&1 &
 daemon_pid=$!
 api="http://127.0.0.1:$http_port"
 for _ in $(seq 1 300); do
-  curl -sf "$api/ready" >/dev/null 2>&1 && break
+  grep -qx "READY=1" "$work/notify.txt" 2>/dev/null && break
   kill -0 "$daemon_pid" 2>/dev/null || die "the installed sinkhost exited at start"
   sleep 0.1
 done
-curl -sf "$api/ready" >/dev/null || die "the installed sinkhost did not become ready within 30 s"
+grep -qx "READY=1" "$work/notify.txt" 2>/dev/null || die "the installed sinkhost sent no READY=1 to NOTIFY_SOCKET within 30 s"
+curl -sf "$api/ready" >/dev/null || die "READY=1 came, but GET /ready does not answer 200"
 [ "$(stat -c %U /proc/$daemon_pid)" = sinkhost ] || die "the daemon does not run as sinkhost"
 grep -q "plugin loaded: kafka-sink" "$work/sinkhost.log" || die "the daemon did not load kafka-sink from /usr/lib/sinkhost/plugins"
 log "the installed sinkhost is ready on $api"
@@ -277,6 +293,9 @@ daemon_rc=0
 wait "$daemon_pid" || daemon_rc=$?
 daemon_pid=""
 [ $daemon_rc -eq 0 ] || die "the daemon exited with $daemon_rc on SIGTERM"
+for _ in $(seq 1 20); do grep -qx "STOPPING=1" "$work/notify.txt" && break; sleep 0.1; done
+grep -qx "STOPPING=1" "$work/notify.txt" || die "the daemon sent no STOPPING=1 when it stopped"
+log "readiness: the daemon sent $(tr '\n' ' ' <"$work/notify.txt")to NOTIFY_SOCKET"
 [ -f /var/lib/sinkhost/events.db ] && [ -f /var/lib/sinkhost/state.db ] || die "the data directory lacks events.db or state.db"
 # The connector's password was accepted, so the token arrived; it is stored encrypted.
 if grep -rqaF -- "$KAFKA_SASL_PASSWORD" /var/lib/sinkhost; then die "the SASL password is stored in plain text in /var/lib/sinkhost"; fi
