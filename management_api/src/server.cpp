@@ -234,13 +234,14 @@ struct HttpServer::Impl {
       auto request = parser.release();
       const bool keep_alive = request.keep_alive();
       const unsigned version = request.version();
+      const bool head = request.method() == http::verb::head;
       // Routes may block (a stop waits for a flush): run them off the I/O thread.
       auto converted = wire::to_request(std::move(request));
       HttpResponse response = co_await asio::co_spawn(
           handlers,
           [this, &converted]() -> asio::awaitable<HttpResponse> { co_return wire::call_handler(handler, converted); },
           asio::use_awaitable);
-      auto out = to_beast(std::move(response), version, keep_alive);
+      auto out = to_beast(std::move(response), version, keep_alive, head);
       tcp.expires_after(options.io_timeout);
       auto [write_ec, written] = co_await http::async_write(stream, out, use_nothrow);
       if (write_ec) {

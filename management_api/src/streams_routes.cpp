@@ -63,12 +63,19 @@ json event_to_json(const runtime::StoredEvent& e) {
       {"created", connector::format_rfc3339(e.created_ms)},
       {"contentType", e.is_json ? "application/json" : "application/octet-stream"},
   };
-  if (e.is_json) {
-    out["data"] = json::parse(e.data, nullptr, /*allow_exceptions=*/false);
-  } else {
+  // The KurrentDB clients (gRPC) may append a JSON event with empty data and any bytes as
+  // metadata: what is not JSON text is shown in base64 (a discarded parse would print
+  // "<discarded>", which is not JSON).
+  auto data = e.is_json ? json::parse(e.data, nullptr, /*allow_exceptions=*/false) : json(json::value_t::discarded);
+  if (!data.is_discarded())
+    out["data"] = std::move(data);
+  else
     out["dataBase64"] = connector::base64_encode(e.data);
-  }
-  out["metadata"] = json::parse(e.metadata, nullptr, false);
+  auto metadata = e.metadata.empty() ? json::object() : json::parse(e.metadata, nullptr, false);
+  if (!metadata.is_discarded())
+    out["metadata"] = std::move(metadata);
+  else
+    out["metadataBase64"] = connector::base64_encode(e.metadata);
   return out;
 }
 

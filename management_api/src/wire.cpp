@@ -34,7 +34,7 @@ HttpRequest to_request(http::request<http::string_body>&& in) {
   return out;
 }
 
-http::response<http::string_body> to_beast(HttpResponse&& in, unsigned version, bool keep_alive) {
+http::response<http::string_body> to_beast(HttpResponse&& in, unsigned version, bool keep_alive, bool head_request) {
   http::response<http::string_body> out{static_cast<http::status>(in.status), version};
   out.set(http::field::server, "sinkhost");
   out.set(http::field::content_type, in.content_type);
@@ -42,6 +42,11 @@ http::response<http::string_body> to_beast(HttpResponse&& in, unsigned version, 
   out.body() = std::move(in.body);
   out.keep_alive(keep_alive);
   out.prepare_payload();
+  if (head_request) {
+    const auto length = out.body().size();
+    out.body().clear();
+    out.content_length(length);
+  }
   return out;
 }
 
@@ -119,8 +124,9 @@ std::string serve_bytes(std::string_view bytes, const std::function<HttpResponse
     auto request = parser.release();
     const bool keep_alive = request.keep_alive();
     const unsigned version = request.version();
+    const bool head = request.method() == http::verb::head;
     auto response = wire::call_handler(handler, wire::to_request(std::move(request)));
-    written += serialize(wire::to_beast(std::move(response), version, keep_alive));
+    written += serialize(wire::to_beast(std::move(response), version, keep_alive, head));
     if (!keep_alive) break;
   }
   return written;

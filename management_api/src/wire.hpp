@@ -19,7 +19,10 @@ using Parser = http::request_parser<http::string_body>;
 
 void apply_limits(Parser& parser, const WireLimits& limits);
 HttpRequest to_request(http::request<http::string_body>&& in);
-http::response<http::string_body> to_beast(HttpResponse&& in, unsigned version, bool keep_alive);
+// The answer to a HEAD request (head_request) has the headers of the GET, Content-Length included,
+// and no body: a body there would be read as the start of the next answer on the connection.
+http::response<http::string_body> to_beast(HttpResponse&& in, unsigned version, bool keep_alive,
+                                           bool head_request = false);
 // The answer to a request the parser refused (413, 431 or 400).
 HttpResponse parse_failure(const boost::beast::error_code& ec);
 // Runs the handler; an exception becomes a 500 (logged), never an unanswered request.

@@ -86,6 +86,7 @@ void run_api_md_section(const std::string& section, std::size_t at_least) {
 
 TEST(DocsExamples, StreamsApiExamplesInDocsApiMdWork) { run_api_md_section("## Streams", 8); }
 TEST(DocsExamples, HealthExampleInDocsApiMdWorks) { run_api_md_section("## Health", 1); }
+TEST(DocsExamples, OpenApiExampleInDocsApiMdWorks) { run_api_md_section("## OpenAPI description", 1); }
 TEST(DocsExamples, ConnectorApiExamplesInDocsApiMdWork) { run_api_md_section("## Connectors", 20); }
 // docs/transforms.md produces to Kafka: its sections run in order against one sinkhost and the
 // test broker, with topics of their own.

@@ -171,6 +171,27 @@ TEST_F(ApiTest, ReadsStreamsAndTheWholeLogInBothDirections) {
   EXPECT_EQ(violations(bad).size(), 3u);
 }
 
+// The KurrentDB clients (gRPC) append any bytes as metadata, none at all, or a JSON event with
+// empty data: a read still answers JSON (as docs/api.md and the OpenAPI description say).
+TEST_F(ApiTest, ReadsEventsWhoseDataOrMetadataIsNotJson) {
+  runtime::AppendRequest request{.stream = "grpc-1",
+                                 .events = {{.event_id = kEventId, .event_type = "A", .data = "", .metadata = ""},
+                                            {.event_id = "1f9a1f2c-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+                                             .event_type = "B",
+                                             .data = "[1]",
+                                             .metadata = "\x01 not json"}}};
+  ASSERT_TRUE(log_->append(std::move(request)).ok());
+  auto response = call("GET", "/streams/grpc-1", "", "");
+  ASSERT_EQ(response.status, 200);
+  auto page = json::parse(response.body, nullptr, false);
+  ASSERT_FALSE(page.is_discarded()) << response.body;
+  EXPECT_EQ(page["events"][0]["dataBase64"], "");
+  EXPECT_EQ(page["events"][0]["metadata"], json::object());
+  EXPECT_EQ(page["events"][1]["data"], json::array({1}));
+  EXPECT_EQ(page["events"][1]["metadataBase64"], "ASBub3QganNvbg==");
+  EXPECT_FALSE(page["events"][1].contains("metadata"));
+}
+
 TEST_F(ApiTest, LimitsOnEventSizeAndBatchLengthAre413AndAppendNothing) {
   api_ = std::make_unique<Api>(*log_, *service_,
                                ApiOptions{.version = "test", .max_event_bytes = 100, .max_batch_events = 2});

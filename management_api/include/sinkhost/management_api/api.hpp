@@ -72,6 +72,7 @@ class Api {
   runtime::EventLog& log_;
   runtime::ConnectorService& connectors_;
   ApiOptions options_;
+  std::string openapi_;  // GET /openapi.json
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<runtime::EventLogReader>> idle_readers_;
 };
