@@ -27,14 +27,17 @@ packages=(
   chromium
   # the local Kafka broker (deploy/kafka): a Java 17+ runtime and Maven
   maven
+  # the Debian package and its test (tests/package): CPack's DEB generator runs dpkg-deb and
+  # dpkg-shlibdeps (dpkg-dev), lintian checks the .deb, systemd-analyze verifies the unit
+  dpkg-dev lintian systemd
 )
 from_source=()
 case "$codename" in
   bookworm)
     packages+=(libboost1.81-dev libclang-rt-14-dev openjdk-17-jdk-headless
-      # what deploy/debian-source-build.sh needs: dpkg-source, the archive key, and the build
-      # dependencies of Debian 13's librdkafka (the same features as Debian's own package)
-      dpkg-dev debian-archive-keyring make
+      # what deploy/debian-source-build.sh needs: dpkg-source (dpkg-dev, above), the archive key,
+      # and the build dependencies of Debian 13's librdkafka (the same features as Debian's own)
+      debian-archive-keyring make
       libsasl2-dev libzstd-dev liblz4-dev zlib1g-dev libcurl4-openssl-dev)
     from_source=(librdkafka quickjs)
     ;;
