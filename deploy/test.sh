@@ -45,13 +45,14 @@ run_suite() {
 run_suite "$root/build" ""
 if [ $quick -eq 0 ]; then
   # Sanitizer reports fail the test that triggered them.
-  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+  # intercept_tls_get_addr=0: clang 14's LeakSanitizer (Debian 12) misreads glibc 2.36's dynamic
+  # TLS vector once a dlopen'ed plugin's TLS block moved, and its thread walk crashes at exit
+  # ("Tracer caught signal 11", "DTLS 17 at 0x13d2-..."); without the interception LSan still
+  # scans every stack, register and static TLS block (docs/development.md, "Sanitizers").
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:intercept_tls_get_addr=0"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  # The Debian package (label package) is built and tested from the plain build only. One test
-  # is left out: at its exit LeakSanitizer's own thread walk crashes ("Tracer caught signal 11")
-  # reading the dynamic TLS of a plugin it loaded and unloaded; the test passes in the plain
-  # stage (docs/development.md, "Sanitizers").
-  run_suite "$root/build-asan" "-LE kafka3|package -E ^SecretsApi.DeletingAConnectorDropsItsSecrets$" -DSINKHOST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DSINKHOST_TEST_KAFKA_PORT_BASE=19192
+  # The Debian package (label package) is built and tested from the plain build only.
+  run_suite "$root/build-asan" "-LE kafka3|package" -DSINKHOST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DSINKHOST_TEST_KAFKA_PORT_BASE=19192
 
   # ThreadSanitizer. Kafka and fault tests stay out: librdkafka is not instrumented, so TSan
   # cannot see its synchronization. A race report aborts the process that made it (the daemon
