@@ -104,14 +104,7 @@ void set_up_logging(const Options& o) {
 // the command line's (config_sources.hpp). Each value is checked on a parser of its own first.
 connector::Result<GatheredArguments> all_arguments(const CLI::App& app, int argc, char** argv) {
   std::vector<std::string> command_line(argv + 1, argv + argc);
-  auto parser = [] {
-    struct Checker : CLI::App {
-      Options options;
-      Checker() { add_daemon_options(*this, options); }
-    };
-    return std::unique_ptr<CLI::App>(std::make_unique<Checker>());
-  };
-  return gather_arguments(app, command_line, process_environment(), parser);
+  return gather_arguments(app, command_line, process_environment(), &daemon_options_parser);
 }
 
 // The data protection token, from --data-protection-token-file or the environment (read before

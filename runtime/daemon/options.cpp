@@ -90,6 +90,14 @@ void add_daemon_options(CLI::App& app, Options& o) {
                "Print the version of sinkhost and of the libraries its plugins run on, and exit");
 }
 
+std::unique_ptr<CLI::App> daemon_options_parser() {
+  struct Parser : CLI::App {
+    Options options;
+    Parser() { add_daemon_options(*this, options); }
+  };
+  return std::make_unique<Parser>();
+}
+
 void add_commands(CLI::App& app, Options& o, Commands& c) {
   // sinkhost user add|remove NAME [--users-file PATH | --data-dir DIR]
   auto* user_command = app.add_subcommand("user", "Manage the users of --auth basic (the users file)");

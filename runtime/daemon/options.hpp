@@ -3,6 +3,7 @@
 // default written once. main.cpp composes the steps that use them.
 
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -57,6 +58,9 @@ struct Commands {
 };
 
 void add_daemon_options(CLI::App& app, Options& o);
+// A parser of the daemon's flags alone, over an Options of its own (config_sources.hpp checks
+// each file and environment value on one).
+std::unique_ptr<CLI::App> daemon_options_parser();
 void add_commands(CLI::App& app, Options& o, Commands& c);
 
 }  // namespace sinkhost::daemon

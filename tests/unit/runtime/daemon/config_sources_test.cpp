@@ -23,16 +23,6 @@ struct Daemon {
   }
 };
 
-ParserFactory checker() {
-  return [] {
-    struct Checker : CLI::App {
-      Options options;
-      Checker() { add_daemon_options(*this, options); }
-    };
-    return std::unique_ptr<CLI::App>(std::make_unique<Checker>());
-  };
-}
-
 class ConfigSourcesTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -51,7 +41,7 @@ class ConfigSourcesTest : public ::testing::Test {
   // Parses as main() does; returns the error message, or "" with `daemon` parsed.
   std::string parse(Daemon& daemon, std::vector<std::string> command_line,
                     const std::map<std::string, std::string>& environment = {}) {
-    auto gathered = gather_arguments(daemon.app, command_line, environment, checker());
+    auto gathered = gather_arguments(daemon.app, command_line, environment, &daemon_options_parser);
     if (!gathered.ok()) return gathered.error().message;
     origins_ = gathered->origins;
     std::vector<std::string> reversed(gathered->arguments.rbegin(), gathered->arguments.rend());
