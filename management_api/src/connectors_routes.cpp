@@ -119,6 +119,11 @@ json view_to_json(const runtime::ConnectorView& view, SettingsForms forms, const
   };
   if (d.checkpoint) item["position"] = d.checkpoint->commit;
   if (d.error) item["errorDetails"] = {{"code", d.error->code}, {"message", d.error->message}};
+  if (view.restart) {
+    item["autoRestart"] = {{"attempt", view.restart->attempt},
+                           {"maxAttempts", view.restart->max_attempts},
+                           {"restartTime", connector::format_rfc3339(view.restart->at_ms)}};
+  }
   if (auto warning = view.warning()) item["warningDetails"] = {{"code", warning->code}, {"message", warning->message}};
   if (d.delete_time_ms) item["deleteTime"] = connector::format_rfc3339(*d.delete_time_ms);
   if (source.external) item["source"] = source_json(view, source);

@@ -170,6 +170,11 @@ void list_topics(const rd_kafka_metadata_t& cluster, ConnectionCheck& check) {
 void find_topic(rd_kafka_t* client, const KafkaSinkSettings& settings, Clock::time_point deadline,
                 ConnectionCheck& check) {
   const auto& topic_name = settings.topic;
+  if (topic_name.find('{') != std::string::npos) {
+    check.steps.push_back(
+        {"find topic", true, "'" + topic_name + "' is a template: each record's topic is known once it is delivered"});
+    return;
+  }
   std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic(rd_kafka_topic_new(client, topic_name.c_str(), nullptr));
   if (!topic) return fail(check, "find topic", "'" + topic_name + "' is not a valid topic name");
   const rd_kafka_metadata_t* metadata = nullptr;

@@ -3,6 +3,7 @@
 // checkpoint only moves past records the broker acknowledged.
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -10,12 +11,14 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "connection_check.hpp"
 #include "errors.hpp"
 #include "key_extractor.hpp"
 #include "producer_config.hpp"
 #include "settings.hpp"
+#include "topic_template.hpp"
 #include "sinkhost/connector/plugin.hpp"
 
 namespace sinkhost::kafka_sink {
@@ -42,10 +45,11 @@ constexpr int kOpenTimeoutMs = 10000;
 
 class KafkaSink final : public connector::Sink {
  public:
-  KafkaSink(connector::SinkContext context, KafkaSinkSettings settings, KeyExtractor keys)
+  KafkaSink(connector::SinkContext context, KafkaSinkSettings settings, KeyExtractor keys, TopicTemplate topics)
       : context_(std::move(context)),
         settings_(std::move(settings)),
         topic_name_(settings_.topic),
+        topics_(std::move(topics)),
         keys_(std::move(keys)),
         wait_for_ack_(settings_.wait_for_broker_ack),
         partition_(settings_.partition),
@@ -83,10 +87,11 @@ class KafkaSink final : public connector::Sink {
     }
     (void)conf->release();  // rd_kafka_new took ownership
     producer_.reset(producer);
-    topic_.reset(rd_kafka_topic_new(producer, topic_name_.c_str(), nullptr));
+    if (topics_.fixed()) topic_.reset(rd_kafka_topic_new(producer, topic_name_.c_str(), nullptr));
 
-    // Ask for the topic's metadata: it shows at once whether the brokers answer and accept our
-    // credentials, instead of the first record failing later.
+    // Ask for the topic's metadata (the brokers' only, for a topic template): it shows at once
+    // whether the brokers answer and accept our credentials, instead of the first record failing
+    // later.
     const rd_kafka_metadata_t* metadata = nullptr;
     auto err = rd_kafka_metadata(producer, 0, topic_.get(), &metadata, kOpenTimeoutMs);
     {
@@ -98,7 +103,7 @@ class KafkaSink final : public connector::Sink {
       context_.log(LogLevel::warn, std::string("cannot reach the Kafka brokers yet (") + rd_kafka_err2str(err) +
                                        "); records wait until they can be delivered");
     } else {
-      if (metadata->topic_cnt == 1 && metadata->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (topic_ && metadata->topic_cnt == 1 && metadata->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         context_.log(LogLevel::warn, "topic '" + topic_name_ + "' is not available (" +
                                          rd_kafka_err2str(metadata->topics[0].err) +
                                          "); records wait until the broker creates it");
@@ -110,7 +115,8 @@ class KafkaSink final : public connector::Sink {
     poller_ = std::thread([this] {
       while (!stop_polling_.load(std::memory_order_acquire)) rd_kafka_poll(producer_.get(), 1000);
     });
-    context_.log(LogLevel::info, "producing to topic '" + topic_name_ + "'");
+    context_.log(LogLevel::info,
+                 std::string(topics_.fixed() ? "producing to topic '" : "producing to topics '") + topic_name_ + "'");
     return {};
   }
 
@@ -127,12 +133,22 @@ class KafkaSink final : public connector::Sink {
                             static_cast<ssize_t>(h.value.size()));
       }
     }
+    auto* topic = topic_for(record);
+    if (topic == nullptr) {
+      return make_error(ErrorCode::invalid_argument, "the record at log position " +
+                                                         std::to_string(record.position.value()) +
+                                                         " was routed to topic '" + record.topic.value_or("") +
+                                                         "', which is not a topic name (ASCII letters, digits, '.', "
+                                                         "'_' and '-', at most 249)");
+    }
     const auto key = record.key_from_transform ? record.key : keys_.key(record);
     // The producev macros cast their arguments: give them plain pointers and sizes.
     const void* key_data = key ? key->data() : nullptr;
     const std::size_t key_size = key ? key->size() : 0;
     std::int32_t partition = RD_KAFKA_PARTITION_UA;
-    if (partition_)
+    if (record.partition)
+      partition = *record.partition;
+    else if (partition_)
       partition = *partition_;
     else if (!key && default_partition_)
       partition = *default_partition_;
@@ -146,7 +162,7 @@ class KafkaSink final : public connector::Sink {
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wgnu-statement-expression"
 #endif
-    auto err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_RKT(topic_.get()), RD_KAFKA_V_PARTITION(partition),
+    auto err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                  RD_KAFKA_V_VALUE(const_cast<char*>(record.data.data()), record.data.size()),
                                  RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_TIMESTAMP(record.timestamp_ms),
@@ -167,8 +183,8 @@ class KafkaSink final : public connector::Sink {
       return make_error(ErrorCode::resource_exhausted, "the Kafka producer is being rebuilt");
     }
     return make_error(code_for(err), "Kafka refused the record at log position " +
-                                         std::to_string(record.position.value()) + " for topic '" + topic_name_ +
-                                         "': " + rd_kafka_err2str(err));
+                                         std::to_string(record.position.value()) + " for topic '" +
+                                         rd_kafka_topic_name(topic) + "': " + rd_kafka_err2str(err));
   }
 
   std::optional<std::string> partition_key(const connector::Record& record) const override { return keys_.key(record); }
@@ -188,11 +204,28 @@ class KafkaSink final : public connector::Sink {
       for (int i = 0; i < 100 && rd_kafka_outq_len(producer_.get()) > 0; ++i) rd_kafka_poll(producer_.get(), 100);
     }
     rd_kafka_poll(producer_.get(), 0);
+    routed_.clear();
     topic_.reset();
     producer_.reset();
   }
 
  private:
+  // The topic handle for a record: the connector's topic, the template's for this record, or the
+  // one a transform routed it to. nullptr: the transform's name is not a topic name. Handles are
+  // kept (at most kMaxRoutedTopics, then dropped and made again: librdkafka keeps what it needs
+  // for messages in flight).
+  rd_kafka_topic_t* topic_for(const connector::Record& record) {
+    if (!record.topic && topic_) return topic_.get();
+    std::string name = record.topic ? *record.topic : topics_.topic(record);
+    if (record.topic && (name.size() > 249 || !std::all_of(name.begin(), name.end(), legal_topic_char))) return nullptr;
+    auto found = routed_.find(name);
+    if (found != routed_.end()) return found->second.get();
+    if (routed_.size() >= kMaxRoutedTopics) routed_.clear();
+    std::unique_ptr<rd_kafka_topic_t, TopicDeleter> handle(rd_kafka_topic_new(producer_.get(), name.c_str(), nullptr));
+    if (!handle) return nullptr;
+    return routed_.emplace(std::move(name), std::move(handle)).first->second.get();
+  }
+
   Error fatal_error() {
     char detail[512] = "";
     auto err = rd_kafka_fatal_error(producer_.get(), detail, sizeof detail);
@@ -227,7 +260,9 @@ class KafkaSink final : public connector::Sink {
       return;
     }
     std::string text = std::string(rd_kafka_err2str(message->err));
-    if (is_permanent_delivery_error(message->err)) text += " (topic '" + self->topic_name_ + "')";
+    if (is_permanent_delivery_error(message->err)) {
+      text += std::string(" (topic '") + rd_kafka_topic_name(message->rkt) + "')";
+    }
     listener->failed(position, make_error(code_for(message->err), "Kafka: " + text));
   }
 
@@ -276,7 +311,8 @@ class KafkaSink final : public connector::Sink {
 
   connector::SinkContext context_;
   const KafkaSinkSettings settings_;
-  std::string topic_name_;
+  std::string topic_name_;  // the topic setting (a name or a template)
+  TopicTemplate topics_;
   KeyExtractor keys_;
   bool wait_for_ack_;
   std::optional<std::int32_t> partition_;
@@ -285,7 +321,9 @@ class KafkaSink final : public connector::Sink {
   std::string auth_description_;  // for error messages: mechanism and user, never the password
 
   std::unique_ptr<rd_kafka_t, ProducerDeleter> producer_;
-  std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic_;
+  std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic_;  // a fixed topic's handle
+  static constexpr std::size_t kMaxRoutedTopics = 10000;
+  std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> routed_;  // write()'s thread only
   std::thread poller_;
   std::atomic<bool> stop_polling_{false};
   std::atomic<std::uint32_t> round_robin_{0};
@@ -301,8 +339,10 @@ Result<std::unique_ptr<connector::Sink>> create(connector::SinkContext context) 
   auto settings = KafkaSinkSettings::from(context.settings);
   auto keys = KeyExtractor::create(settings);
   if (!keys.ok()) return keys.error();
-  return std::unique_ptr<connector::Sink>(
-      std::make_unique<KafkaSink>(std::move(context), std::move(settings), std::move(keys).value()));
+  auto topics = TopicTemplate::parse(settings.topic);
+  if (!topics.ok()) return topics.error();
+  return std::unique_ptr<connector::Sink>(std::make_unique<KafkaSink>(
+      std::move(context), std::move(settings), std::move(keys).value(), std::move(topics).value()));
 }
 
 // "librdkafka 2.8.0 (builtin.features: gzip,snappy,ssl,sasl,...)": the library actually loaded,

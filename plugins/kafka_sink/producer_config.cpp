@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "key_extractor.hpp"
+#include "topic_template.hpp"
 
 namespace sinkhost::kafka_sink {
 
@@ -199,6 +200,9 @@ std::vector<FieldViolation> check_settings(const KafkaSinkSettings& s) {
   check_pass_through(s, violations);
   if (auto extractor = KeyExtractor::create(s); !extractor.ok()) {
     for (auto& v : extractor.error().field_violations) violations.push_back(std::move(v));
+  }
+  if (auto topic = TopicTemplate::parse(s.topic); !s.topic.empty() && !topic.ok()) {
+    for (auto& v : topic.error().field_violations) violations.push_back(std::move(v));
   }
   return violations;
 }

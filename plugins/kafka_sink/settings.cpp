@@ -9,7 +9,13 @@ using S = KafkaSinkSettings;
 
 const connector::SettingsSchema<KafkaSinkSettings>& settings_schema() {
   static const connector::SettingsSchema<KafkaSinkSettings> table({
-      field(&S::topic, {.name = "topic", .required = true, .doc = "The Kafka topic every record is produced to."}),
+      field(&S::topic,
+            {.name = "topic",
+             .required = true,
+             .doc = "The Kafka topic records are produced to, or a template that names each record's topic: "
+                    "{stream} (the stream id), {event-type} or {schema-subject} (the event type), e.g. "
+                    "orders-{stream}. Characters a topic name cannot hold become '_'. A transform may route a "
+                    "record elsewhere (record.topic, record.partition). Not templated in KurrentDB."}),
       field(&S::bootstrap_servers, {.name = "bootstrapServers",
                                     .default_value = "localhost:9092",
                                     .doc = "Comma-separated host:port list of Kafka brokers to connect to first."}),

@@ -99,6 +99,28 @@ const connector::SettingsSchema<CommonSettings>& common_settings_schema() {
              .max = 60000}),
       field(&S::logging_enabled,
             {.name = "logging:enabled", .default_value = "true", .doc = "Write this connector's log lines."}),
+      field(path(&S::auto_restart, &AutoRestartSettings::max_attempts),
+            {.name = "autoRestart:maxAttempts",
+             .default_value = "0",
+             .doc = "Restart the connector by itself this many times in a row after an error that may clear "
+                    "(authentication or authorization refused, a topic or the broker not there, a limit hit), "
+                    "waiting autoRestart:firstDelay, then twice as long each time up to autoRestart:maxDelay. 0: "
+                    "never, the connector stays stopped with errorDetails (KurrentDB's behaviour). The count starts "
+                    "again once a run has committed a checkpoint. Not in KurrentDB.",
+             .min = 0,
+             .max = 1000000}),
+      field(path(&S::auto_restart, &AutoRestartSettings::first_delay),
+            {.name = "autoRestart:firstDelay",
+             .default_value = "1000",
+             .doc = "How long (milliseconds) a connector waits before its first automatic restart.",
+             .min = 1,
+             .max = 86400000}),
+      field(path(&S::auto_restart, &AutoRestartSettings::max_delay),
+            {.name = "autoRestart:maxDelay",
+             .default_value = "300000",
+             .doc = "The longest wait (milliseconds) between automatic restarts; the delay doubles up to it.",
+             .min = 1,
+             .max = 86400000}),
       // KurrentDB settings that mean nothing here: accepted so that its scripts run, and answered
       // with a warning (docs/kurrentdb-compatibility.md).
       info<S>({.name = "subscription:nodeAffinity",

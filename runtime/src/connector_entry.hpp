@@ -30,6 +30,11 @@ struct ConnectorService::Entry {
   ConnectorView view;
   std::shared_ptr<ConnectorMetrics> metrics = std::make_shared<ConnectorMetrics>();
   std::unique_ptr<ConnectorWorker> worker;  // guarded by the service's commands mutex
+  // Guarded by `mutex`: the current run's autoRestart settings, the failures since the last run
+  // that committed a checkpoint (or the user's last command), the ticket of the pending restart.
+  AutoRestartSettings auto_restart;
+  std::int64_t failures_in_a_row = 0;
+  std::uint64_t restart_ticket = 0;
 
   ConnectorView snapshot() const {
     std::lock_guard lock(mutex);
@@ -48,6 +53,13 @@ struct ConnectorService::Entry {
   // metrics; what it saved in its current run is newer than the definition's.
   void overlay_checkpoint(ConnectorDefinition& d) const {
     if (auto saved = metrics->saved_checkpoint()) d.checkpoint = *saved;
+  }
+  // A user's command (start, stop, reset, delete) cancels a pending restart and the count.
+  void forget_restarts() {
+    std::lock_guard lock(mutex);
+    view.restart.reset();
+    failures_in_a_row = 0;
+    ++restart_ticket;
   }
   bool deleted() const {
     std::lock_guard lock(mutex);

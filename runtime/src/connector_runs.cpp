@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "auto_restart.hpp"
 #include "connector_entry.hpp"
 #include "connector_settings.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
@@ -25,6 +26,7 @@ Result<void> ConnectorService::start(const std::string& id, std::optional<LogPos
   std::lock_guard commands(commands_mutex_);
   auto entry = find_live(id);
   if (!entry.ok()) return entry.error();
+  (*entry)->forget_restarts();
   return start_locked(*entry, from);
 }
 
@@ -43,22 +45,76 @@ ConnectorWorker::Hooks ConnectorService::worker_hooks(const std::shared_ptr<Entr
 }
 
 // A run's end, from its worker's thread: the error (redacted) is stored and shown, a failure
-// clears the run the user asked for (a host shutdown does not).
+// clears the run the user asked for (a host shutdown does not), unless the connector restarts by
+// itself (autoRestart:*), which keeps it.
 void ConnectorService::run_ended(Entry& entry, const std::string& id, std::optional<Error> error) {
   std::optional<ErrorDetails> details;
   auto& redactor = SecretRedactor::global();
   if (error) details = ErrorDetails{connector::code_name(error->code), redactor.redact(error->message)};
   redactor.remove(id);
-  if (error && !shutting_down_) (void)store_.save_run_requested(id, false);
+  const bool progressed = entry.metrics->saved_checkpoint().has_value();
+  std::optional<std::chrono::milliseconds> restart_in;
+  std::uint64_t ticket = 0;
+  {
+    std::lock_guard lock(entry.mutex);
+    if (error && !shutting_down_) restart_in = plan_restart(entry, *error, progressed);
+    ticket = entry.restart_ticket;
+  }
+  const bool run_cleared = error && !shutting_down_ && !restart_in;
+  if (run_cleared) (void)store_.save_run_requested(id, false);
   (void)store_.save_error(id, details);
-  std::lock_guard lock(entry.mutex);
-  entry.overlay_checkpoint(entry.view.definition);  // the run's last save, now the definition's
-  entry.metrics->forget_checkpoint();
-  if (error && !shutting_down_) entry.view.definition.run_requested = false;
-  entry.view.definition.error = details;
-  entry.view.state = ConnectorState::stopped;
-  entry.view.state_update_time_ms = now_ms();
-  entry.state_changed.notify_all();
+  {
+    std::lock_guard lock(entry.mutex);
+    entry.overlay_checkpoint(entry.view.definition);  // the run's last save, now the definition's
+    entry.metrics->forget_checkpoint();
+    if (run_cleared) entry.view.definition.run_requested = false;
+    entry.view.definition.error = details;
+    entry.view.state = ConnectorState::stopped;
+    entry.view.state_update_time_ms = now_ms();
+    entry.state_changed.notify_all();
+  }
+  if (restart_in) {
+    spdlog::warn("[{}] restarting by itself in {} ms (autoRestart)", id, restart_in->count());
+    restarts_->schedule(id, ticket, std::chrono::steady_clock::now() + *restart_in);
+  }
+}
+
+std::optional<std::chrono::milliseconds> ConnectorService::plan_restart(Entry& entry, const Error& error,
+                                                                        bool progressed) {
+  entry.view.restart.reset();
+  if (progressed) entry.failures_in_a_row = 0;
+  ++entry.failures_in_a_row;
+  const auto& settings = entry.auto_restart;
+  if (!entry.view.definition.run_requested || !may_clear(error) || entry.failures_in_a_row > settings.max_attempts) {
+    return std::nullopt;
+  }
+  const auto delay = restart_delay(settings, entry.failures_in_a_row);
+  entry.view.restart = PendingRestart{
+      .attempt = entry.failures_in_a_row, .max_attempts = settings.max_attempts, .at_ms = now_ms() + delay.count()};
+  ++entry.restart_ticket;
+  return delay;
+}
+
+void ConnectorService::restart_due(const std::string& id, std::uint64_t ticket) {
+  std::lock_guard commands(commands_mutex_);
+  if (shutting_down_) return;
+  auto entry = find(id);
+  if (!entry) return;
+  {
+    std::lock_guard lock(entry->mutex);
+    if (!entry->view.restart || entry->restart_ticket != ticket || entry->view.definition.delete_time_ms ||
+        entry->view.state != ConnectorState::stopped) {
+      return;
+    }
+  }
+  spdlog::info("[{}] restarting by itself (autoRestart)", id);
+  if (auto started = start_locked(entry, std::nullopt); !started.ok()) {
+    spdlog::error("[{}] could not be restarted: {}", id, started.error().message);
+    (void)store_.save_run_requested(id, false);
+    std::lock_guard lock(entry->mutex);
+    entry->view.restart.reset();
+    entry->view.definition.run_requested = false;
+  }
 }
 
 Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry, std::optional<LogPosition> from) {
@@ -112,6 +168,8 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
   for (const auto& key : run->secret_keys) redactor.add(definition.id, settings.at(key));
   {
     std::lock_guard lock(entry->mutex);
+    entry->auto_restart = run->common.auto_restart;
+    entry->view.restart.reset();
     entry->view.definition.run_requested = true;
     entry->view.definition.checkpoint = checkpoint;
     entry->view.definition.error.reset();
@@ -161,6 +219,7 @@ Result<void> ConnectorService::stop(const std::string& id) {
     entry->worker->join();
     entry->worker.reset();
   }
+  entry->forget_restarts();
   // A stop that ended without error clears the errorDetails of an earlier failure.
   std::lock_guard lock(entry->mutex);
   if (entry->view.definition.error) {
@@ -171,8 +230,10 @@ Result<void> ConnectorService::stop(const std::string& id) {
 }
 
 void ConnectorService::shutdown() {
-  std::lock_guard commands(commands_mutex_);
+  // First the restarts: a due one takes the commands mutex.
   shutting_down_ = true;
+  restarts_->stop();
+  std::lock_guard commands(commands_mutex_);
   // Ask every worker first, so that they flush in parallel, then wait for each.
   for (auto& [id, entry] : entries_) {
     if (entry->worker) entry->worker->request_stop();

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "auto_restart.hpp"
 #include "connector_entry.hpp"
 #include "connector_settings.hpp"
 #include "sinkhost/runtime/embedded_log/log_source.hpp"
@@ -46,7 +47,9 @@ ConnectorService::ConnectorService(EventSource& source, StateStore& store, const
     : source_(source),
       store_(store),
       plugins_(plugins),
-      settings_(std::make_unique<ConnectorSettings>(plugins, std::move(secrets))) {}
+      settings_(std::make_unique<ConnectorSettings>(plugins, std::move(secrets))),
+      restarts_(std::make_unique<RestartScheduler>(
+          [this](const std::string& id, std::uint64_t ticket) { restart_due(id, ticket); })) {}
 
 ConnectorService::ConnectorService(EventLog& log, StateStore& store, const PluginRegistry& plugins,
                                    std::shared_ptr<const SecretBox> secrets)
@@ -54,7 +57,9 @@ ConnectorService::ConnectorService(EventLog& log, StateStore& store, const Plugi
       source_(*owned_source_),
       store_(store),
       plugins_(plugins),
-      settings_(std::make_unique<ConnectorSettings>(plugins, std::move(secrets))) {}
+      settings_(std::make_unique<ConnectorSettings>(plugins, std::move(secrets))),
+      restarts_(std::make_unique<RestartScheduler>(
+          [this](const std::string& id, std::uint64_t ticket) { restart_due(id, ticket); })) {}
 
 ConnectorService::~ConnectorService() { shutdown(); }
 
@@ -224,6 +229,7 @@ Result<void> ConnectorService::reset(const std::string& id, std::optional<LogPos
   auto entry = find_live(id);
   if (!entry.ok()) return entry.error();
   if (auto stopped = require_stopped(*entry, "reset"); !stopped.ok()) return stopped;
+  (*entry)->forget_restarts();
   const auto checkpoint = checkpoint_before(to.value_or(LogPosition(1)));
   if (auto saved = store_.save_checkpoint(id, checkpoint); !saved.ok()) return saved;
   {
@@ -241,6 +247,7 @@ Result<void> ConnectorService::remove(const std::string& id) {
   if (!entry.ok()) return entry.error();
   if (auto stopped = require_stopped(*entry, "delete"); !stopped.ok()) return stopped;
   (*entry)->worker.reset();  // a run that ended on its own: its thread has finished
+  (*entry)->forget_restarts();
   ConnectorDefinition d = (*entry)->definition();
   d.run_requested = false;
   d.checkpoint.reset();  // deleting drops the checkpoint

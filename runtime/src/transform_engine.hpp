@@ -23,6 +23,7 @@ inline constexpr const char* kFileName = "transform.js";
 struct RecordAtoms {
   JSAtom record_id = 0, position = 0, stream_id = 0, stream_revision = 0, log_position = 0;
   JSAtom schema_info = 0, subject = 0, type = 0, headers = 0, value = 0, key = 0;
+  JSAtom topic = 0, partition = 0;  // routing: not on the object, read back if the function set them
 };
 
 // A header as the last record had it at this position, with its JavaScript name (atom) and

@@ -280,6 +280,35 @@ std::optional<JsFailure> read_key(TransformEngine& engine, JSValueConst object, 
   return std::nullopt;
 }
 
+// record.topic and record.partition: the function may set them to route the record (a topic and
+// partition of its own); absent, null or undefined: the connector's.
+std::optional<JsFailure> read_route(TransformEngine& engine, JSValueConst object, connector::Record& record) {
+  JSContext* ctx = engine.ctx;
+  JSValue topic = JS_GetProperty(ctx, object, engine.atoms.topic);
+  if (JS_IsException(topic)) return take_exception(engine, false);
+  std::optional<JsFailure> failure;
+  if (JS_IsNull(topic) || JS_IsUndefined(topic)) {
+    record.topic.reset();
+  } else if (!JS_IsString(topic) || !assign_string(ctx, topic, record.topic.emplace()) || record.topic->empty()) {
+    failure = type_error("record.topic must be a non-empty string (or null for the connector's topic)");
+  }
+  JS_FreeValue(ctx, topic);
+  if (failure) return failure;
+  JSValue partition = JS_GetProperty(ctx, object, engine.atoms.partition);
+  if (JS_IsException(partition)) return take_exception(engine, false);
+  double number = 0;
+  if (JS_IsNull(partition) || JS_IsUndefined(partition)) {
+    record.partition.reset();
+  } else if (!JS_IsNumber(partition) || JS_ToFloat64(ctx, &number, partition) != 0 || number < 0 ||
+             number > 2147483647.0 || number != static_cast<double>(static_cast<std::int32_t>(number))) {
+    failure = type_error("record.partition must be an integer from 0 (or null for the connector's choice)");
+  } else {
+    record.partition = static_cast<std::int32_t>(number);
+  }
+  JS_FreeValue(ctx, partition);
+  return failure;
+}
+
 }  // namespace
 
 bool make_record_atoms(TransformEngine& engine) {
@@ -295,7 +324,9 @@ bool make_record_atoms(TransformEngine& engine) {
                                                    {&a.type, "type"},
                                                    {&a.headers, "headers"},
                                                    {&a.value, "value"},
-                                                   {&a.key, "key"}};
+                                                   {&a.key, "key"},
+                                                   {&a.topic, "topic"},
+                                                   {&a.partition, "partition"}};
   for (const auto& [atom, name] : names) {
     *atom = JS_NewAtomLen(ctx, name, std::strlen(name));
     if (*atom == JS_ATOM_NULL) return false;
@@ -306,7 +337,7 @@ bool make_record_atoms(TransformEngine& engine) {
 void free_record_atoms(TransformEngine& engine) {
   auto& a = engine.atoms;
   for (JSAtom* atom : {&a.record_id, &a.position, &a.stream_id, &a.stream_revision, &a.log_position, &a.schema_info,
-                       &a.subject, &a.type, &a.headers, &a.value, &a.key}) {
+                       &a.subject, &a.type, &a.headers, &a.value, &a.key, &a.topic, &a.partition}) {
     if (*atom != JS_ATOM_NULL) JS_FreeAtom(engine.ctx, *atom);
     *atom = JS_ATOM_NULL;
   }
@@ -343,6 +374,7 @@ std::optional<JsFailure> read_back(TransformEngine& engine, JSValueConst object,
   if (auto failure = read_headers(engine, object, engine.spare_headers)) return failure;
   std::optional<std::string> key;
   if (auto failure = read_key(engine, object, key)) return failure;
+  if (auto failure = read_route(engine, object, record)) return failure;
   fold_metadata_aliases(record.headers, engine.spare_headers);
   record.data.swap(engine.spare_data);
   record.headers.swap(engine.spare_headers);

@@ -48,9 +48,20 @@ FuzzHost& FuzzHost::instance() {
   return host;
 }
 
-FuzzHost::FuzzHost() : state_(std::make_unique<State>()) {
+FuzzHost::FuzzHost() {
   // Errors the routes log on purpose (a refused request) would drown the fuzzer's output.
   if (std::getenv("SINKHOST_FUZZ_PRINT") == nullptr) spdlog::set_level(spdlog::level::off);
+  renew();
+}
+
+void FuzzHost::renew() {
+  if (state_) {
+    auto old_dir = state_->dir;
+    state_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(old_dir, ignored);
+  }
+  state_ = std::make_unique<State>();
   std::string pattern = (std::filesystem::temp_directory_path() / "sinkhost-fuzz-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   auto& s = *state_;
@@ -66,16 +77,10 @@ FuzzHost::FuzzHost() : state_(std::make_unique<State>()) {
   s.api = std::make_unique<management_api::Api>(*s.log, *s.service, management_api::ApiOptions{.version = "fuzz"});
 }
 
-FuzzHost::~FuzzHost() {
-  auto dir = state_->dir;
-  state_.reset();
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
-}
-
 management_api::Api& FuzzHost::api() { return *state_->api; }
 
 management_api::HttpResponse FuzzHost::handle(const management_api::HttpRequest& request) {
+  if (++handled_ % kInputsPerHost == 0) renew();
   auto target = management_api::parse_target(request.target);
   // Starting (and reset, which starts as KurrentDB's does) would wait up to 10 s for a sink to
   // open: not what a fuzzer should spend its time on.

@@ -4,6 +4,7 @@
 #include "sinkhost/runtime/connector_service.hpp"
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -120,6 +121,71 @@ TEST_F(ConnectorServiceTest, AHostRestartRunsAgainWhatWasRunningFromItsCheckpoin
   source_.append("s", "E");
   ASSERT_TRUE(checkpoint_is("run-sink", 2));
   EXPECT_EQ(lines("run.jsonl"), 2u) << "nothing sent twice after a clean shutdown";
+}
+
+// autoRestart: a logger sink whose directory does not exist yet fails to open (UNAVAILABLE).
+TEST_F(ConnectorServiceTest, AConnectorStoppedByAnErrorThatMayClearRestartsByItselfOnceItClears) {
+  source_.append("s", "A");
+  source_.append("s", "B");
+  auto settings = logger("later/out.jsonl");
+  settings["autoRestart:maxAttempts"] = "20";
+  settings["autoRestart:firstDelay"] = "50";
+  settings["autoRestart:maxDelay"] = "100";
+  ASSERT_TRUE(service_->create("auto-sink", std::nullopt, settings).ok());
+  (void)service_->start("auto-sink");
+  auto view = service_->get("auto-sink");
+  ASSERT_EQ(view->state, ConnectorState::stopped);
+  ASSERT_TRUE(view->definition.error.has_value());
+  EXPECT_EQ(view->definition.error->code, "UNAVAILABLE");
+  ASSERT_TRUE(view->restart.has_value()) << "it shows that it waits to restart";
+  EXPECT_EQ(view->restart->attempt, 1);
+  EXPECT_EQ(view->restart->max_attempts, 20);
+  EXPECT_TRUE(view->definition.run_requested) << "a host restart meanwhile starts it too";
+
+  std::filesystem::create_directory(dir_.path() + "/later");
+  ASSERT_TRUE(checkpoint_is("auto-sink", 2)) << "restarted by itself and delivered everything";
+  view = service_->get("auto-sink");
+  EXPECT_EQ(view->state, ConnectorState::running);
+  EXPECT_FALSE(view->restart.has_value());
+  EXPECT_EQ(lines("later/out.jsonl"), 2u);
+}
+
+TEST_F(ConnectorServiceTest, AStopCancelsAWaitingRestartAndTheAttemptsRunOut) {
+  auto settings = logger("never/out.jsonl");
+  settings["autoRestart:maxAttempts"] = "2";
+  settings["autoRestart:firstDelay"] = "20";
+  ASSERT_TRUE(service_->create("cap-sink", std::nullopt, settings).ok());
+  (void)service_->start("cap-sink");
+  // Two restarts, each failing, then it stays stopped with the error and no restart pending.
+  for (int i = 0; i < 300 && service_->get("cap-sink")->definition.run_requested; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  auto view = service_->get("cap-sink");
+  EXPECT_FALSE(view->restart.has_value()) << "after maxAttempts it stops for good";
+  EXPECT_EQ(view->state, ConnectorState::stopped);
+  ASSERT_TRUE(view->definition.error.has_value());
+  EXPECT_FALSE(view->definition.run_requested);
+
+  settings["autoRestart:firstDelay"] = "60000";
+  ASSERT_TRUE(service_->reconfigure("cap-sink", settings).ok());
+  (void)service_->start("cap-sink");
+  ASSERT_TRUE(service_->get("cap-sink")->restart.has_value()) << "a user's start counts from one again";
+  EXPECT_EQ(service_->get("cap-sink")->restart->attempt, 1);
+  ASSERT_TRUE(service_->stop("cap-sink").ok());
+  view = service_->get("cap-sink");
+  EXPECT_FALSE(view->restart.has_value()) << "the user's stop cancels the waiting restart";
+  EXPECT_FALSE(view->definition.error.has_value());
+  EXPECT_FALSE(view->definition.run_requested);
+}
+
+TEST_F(ConnectorServiceTest, WithoutAutoRestartAFailedConnectorStaysStopped) {
+  ASSERT_TRUE(service_->create("plain-sink", std::nullopt, logger("none/out.jsonl")).ok());
+  (void)service_->start("plain-sink");
+  auto view = service_->get("plain-sink");
+  EXPECT_EQ(view->state, ConnectorState::stopped);
+  EXPECT_TRUE(view->definition.error.has_value());
+  EXPECT_FALSE(view->restart.has_value()) << "KurrentDB's behaviour by default";
+  EXPECT_FALSE(view->definition.run_requested);
 }
 
 }  // namespace

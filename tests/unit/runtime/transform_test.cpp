@@ -124,6 +124,38 @@ TEST(RecordTransform, ChangesValueHeadersAndKeyButNotThePositionOrIds) {
   EXPECT_EQ(record.schema_subject, "OrderPlaced");
 }
 
+TEST(RecordTransform, RoutesARecordToATopicAndPartitionOfItsOwn) {
+  auto t = compiled(R"(
+    function transform(record) {
+      if (record.value.total > 10) { record.topic = 'big-orders'; record.partition = 2; }
+    })");
+  auto record = sample_record();
+  ASSERT_TRUE(t->apply(record).ok());
+  EXPECT_EQ(record.topic, "big-orders");
+  EXPECT_EQ(record.partition, 2);
+  record = sample_record();
+  record.data = R"({"total":1})";
+  ASSERT_TRUE(t->apply(record).ok());
+  EXPECT_FALSE(record.topic.has_value()) << "not set: the connector's topic";
+  EXPECT_FALSE(record.partition.has_value());
+
+  auto keys = compiled("function transform(r) { r.key = Object.keys(r).join(','); }");
+  record = sample_record();
+  ASSERT_TRUE(keys->apply(record).ok());
+  EXPECT_EQ(record.key, "recordId,position,schemaInfo,headers,value,key") << "the record's keys stay KurrentDB's";
+}
+
+TEST(RecordTransform, ARouteOfTheWrongTypeIsAnError) {
+  for (const char* body : {"r.topic = 7;", "r.topic = '';", "r.partition = -1;", "r.partition = 1.5;",
+                           "r.partition = '3';", "r.partition = 4294967296;"}) {
+    auto t = compiled(std::string("function transform(r) { ") + body + " }");
+    auto record = sample_record();
+    auto applied = t->apply(record);
+    ASSERT_FALSE(applied.ok()) << body;
+    EXPECT_NE(applied.error().message.find("TypeError: record."), std::string::npos) << applied.error().message;
+  }
+}
+
 TEST(RecordTransform, NullOrUndefinedRemovesAHeaderOrTheKey) {
   auto t = compiled("function transform(r) { r.headers['esdb-record-stream-id'] = null; r.key = undefined; }");
   auto record = sample_record();

@@ -37,6 +37,11 @@ struct Record {
   // is set; a sink then uses it as it is instead of extracting its own (Sink::partition_key).
   std::optional<std::string> key;
   bool key_from_transform = false;
+  // Where a transform routed the record (record.topic / record.partition); nullopt: the
+  // connector's own choice. Sinks that have topics and partitions (kafka-sink) use them; others
+  // ignore them.
+  std::optional<std::string> topic;
+  std::optional<std::int32_t> partition;
 };
 
 }  // namespace sinkhost::connector

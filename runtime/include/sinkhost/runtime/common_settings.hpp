@@ -33,6 +33,13 @@ struct TransformSettings {
   std::chrono::milliseconds timeout{};
 };
 
+// autoRestart:*: restarting a connector that an error which may clear has stopped.
+struct AutoRestartSettings {
+  std::int64_t max_attempts = 0;  // consecutive tries; 0: never (KurrentDB's behaviour)
+  std::chrono::milliseconds first_delay{};
+  std::chrono::milliseconds max_delay{};
+};
+
 enum class InitialPosition { latest, earliest };
 
 // The settings every connector shares, as the code reads them. Each field comes from a row of
@@ -45,6 +52,7 @@ struct CommonSettings {
   bool ignore_system_headers = false;
   TransformSettings transformer;
   bool logging_enabled = false;
+  AutoRestartSettings auto_restart;
 
   // A connector's settings map (validated; keys of the plugin's table are ignored) as the
   // struct, every setting it does not give taken from the table's default.

@@ -21,6 +21,15 @@
 namespace sinkhost::runtime {
 
 class ConnectorSettings;
+class RestartScheduler;
+
+// A stopped connector that restarts by itself (autoRestart:*): the how-manyth consecutive
+// restart it waits for, of how many, and when (milliseconds since the epoch).
+struct PendingRestart {
+  std::int64_t attempt = 0;
+  std::int64_t max_attempts = 0;
+  std::int64_t at_ms = 0;
+};
 
 // What the management API shows of a connector. Secret settings hold kSecretMask: their values
 // are never part of a view, so no route can show them.
@@ -29,6 +38,8 @@ struct ConnectorView {
   ConnectorState state = ConnectorState::stopped;
   std::int64_t state_update_time_ms = 0;
   std::shared_ptr<const ConnectorMetrics> metrics;
+  // A STOPPED connector whose run failed (errorDetails says why) and that restarts by itself.
+  std::optional<PendingRestart> restart;
 
   // The transient problem the sink keeps retrying through (a broker down), while it lasts. Only
   // a RUNNING connector has one: a condition a sink reports while it is still being opened
@@ -76,7 +87,9 @@ struct ListResult {
 
 // The connectors of this host: commands and queries, with KurrentDB's state machine:
 // create -> STOPPED; start (refused while ACTIVATING or RUNNING) -> ACTIVATING -> RUNNING;
-// stop (idempotent) -> DEACTIVATING -> STOPPED; a failure -> STOPPED with errorDetails;
+// stop (idempotent) -> DEACTIVATING -> STOPPED; a failure -> STOPPED with errorDetails (and,
+// with autoRestart:maxAttempts and an error that may clear, a restart after a backoff, which a
+// start, stop, reset or delete cancels);
 // reset, delete: only when STOPPED; reconfigure, rename: in any state (settings take effect
 // at the next start). Deleted connectors are kept (soft delete) and answer 404 to commands.
 //
@@ -146,6 +159,10 @@ class ConnectorService {
   Result<void> start_locked(const std::shared_ptr<Entry>& entry, std::optional<LogPosition> from);
   ConnectorWorker::Hooks worker_hooks(const std::shared_ptr<Entry>& entry, const std::string& id);
   void run_ended(Entry& entry, const std::string& id, std::optional<Error> error);
+  // Under the entry's lock: the restart a failed run gets, if any (counted, ticket drawn).
+  std::optional<std::chrono::milliseconds> plan_restart(Entry& entry, const Error& error, bool progressed);
+  // From the restart scheduler's thread.
+  void restart_due(const std::string& id, std::uint64_t ticket);
   Result<void> require_stopped(const std::shared_ptr<Entry>& entry, const char* command) const;
 
   std::unique_ptr<EventSource> owned_source_;
@@ -154,6 +171,8 @@ class ConnectorService {
   const PluginRegistry& plugins_;
   // Checking, sealing and unsealing settings (runtime/src/connector_settings.hpp).
   std::unique_ptr<const ConnectorSettings> settings_;
+
+  std::unique_ptr<RestartScheduler> restarts_;
 
   std::mutex commands_mutex_;
   mutable std::mutex map_mutex_;

@@ -1,0 +1,158 @@
+// Delivery policy against the real broker (issue 20): a connector that restarts by itself once
+// a wrong password is corrected, and records routed per record, by a topic template or by a
+// transform, checked with kcat.
+#include <array>
+
+#include <gtest/gtest.h>
+
+#include "e2e_helpers.hpp"
+#include "kafka.hpp"
+#include "sinkhost/connector/encoding.hpp"
+#include "token.hpp"
+
+namespace sinkhost::test {
+namespace {
+
+using nlohmann::json;
+
+class KafkaDeliveryPolicy : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::setenv("SINKHOST_DATA_PROTECTION_TOKEN", kTestToken.c_str(), 1);  // passwords are secrets
+    host_.start();
+  }
+
+  json base(const std::string& topic, const std::string& stream_prefix) {
+    return {{"instanceTypeName", "kafka-sink"},
+            {"topic", topic},
+            {"bootstrapServers", kafka_bootstrap()},
+            {"subscription:filter:filterType", "prefix"},
+            {"subscription:filter:expression", stream_prefix},
+            {"subscription:initialPosition", "earliest"},
+            {"autocommit:interval", "100"}};
+  }
+  json connector(const std::string& id) { return connector_view(host_.port(), id); }
+  bool position_reaches(const std::string& id, std::uint64_t position) {
+    return checkpoint_reaches(host_.port(), id, position);
+  }
+
+  TempDir dir_;
+  SinkhostProcess host_{dir_.path() + "/data"};
+};
+
+TEST_F(KafkaDeliveryPolicy, AWrongPasswordCorrectedWhileTheConnectorWaitsRestartsItAndEverythingArrives) {
+  auto env = kafka_env();
+  const auto topic = unique_topic("auto-restart");
+  create_topic(topic, 1);
+  std::uint64_t last = 0;
+  for (int i = 0; i < 3; ++i) last = append_event(host_.port(), topic + "-s", "OrderPlaced", {{"n", i}});
+  auto settings = base(topic, topic + "-s");
+  settings.update({{"bootstrapServers", env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"]},
+                   {"authentication:securityProtocol", "saslPlaintext"},
+                   {"authentication:saslMechanism", "scramSha256"},
+                   {"authentication:username", env["KAFKA_SASL_USERNAME"]},
+                   {"authentication:password", "not-the-password"},
+                   {"autoRestart:maxAttempts", "100"},
+                   {"autoRestart:firstDelay", "300"},
+                   {"autoRestart:maxDelay", "1000"}});
+  create_and_start_connector(host_.port(), "restart-sink", settings);
+
+  ASSERT_TRUE(eventually([&] { return connector("restart-sink").contains("autoRestart"); }))
+      << connector("restart-sink").dump() << host_.log();
+  auto waiting = connector("restart-sink");
+  EXPECT_EQ(waiting["state"], "CONNECTOR_STATE_STOPPED");
+  EXPECT_EQ(waiting["errorDetails"]["code"], "PERMISSION_DENIED") << "why it waits";
+  EXPECT_EQ(waiting["autoRestart"]["maxAttempts"], 100);
+  EXPECT_GE(waiting["autoRestart"]["attempt"].get<int>(), 1);
+  EXPECT_TRUE(waiting["autoRestart"].contains("restartTime"));
+  EXPECT_EQ(waiting.dump().find("not-the-password"), std::string::npos);
+
+  // The password is corrected while the connector waits: no start command is needed.
+  settings["authentication:password"] = "alice-secret";
+  auto fixed = http_request(host_.port(), "PUT", "/connectors/restart-sink/settings", settings.dump());
+  ASSERT_EQ(fixed.status, 200) << fixed.body;
+  ASSERT_TRUE(position_reaches("restart-sink", last)) << connector("restart-sink").dump() << host_.log();
+  auto running = connector("restart-sink");
+  EXPECT_EQ(running["state"], "CONNECTOR_STATE_RUNNING");
+  EXPECT_FALSE(running.contains("autoRestart"));
+  EXPECT_FALSE(running.contains("errorDetails"));
+  auto messages = consume(topic, 3);
+  ASSERT_EQ(messages.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(messages[i].value, json({{"n", i}}).dump()) << "in order";
+}
+
+TEST_F(KafkaDeliveryPolicy, AStopCancelsTheWaitingRestart) {
+  auto env = kafka_env();
+  auto settings = base(unique_topic("cancel"), "nothing-");
+  settings.update({{"bootstrapServers", env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"]},
+                   {"authentication:securityProtocol", "saslPlaintext"},
+                   {"authentication:saslMechanism", "scramSha256"},
+                   {"authentication:username", env["KAFKA_SASL_USERNAME"]},
+                   {"authentication:password", "not-the-password"},
+                   {"autoRestart:maxAttempts", "5"},
+                   {"autoRestart:firstDelay", "60000"}});
+  create_and_start_connector(host_.port(), "cancel-sink", settings);
+  ASSERT_TRUE(eventually([&] { return connector("cancel-sink").contains("autoRestart"); }))
+      << connector("cancel-sink").dump();
+  EXPECT_EQ(connector("cancel-sink")["autoRestart"]["attempt"], 1);
+  ASSERT_EQ(http_request(host_.port(), "POST", "/connectors/cancel-sink/stop").status, 200);
+  auto stopped = connector("cancel-sink");
+  EXPECT_EQ(stopped["state"], "CONNECTOR_STATE_STOPPED");
+  EXPECT_FALSE(stopped.contains("autoRestart")) << stopped.dump();
+  EXPECT_FALSE(stopped.contains("errorDetails"));
+}
+
+TEST_F(KafkaDeliveryPolicy, ATopicTemplateRoutesEachStreamToItsTopic) {
+  const auto prefix = unique_topic("route");
+  for (const char* region : {"eu", "us", "ap"}) create_topic(prefix + "-" + region, 1);
+  std::uint64_t last = 0;
+  for (int i = 0; i < 6; ++i) {
+    const char* region = std::array{"eu", "us", "ap"}[i % 3];
+    last = append_event(host_.port(), prefix + "-" + region, "OrderPlaced", {{"n", i}});
+  }
+  create_and_start_connector(host_.port(), "route-sink", base("{stream}", prefix + "-"));
+  ASSERT_TRUE(position_reaches("route-sink", last)) << connector("route-sink").dump() << host_.log();
+  for (int r = 0; r < 3; ++r) {
+    const std::string region = std::array{"eu", "us", "ap"}[r];
+    auto messages = consume(prefix + "-" + region, 2);
+    ASSERT_EQ(messages.size(), 2u) << region;
+    EXPECT_EQ(messages[0].value, json({{"n", r}}).dump()) << region;
+    EXPECT_EQ(messages[1].value, json({{"n", r + 3}}).dump()) << region;
+    EXPECT_EQ(messages[1].header("esdb-record-stream-id"), prefix + "-" + region);
+  }
+}
+
+TEST_F(KafkaDeliveryPolicy, ATransformRoutesARecordToATopicAndPartitionOfItsOwn) {
+  const auto topic = unique_topic("main");
+  const auto big = unique_topic("big");
+  create_topic(topic, 1);
+  create_topic(big, 3);
+  append_event(host_.port(), topic + "-s", "OrderPlaced", {{"total", 5}});
+  auto last = append_event(host_.port(), topic + "-s", "OrderPlaced", {{"total", 500}});
+  auto settings = base(topic, topic + "-s");
+  settings.update({{"transformer:enabled", "true"},
+                   {"transformer:function", connector::base64_encode("function transform(r) { if (r.value.total > 100) "
+                                                                     "{ r.topic = '" +
+                                                                     big + "'; r.partition = 2; } }")}});
+  create_and_start_connector(host_.port(), "transform-route-sink", settings);
+  ASSERT_TRUE(position_reaches("transform-route-sink", last))
+      << connector("transform-route-sink").dump() << host_.log();
+  auto main_messages = consume(topic, 1);
+  ASSERT_EQ(main_messages.size(), 1u);
+  EXPECT_EQ(main_messages[0].value, R"({"total":5})");
+  auto big_messages = consume(big, 1);
+  ASSERT_EQ(big_messages.size(), 1u);
+  EXPECT_EQ(big_messages[0].value, R"({"total":500})");
+  EXPECT_EQ(big_messages[0].partition, 2);
+}
+
+TEST_F(KafkaDeliveryPolicy, ATemplateWithAnUnknownPlaceholderIsRefusedAtCreate) {
+  auto settings = base("orders-{customer}", "x");
+  auto created = http_request(host_.port(), "POST", "/connectors/bad-template", json{{"settings", settings}}.dump());
+  EXPECT_EQ(created.status, 400) << created.body;
+  EXPECT_NE(created.body.find("unknown placeholder '{customer}'"), std::string::npos) << created.body;
+  EXPECT_EQ(http_request(host_.port(), "GET", "/connectors/bad-template").status, 404) << "nothing created";
+}
+
+}  // namespace
+}  // namespace sinkhost::test
