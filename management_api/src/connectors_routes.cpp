@@ -119,6 +119,9 @@ json view_to_json(const runtime::ConnectorView& view, SettingsForms forms, const
   };
   if (d.checkpoint) item["position"] = d.checkpoint->commit;
   if (d.error) item["errorDetails"] = {{"code", d.error->code}, {"message", d.error->message}};
+  if (view.metrics && view.metrics->records_dead_lettered.load(std::memory_order_relaxed) > 0) {
+    item["deadLetteredRecords"] = view.metrics->records_dead_lettered.load(std::memory_order_relaxed);
+  }
   if (view.restart) {
     item["autoRestart"] = {{"attempt", view.restart->attempt},
                            {"maxAttempts", view.restart->max_attempts},

@@ -130,6 +130,10 @@ HttpResponse Api::metrics() {
   per_connector("sinkhost_connector_transform_errors_total", "counter",
                 "Records the transform threw on or ran past its time limit on (each stops the connector).",
                 [](const View& c) { return c.metrics->transform_errors.load(); });
+  per_connector("sinkhost_connector_records_dead_lettered_total", "counter",
+                "Records written to the dead-letter topic instead of their own (deadLetter:*); the checkpoint moves "
+                "past them.",
+                [](const View& c) { return c.metrics->records_dead_lettered.load(); });
   per_connector("sinkhost_connector_checkpoint_position", "gauge", "Log position of the committed checkpoint.",
                 [](const View& c) { return c.definition.checkpoint ? c.definition.checkpoint->commit : 0; });
   per_connector("sinkhost_connector_lag_events", "gauge", "Log head minus the committed checkpoint.",

@@ -10,6 +10,7 @@
 
 #include "errors.hpp"
 #include "producer_config.hpp"
+#include "rdkafka_handles.hpp"
 
 namespace sinkhost::kafka_sink {
 
@@ -18,17 +19,6 @@ using connector::ConnectionStep;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-struct ClientDeleter {
-  void operator()(rd_kafka_t* client) const { rd_kafka_destroy(client); }
-};
-struct TopicDeleter {
-  void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
-};
-struct MetadataDeleter {
-  void operator()(const rd_kafka_metadata_t* metadata) const { rd_kafka_metadata_destroy(metadata); }
-};
-using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
 
 // What librdkafka's error callback reported while we waited for the brokers.
 struct Observed {
@@ -63,8 +53,6 @@ std::string milliseconds_text(std::chrono::milliseconds ms) {
   if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + " s";
   return std::to_string(ms.count()) + " ms";
 }
-
-using ClientPtr = std::unique_ptr<rd_kafka_t, ClientDeleter>;
 
 // Records a failed step; the check stops there.
 void fail(ConnectionCheck& check, const char* step, std::string detail) {
@@ -175,7 +163,7 @@ void find_topic(rd_kafka_t* client, const KafkaSinkSettings& settings, Clock::ti
         {"find topic", true, "'" + topic_name + "' is a template: each record's topic is known once it is delivered"});
     return;
   }
-  std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic(rd_kafka_topic_new(client, topic_name.c_str(), nullptr));
+  TopicPtr topic(rd_kafka_topic_new(client, topic_name.c_str(), nullptr));
   if (!topic) return fail(check, "find topic", "'" + topic_name + "' is not a valid topic name");
   const rd_kafka_metadata_t* metadata = nullptr;
   const auto left = std::max<std::int64_t>(

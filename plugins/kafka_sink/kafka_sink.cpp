@@ -14,9 +14,11 @@
 #include <unordered_map>
 
 #include "connection_check.hpp"
+#include "dead_letter.hpp"
 #include "errors.hpp"
 #include "key_extractor.hpp"
 #include "producer_config.hpp"
+#include "rdkafka_handles.hpp"
 #include "settings.hpp"
 #include "topic_template.hpp"
 #include "sinkhost/connector/plugin.hpp"
@@ -29,16 +31,6 @@ using connector::ErrorCode;
 using connector::LogLevel;
 using connector::make_error;
 using connector::Result;
-
-struct ProducerDeleter {
-  void operator()(rd_kafka_t* producer) const { rd_kafka_destroy(producer); }
-};
-struct HeadersDeleter {
-  void operator()(rd_kafka_headers_t* headers) const { rd_kafka_headers_destroy(headers); }
-};
-struct TopicDeleter {
-  void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
-};
 
 // How long open() waits for the brokers to describe the topic (and to refuse bad credentials).
 constexpr int kOpenTimeoutMs = 10000;
@@ -61,39 +53,28 @@ class KafkaSink final : public connector::Sink {
   ~KafkaSink() override { close(std::chrono::milliseconds(0)); }
 
   Result<void> open() override {
-    auto conf = build_producer_conf(settings_, context_.connector_id);
-    if (!conf.ok()) return conf.error();
-    rd_kafka_conf_set_opaque(conf->get(), this);
-    rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaSink::on_delivery);
-    rd_kafka_conf_set_error_cb(conf->get(), &KafkaSink::on_error);
-    rd_kafka_conf_set_log_cb(conf->get(), &KafkaSink::on_log);
-
-    // Keyed records: murmur2, like Java producers. Unkeyed: round-robin (the KurrentDB docs'
-    // promise; librdkafka's own choice for them would be random).
-    // Topic-level properties set on the global configuration (message.timeout.ms, compression)
-    // live in its default topic configuration: extend that one, never replace it.
-    rd_kafka_topic_conf_t* topic_conf = rd_kafka_conf_get_default_topic_conf(conf->get());
-    if (topic_conf == nullptr) {
-      topic_conf = rd_kafka_topic_conf_new();
-      rd_kafka_conf_set_default_topic_conf(conf->get(), topic_conf);  // conf owns it now
+    auto producer = create_producer(settings_);
+    if (!producer.ok()) return producer.error();
+    producer_ = std::move(producer).value();
+    if (settings_.dead_letter_enabled) {
+      // A producer of its own: without the main topic's size limit (deadLetter:maxMessageBytes),
+      // so the records that limit refuses fit.
+      auto unlimited = settings_;
+      unlimited.dead_letter_max_message_bytes.reset();
+      auto dead_letter_producer = create_producer(unlimited);
+      if (!dead_letter_producer.ok()) return dead_letter_producer.error();
+      dead_letter_producer_ = std::move(dead_letter_producer).value();
+      dead_letters_ = std::make_unique<DeadLetters>(dead_letter_producer_.get(), settings_, context_.connector_id,
+                                                    in_flight_, *context_.listener);
     }
-    rd_kafka_topic_conf_set_opaque(topic_conf, this);
-    rd_kafka_topic_conf_set_partitioner_cb(topic_conf, &KafkaSink::choose_partition);
-
-    char reason[512];
-    rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), reason, sizeof reason);
-    if (producer == nullptr) {
-      return make_error(ErrorCode::invalid_argument, std::string("cannot create the Kafka producer: ") + reason);
-    }
-    (void)conf->release();  // rd_kafka_new took ownership
-    producer_.reset(producer);
-    if (topics_.fixed()) topic_.reset(rd_kafka_topic_new(producer, topic_name_.c_str(), nullptr));
+    rd_kafka_t* producer_handle = producer_.get();
+    if (topics_.fixed()) topic_.reset(rd_kafka_topic_new(producer_handle, topic_name_.c_str(), nullptr));
 
     // Ask for the topic's metadata (the brokers' only, for a topic template): it shows at once
     // whether the brokers answer and accept our credentials, instead of the first record failing
     // later.
     const rd_kafka_metadata_t* metadata = nullptr;
-    auto err = rd_kafka_metadata(producer, 0, topic_.get(), &metadata, kOpenTimeoutMs);
+    auto err = rd_kafka_metadata(producer_handle, 0, topic_.get(), &metadata, kOpenTimeoutMs);
     {
       std::lock_guard lock(mutex_);
       opening_ = false;
@@ -113,7 +94,15 @@ class KafkaSink final : public connector::Sink {
     // Delivery reports are served by this thread; rd_kafka_poll blocks until one is ready
     // (or rd_kafka_yield wakes it at close), so an idle connector costs no CPU.
     poller_ = std::thread([this] {
-      while (!stop_polling_.load(std::memory_order_acquire)) rd_kafka_poll(producer_.get(), 1000);
+      while (!stop_polling_.load(std::memory_order_acquire)) {
+        if (!dead_letters_) {
+          rd_kafka_poll(producer_.get(), 1000);
+          continue;
+        }
+        rd_kafka_poll(producer_.get(), 100);
+        rd_kafka_poll(dead_letter_producer_.get(), 0);
+        dead_letters_->retry_pending();
+      }
     });
     context_.log(LogLevel::info,
                  std::string(topics_.fixed() ? "producing to topic '" : "producing to topics '") + topic_name_ + "'");
@@ -124,8 +113,7 @@ class KafkaSink final : public connector::Sink {
     if (wait_for_ack_ && in_flight_.load(std::memory_order_acquire) > 0) {
       return make_error(ErrorCode::resource_exhausted, "waiting for the broker to acknowledge the previous record");
     }
-    std::unique_ptr<rd_kafka_headers_t, HeadersDeleter> headers(
-        rd_kafka_headers_new(record.headers.size() + default_headers_.size()));
+    HeadersPtr headers(rd_kafka_headers_new(record.headers.size() + default_headers_.size()));
     using Headers = std::vector<connector::Header>;
     for (const Headers* list : std::initializer_list<const Headers*>{&record.headers, &default_headers_}) {
       for (const auto& h : *list) {
@@ -135,11 +123,13 @@ class KafkaSink final : public connector::Sink {
     }
     auto* topic = topic_for(record);
     if (topic == nullptr) {
-      return make_error(ErrorCode::invalid_argument, "the record at log position " +
-                                                         std::to_string(record.position.value()) +
-                                                         " was routed to topic '" + record.topic.value_or("") +
-                                                         "', which is not a topic name (ASCII letters, digits, '.', "
-                                                         "'_' and '-', at most 249)");
+      auto error =
+          make_error(ErrorCode::invalid_argument,
+                     "the record at log position " + std::to_string(record.position.value()) +
+                         " was routed to topic '" + record.topic.value_or("") +
+                         "', which is not a topic name (ASCII letters, digits, '.', '_' and '-', at most 249)");
+      if (!dead_letters_) return error;
+      return dead_letter(record, nullptr, {"INVALID_TOPIC", error.message, record.topic.value_or("")});
     }
     const auto key = record.key_from_transform ? record.key : keys_.key(record);
     // The producev macros cast their arguments: give them plain pointers and sizes.
@@ -182,6 +172,10 @@ class KafkaSink final : public connector::Sink {
       context_.listener->restart_from_checkpoint(fatal_error());
       return make_error(ErrorCode::resource_exhausted, "the Kafka producer is being rebuilt");
     }
+    if (dead_letters_ && is_permanent_delivery_error(err)) {
+      return dead_letter(record, std::move(headers),
+                         {rd_kafka_err2name(err), rd_kafka_err2str(err), rd_kafka_topic_name(topic)});
+    }
     return make_error(code_for(err), "Kafka refused the record at log position " +
                                          std::to_string(record.position.value()) + " for topic '" +
                                          rd_kafka_topic_name(topic) + "': " + rd_kafka_err2str(err));
@@ -194,22 +188,77 @@ class KafkaSink final : public connector::Sink {
     stop_polling_.store(true, std::memory_order_release);
     rd_kafka_yield(producer_.get());
     if (poller_.joinable()) poller_.join();
-    // Shutdown order: flush (serves delivery reports), purge what is left, then poll until
-    // the purged messages' reports fired, so every record's outcome is reported.
-    rd_kafka_flush(producer_.get(), static_cast<int>(deadline.count()));
-    if (rd_kafka_outq_len(producer_.get()) > 0) {
-      context_.log(LogLevel::warn, std::to_string(rd_kafka_outq_len(producer_.get())) +
-                                       " records not acknowledged in time; they will be sent again at the next start");
-      rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-      for (int i = 0; i < 100 && rd_kafka_outq_len(producer_.get()) > 0; ++i) rd_kafka_poll(producer_.get(), 100);
+    // The records first: their failures may still add dead letters, which are flushed after.
+    drain(producer_.get(), deadline);
+    if (dead_letter_producer_) {
+      dead_letters_->fail_pending();
+      drain(dead_letter_producer_.get(), deadline);
     }
-    rd_kafka_poll(producer_.get(), 0);
     routed_.clear();
     topic_.reset();
+    dead_letters_.reset();
+    dead_letter_producer_.reset();
     producer_.reset();
   }
 
  private:
+  // A producer with this sink's callbacks (delivery reports, errors, logs, partitioner).
+  Result<ClientPtr> create_producer(const KafkaSinkSettings& settings) {
+    auto conf = build_producer_conf(settings, context_.connector_id);
+    if (!conf.ok()) return conf.error();
+    rd_kafka_conf_set_opaque(conf->get(), this);
+    rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaSink::on_delivery);
+    rd_kafka_conf_set_error_cb(conf->get(), &KafkaSink::on_error);
+    rd_kafka_conf_set_log_cb(conf->get(), &KafkaSink::on_log);
+
+    // Keyed records: murmur2, like Java producers. Unkeyed: round-robin (the KurrentDB docs'
+    // promise; librdkafka's own choice for them would be random).
+    // Topic-level properties set on the global configuration (message.timeout.ms, compression)
+    // live in its default topic configuration: extend that one, never replace it.
+    rd_kafka_topic_conf_t* topic_conf = rd_kafka_conf_get_default_topic_conf(conf->get());
+    if (topic_conf == nullptr) {
+      topic_conf = rd_kafka_topic_conf_new();
+      rd_kafka_conf_set_default_topic_conf(conf->get(), topic_conf);  // conf owns it now
+    }
+    rd_kafka_topic_conf_set_opaque(topic_conf, this);
+    rd_kafka_topic_conf_set_partitioner_cb(topic_conf, &KafkaSink::choose_partition);
+
+    char reason[512];
+    rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), reason, sizeof reason);
+    if (producer == nullptr) {
+      return make_error(ErrorCode::invalid_argument, std::string("cannot create the Kafka producer: ") + reason);
+    }
+    (void)conf->release();  // rd_kafka_new took ownership
+    return ClientPtr(producer);
+  }
+
+  // Shutdown order: flush (serves delivery reports), purge what is left, then poll until the
+  // purged messages' reports fired, so every record's outcome is reported.
+  void drain(rd_kafka_t* producer, std::chrono::milliseconds deadline) {
+    rd_kafka_flush(producer, static_cast<int>(deadline.count()));
+    if (rd_kafka_outq_len(producer) > 0) {
+      context_.log(LogLevel::warn, std::to_string(rd_kafka_outq_len(producer)) +
+                                       " records not acknowledged in time; they will be sent again at the next start");
+      rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      for (int i = 0; i < 100 && rd_kafka_outq_len(producer) > 0; ++i) rd_kafka_poll(producer, 100);
+    }
+    rd_kafka_poll(producer, 0);
+  }
+
+  // write()'s path to the dead-letter topic: the record as it would have been sent.
+  Result<void> dead_letter(const connector::Record& record, HeadersPtr headers, const DeadLetterReason& why) {
+    DeadLetter letter{record.position.value(), record.data, std::nullopt, std::move(headers)};
+    letter.key = record.key_from_transform ? record.key : keys_.key(record);
+    if (!letter.headers) {
+      letter.headers.reset(rd_kafka_headers_new(record.headers.size() + 6));
+      for (const auto& h : record.headers) {
+        rd_kafka_header_add(letter.headers.get(), h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
+                            static_cast<ssize_t>(h.value.size()));
+      }
+    }
+    return dead_letters_->send(std::move(letter), why);
+  }
+
   // The topic handle for a record: the connector's topic, the template's for this record, or the
   // one a transform routed it to. nullptr: the transform's name is not a topic name. Handles are
   // kept (at most kMaxRoutedTopics, then dropped and made again: librdkafka keeps what it needs
@@ -221,7 +270,7 @@ class KafkaSink final : public connector::Sink {
     auto found = routed_.find(name);
     if (found != routed_.end()) return found->second.get();
     if (routed_.size() >= kMaxRoutedTopics) routed_.clear();
-    std::unique_ptr<rd_kafka_topic_t, TopicDeleter> handle(rd_kafka_topic_new(producer_.get(), name.c_str(), nullptr));
+    TopicPtr handle(rd_kafka_topic_new(producer_.get(), name.c_str(), nullptr));
     if (!handle) return nullptr;
     return routed_.emplace(std::move(name), std::move(handle)).first->second.get();
   }
@@ -246,11 +295,17 @@ class KafkaSink final : public connector::Sink {
   static void on_delivery(rd_kafka_t* producer, const rd_kafka_message_t* message, void* opaque) {
     auto* self = static_cast<KafkaSink*>(opaque);
     self->in_flight_.fetch_sub(1, std::memory_order_acq_rel);
-    connector::LogPosition position(reinterpret_cast<std::uintptr_t>(message->_private));
+    const auto tagged = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(message->_private));
+    const bool letter = (tagged & kDeadLetterTag) != 0;
+    connector::LogPosition position(tagged & ~kDeadLetterTag);
     auto* listener = self->context_.listener;
     if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (self->degraded_.exchange(false)) listener->degraded(std::nullopt);
-      listener->delivered(position);
+      if (letter) {
+        listener->dead_lettered(position);
+      } else {
+        listener->delivered(position);
+      }
       return;
     }
     if (rd_kafka_fatal_error(producer, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -260,9 +315,20 @@ class KafkaSink final : public connector::Sink {
       return;
     }
     std::string text = std::string(rd_kafka_err2str(message->err));
-    if (is_permanent_delivery_error(message->err)) {
-      text += std::string(" (topic '") + rd_kafka_topic_name(message->rkt) + "')";
+    const std::string topic = rd_kafka_topic_name(message->rkt);
+    if (is_permanent_delivery_error(message->err)) text += " (topic '" + topic + "')";
+    if (!letter && self->dead_letters_ && is_permanent_delivery_error(message->err)) {
+      DeadLetter dead{position.value(), std::string(static_cast<const char*>(message->payload), message->len),
+                      std::nullopt, copy_headers(message)};
+      if (message->key) dead.key.emplace(static_cast<const char*>(message->key), message->key_len);
+      auto sent = self->dead_letters_->send(std::move(dead),
+                                            {rd_kafka_err2name(message->err), rd_kafka_err2str(message->err), topic});
+      if (sent.ok()) return;
+      if (sent.error().code == ErrorCode::failed_precondition) listener->sink_failed(sent.error());
+      listener->failed(position, sent.error());
+      return;
     }
+    if (letter) text = "the dead-letter topic refused the record too: " + text;
     listener->failed(position, make_error(code_for(message->err), "Kafka: " + text));
   }
 
@@ -320,10 +386,12 @@ class KafkaSink final : public connector::Sink {
   std::vector<connector::Header> default_headers_;
   std::string auth_description_;  // for error messages: mechanism and user, never the password
 
-  std::unique_ptr<rd_kafka_t, ProducerDeleter> producer_;
-  std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic_;  // a fixed topic's handle
+  ClientPtr producer_;
+  TopicPtr topic_;  // a fixed topic's handle
   static constexpr std::size_t kMaxRoutedTopics = 10000;
-  std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> routed_;  // write()'s thread only
+  std::unordered_map<std::string, TopicPtr> routed_;  // write()'s thread only
+  ClientPtr dead_letter_producer_;                    // with deadLetter:enabled
+  std::unique_ptr<DeadLetters> dead_letters_;         // with deadLetter:enabled
   std::thread poller_;
   std::atomic<bool> stop_polling_{false};
   std::atomic<std::uint32_t> round_robin_{0};

@@ -112,6 +112,13 @@ connector::Result<ConfPtr> build_producer_conf(const KafkaSinkSettings& s, const
     }
   }
   for (const auto& [name, value] : s.producer_properties) properties.emplace_back(name, value);
+  // The topic's limit as the producer's: a larger record is refused before it is sent (and goes
+  // to the dead-letter topic alone), and no batch grows past it, so the broker never refuses a
+  // whole batch of good records for one large one.
+  if (s.dead_letter_max_message_bytes) {
+    properties.emplace_back("message.max.bytes", std::to_string(*s.dead_letter_max_message_bytes));
+    properties.emplace_back("batch.size", std::to_string(*s.dead_letter_max_message_bytes));
+  }
 
   char reason[512];
   for (const auto& [name, value] : properties) {
@@ -192,6 +199,27 @@ void check_pass_through(const KafkaSinkSettings& s, std::vector<FieldViolation>&
   }
 }
 
+void check_dead_letter(const KafkaSinkSettings& s, std::vector<FieldViolation>& violations) {
+  const auto& topic = s.dead_letter_topic;
+  if (topic.empty()) {
+    if (s.dead_letter_enabled) violations.push_back({"deadLetter:topic", "required with deadLetter:enabled=true"});
+    return;
+  }
+  if (topic.size() > 249 || !std::all_of(topic.begin(), topic.end(), legal_topic_char)) {
+    violations.push_back({"deadLetter:topic", "'" + topic +
+                                                  "' is not a topic name: use ASCII letters, digits, '.', '_' and "
+                                                  "'-' (no template)"});
+  } else if (s.dead_letter_max_message_bytes &&
+             (s.producer_properties.contains("message.max.bytes") || s.producer_properties.contains("batch.size"))) {
+    violations.push_back(
+        {"deadLetter:maxMessageBytes", "sets message.max.bytes and batch.size: do not also pass them with producer:"});
+  } else if (topic == s.topic) {
+    violations.push_back({"deadLetter:topic",
+                          "must not be the topic itself: a record the topic refused would be "
+                          "refused again"});
+  }
+}
+
 }  // namespace
 
 std::vector<FieldViolation> check_settings(const KafkaSinkSettings& s) {
@@ -204,6 +232,7 @@ std::vector<FieldViolation> check_settings(const KafkaSinkSettings& s) {
   if (auto topic = TopicTemplate::parse(s.topic); !s.topic.empty() && !topic.ok()) {
     for (auto& v : topic.error().field_violations) violations.push_back(std::move(v));
   }
+  check_dead_letter(s, violations);
   return violations;
 }
 

@@ -89,6 +89,32 @@ const connector::SettingsSchema<KafkaSinkSettings>& settings_schema() {
              .min = 0,
              .max = 1000000}),
 
+      field(&S::dead_letter_enabled,
+            {.name = "deadLetter:enabled",
+             .default_value = "false",
+             .doc = "true: a record the broker refuses for good (larger than the topic takes, refused by a policy or "
+                    "an ACL, its topic missing) is produced to deadLetter:topic with headers that say why, and the "
+                    "connector goes on; false: the connector stops at it (KurrentDB's behaviour). Not in KurrentDB."}),
+      field(&S::dead_letter_topic,
+            {.name = "deadLetter:topic",
+             .doc = "The dead-letter topic, on the same cluster (required with deadLetter:enabled; not the topic "
+                    "itself). The checkpoint moves past a dead-lettered record only once this topic acknowledged it."}),
+      field(
+          &S::dead_letter_max_records,
+          {.name = "deadLetter:maxRecords",
+           .default_value = "100",
+           .doc = "After this many dead-lettered records in one run the connector stops anyway (FAILED_PRECONDITION), "
+                  "so that a broken set-up does not pour everything into the dead-letter topic. 0: no limit.",
+           .min = 0}),
+      field(
+          &S::dead_letter_max_message_bytes,
+          {.name = "deadLetter:maxMessageBytes",
+           .doc = "The topic's max.message.bytes, when it is below the broker's default: a record larger than this is "
+                  "dead-lettered before it is sent, and batches stay below it. Without it the broker refuses a whole "
+                  "batch for one oversized record, and the good records batched with it are dead-lettered too. Sets "
+                  "librdkafka's message.max.bytes and batch.size.",
+           .min = 1000,
+           .max = 1000000000}),
       field(&S::wait_for_broker_ack,
             {.name = "waitForBrokerAck",
              .default_value = "false",

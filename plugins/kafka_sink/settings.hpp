@@ -38,6 +38,11 @@ struct KafkaSinkSettings {
   std::optional<std::int32_t> partition;
   std::optional<std::int32_t> default_partition;
 
+  bool dead_letter_enabled = false;  // deadLetter:*
+  std::string dead_letter_topic;
+  std::int64_t dead_letter_max_records = 0;  // per run; 0: no limit
+  std::optional<std::int64_t> dead_letter_max_message_bytes;
+
   bool wait_for_broker_ack = false;
   std::string compression_type;  // None, Gzip, Lz4, Zstd, Snappy
   std::int64_t compression_level = 0;

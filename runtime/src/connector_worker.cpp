@@ -71,6 +71,12 @@ void ConnectorWorker::failed(LogPosition position, Error error) noexcept {
   wake_.notify_one();
 }
 
+void ConnectorWorker::dead_lettered(LogPosition position) noexcept {
+  std::lock_guard lock(mutex_);
+  outcomes_.push_back({position, std::nullopt, true});
+  wake_.notify_one();
+}
+
 void ConnectorWorker::log(connector::LogLevel level, std::string_view message) const {
   if (!common_.logging_enabled) return;
   const auto& id = options_.connector_id;
@@ -191,6 +197,7 @@ std::optional<Error> ConnectorWorker::apply(Run& run, std::vector<Outcome>& outc
   auto& metrics = *options_.metrics;
   std::optional<Error> first_failure;
   std::size_t acknowledged = 0;
+  std::size_t dead_lettered = 0;
   for (auto& outcome : outcomes) {
     if (outcome.error) {
       metrics.errors.fetch_add(1, std::memory_order_relaxed);
@@ -208,8 +215,10 @@ std::optional<Error> ConnectorWorker::apply(Run& run, std::vector<Outcome>& outc
     }
     metrics.observe_latency(Clock::now() - *acked);
     ++acknowledged;
+    if (outcome.dead_lettered) ++dead_lettered;
   }
-  metrics.records_delivered.fetch_add(acknowledged, std::memory_order_relaxed);
+  metrics.records_delivered.fetch_add(acknowledged - dead_lettered, std::memory_order_relaxed);
+  if (dead_lettered > 0) metrics.records_dead_lettered.fetch_add(dead_lettered, std::memory_order_relaxed);
   run.commits.acknowledged(acknowledged);
   outcomes.clear();
   return first_failure;

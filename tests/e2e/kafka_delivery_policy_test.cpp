@@ -2,6 +2,8 @@
 // a wrong password is corrected, and records routed per record, by a topic template or by a
 // transform, checked with kcat.
 #include <array>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -152,6 +154,117 @@ TEST_F(KafkaDeliveryPolicy, ATemplateWithAnUnknownPlaceholderIsRefusedAtCreate) 
   EXPECT_EQ(created.status, 400) << created.body;
   EXPECT_NE(created.body.find("unknown placeholder '{customer}'"), std::string::npos) << created.body;
   EXPECT_EQ(http_request(host_.port(), "GET", "/connectors/bad-template").status, 404) << "nothing created";
+}
+
+// The main topic takes 2 KiB; every other record is 6 KB.
+class KafkaDeadLetter : public KafkaDeliveryPolicy {
+ protected:
+  void SetUp() override {
+    KafkaDeliveryPolicy::SetUp();
+    topic_ = unique_topic("dlq-main");
+    dead_ = unique_topic("dlq-dead");
+    create_topic(topic_, 1, {"max.message.bytes=2048"});
+    create_topic(dead_, 1);
+  }
+  // Appends small, large, small, large, small; returns the positions.
+  std::vector<std::uint64_t> append_mix() {
+    std::vector<std::uint64_t> positions;
+    for (int i = 0; i < 5; ++i) {
+      json data = {{"n", i}};
+      if (i % 2 == 1) data["blob"] = std::string(6000, static_cast<char>('a' + i));
+      positions.push_back(append_event(host_.port(), topic_ + "-s", i % 2 ? "Large" : "Small", data));
+    }
+    return positions;
+  }
+  json settings(const json& extra) {
+    auto s = base(topic_, topic_ + "-s");
+    s.update({{"compression:type", "None"},
+              {"deadLetter:enabled", "true"},
+              {"deadLetter:topic", dead_},
+              {"deadLetter:maxMessageBytes", "2048"}});
+    s.update(extra);
+    return s;
+  }
+  std::string topic_, dead_;
+};
+
+TEST_F(KafkaDeadLetter, RecordsTheTopicRefusesGoToTheDeadLetterTopicWithWhyAndTheRestArriveInOrder) {
+  auto positions = append_mix();
+  create_and_start_connector(host_.port(), "dlq-sink", settings(json::object()));
+  ASSERT_TRUE(position_reaches("dlq-sink", positions.back())) << connector("dlq-sink").dump() << host_.log();
+  auto main = consume(topic_, 3);
+  ASSERT_EQ(main.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(main[i].value, json({{"n", 2 * i}}).dump()) << "every small one, in order";
+  auto dead = consume(dead_, 2);
+  ASSERT_EQ(dead.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    const int n = 2 * i + 1;
+    EXPECT_EQ(dead[i].value, json({{"blob", std::string(6000, static_cast<char>('a' + n))}, {"n", n}}).dump())
+        << "the original value";
+    EXPECT_EQ(dead[i].header("sinkhost-dead-letter-reason"), "MSG_SIZE_TOO_LARGE");
+    EXPECT_NE(dead[i].header("sinkhost-dead-letter-message").find("too large"), std::string::npos)
+        << dead[i].header("sinkhost-dead-letter-message");
+    EXPECT_EQ(dead[i].header("sinkhost-dead-letter-topic"), topic_);
+    EXPECT_EQ(dead[i].header("sinkhost-dead-letter-connector"), "dlq-sink");
+    EXPECT_EQ(dead[i].header("sinkhost-dead-letter-log-position"), std::to_string(positions[n]));
+    EXPECT_EQ(dead[i].header("esdb-record-stream-id"), topic_ + "-s") << "the record's own headers stay";
+    EXPECT_EQ(dead[i].header("esdb-record-log-position"), std::to_string(positions[n]));
+    EXPECT_EQ(dead[i].header("sinkhost-dead-letter-time").size(), 24u) << dead[i].header("sinkhost-dead-letter-time");
+  }
+  auto view = connector("dlq-sink");
+  EXPECT_EQ(view["state"], "CONNECTOR_STATE_RUNNING");
+  EXPECT_EQ(view["deadLetteredRecords"], 2);
+  auto metrics = http_request(host_.port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find(R"(sinkhost_connector_records_dead_lettered_total{connector="dlq-sink",type="kafka-sink"} 2)"),
+            std::string::npos)
+      << metrics;
+}
+
+// Without deadLetter:maxMessageBytes the broker refuses the record; one record in flight at a
+// time (waitForBrokerAck) keeps good records out of the refused batch.
+TEST_F(KafkaDeadLetter, ARecordTheBrokerRefusesGoesToTheDeadLetterTopicFromItsDeliveryReport) {
+  auto positions = append_mix();
+  auto s = settings({{"waitForBrokerAck", "true"}});
+  s.erase("deadLetter:maxMessageBytes");
+  create_and_start_connector(host_.port(), "dlq-broker-sink", s);
+  ASSERT_TRUE(position_reaches("dlq-broker-sink", positions.back())) << connector("dlq-broker-sink").dump();
+  auto main = consume(topic_, 3);
+  ASSERT_EQ(main.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(main[i].value, json({{"n", 2 * i}}).dump());
+  auto dead = consume(dead_, 2);
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].header("sinkhost-dead-letter-reason"), "MSG_SIZE_TOO_LARGE");
+  EXPECT_EQ(dead[1].header("sinkhost-dead-letter-log-position"), std::to_string(positions[3]));
+  EXPECT_EQ(connector("dlq-broker-sink")["deadLetteredRecords"], 2);
+}
+
+TEST_F(KafkaDeadLetter, AfterMaxRecordsTheConnectorStopsAnyway) {
+  auto positions = append_mix();
+  create_and_start_connector(host_.port(), "dlq-limit-sink", settings({{"deadLetter:maxRecords", "1"}}));
+  ASSERT_TRUE(eventually([&] { return connector("dlq-limit-sink")["state"] == "CONNECTOR_STATE_STOPPED"; }))
+      << connector("dlq-limit-sink").dump();
+  auto view = connector("dlq-limit-sink");
+  EXPECT_EQ(view["errorDetails"]["code"], "FAILED_PRECONDITION") << view.dump() << host_.log();
+  EXPECT_NE(view["errorDetails"]["message"].get<std::string>().find("deadLetter:maxRecords"), std::string::npos);
+  EXPECT_LT(view.value("position", std::uint64_t{0}), positions[3]) << "the checkpoint stays before the second";
+  EXPECT_EQ(consume(dead_, 1).size(), 1u);
+}
+
+TEST_F(KafkaDeadLetter, ADeadLetterTopicThatIsTheTopicOrMissingIsRefusedAtCreate) {
+  for (const auto& [extra, field] :
+       std::vector<std::pair<json, std::string>>{{json{{"deadLetter:topic", ""}}, "deadLetter:topic"},
+                                                 {json{{"deadLetter:topic", "{stream}"}}, "deadLetter:topic"}}) {
+    auto created =
+        http_request(host_.port(), "POST", "/connectors/dlq-bad", json{{"settings", settings(extra)}}.dump());
+    EXPECT_EQ(created.status, 400) << created.body;
+    EXPECT_NE(created.body.find(field), std::string::npos) << created.body;
+  }
+  auto same = settings(json::object());
+  same["deadLetter:topic"] = topic_;
+  auto created = http_request(host_.port(), "POST", "/connectors/dlq-bad", json{{"settings", same}}.dump());
+  EXPECT_EQ(created.status, 400) << created.body;
+  EXPECT_NE(created.body.find("must not be the topic itself"), std::string::npos) << created.body;
+  EXPECT_EQ(http_request(host_.port(), "GET", "/connectors/dlq-bad").status, 404);
 }
 
 }  // namespace

@@ -22,6 +22,9 @@ class DeliveryListener {
   virtual void delivered(LogPosition position) noexcept = 0;
   // The record was not delivered and will not be retried by the sink.
   virtual void failed(LogPosition position, Error error) noexcept = 0;
+  // The record could not be delivered and went to the sink's dead-letter destination instead,
+  // which confirmed it: the checkpoint may move past it, and the runtime counts it.
+  virtual void dead_lettered(LogPosition position) noexcept { delivered(position); }
   // The sink cannot go on (authentication or TLS refused, say): the connector stops with this
   // error. Records not yet acknowledged are sent again at the next start.
   virtual void sink_failed(Error error) noexcept = 0;

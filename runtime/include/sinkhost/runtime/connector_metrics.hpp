@@ -20,12 +20,13 @@ struct ConnectorMetrics {
   static constexpr std::array<double, 12> kLatencyBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                              0.1,   0.25,   0.5,   1.0,  2.5,   10.0};
 
-  std::atomic<std::uint64_t> records_delivered{0};  // acknowledged by the sink
-  std::atomic<std::uint64_t> records_filtered{0};   // read but not matching the filter
-  std::atomic<std::uint64_t> errors{0};             // records whose delivery failed
-  std::atomic<std::uint64_t> runs_failed{0};        // runs that ended in a failure
-  std::atomic<std::uint64_t> records_dropped{0};    // dropped by the transform (it returned false)
-  std::atomic<std::uint64_t> transform_errors{0};   // records the transform threw on or ran too long on
+  std::atomic<std::uint64_t> records_delivered{0};      // acknowledged by the sink
+  std::atomic<std::uint64_t> records_filtered{0};       // read but not matching the filter
+  std::atomic<std::uint64_t> errors{0};                 // records whose delivery failed
+  std::atomic<std::uint64_t> runs_failed{0};            // runs that ended in a failure
+  std::atomic<std::uint64_t> records_dropped{0};        // dropped by the transform (it returned false)
+  std::atomic<std::uint64_t> transform_errors{0};       // records the transform threw on or ran too long on
+  std::atomic<std::uint64_t> records_dead_lettered{0};  // went to the sink's dead-letter destination
   std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_buckets{};  // last: +Inf
   std::atomic<std::uint64_t> latency_count{0};
   std::atomic<std::uint64_t> latency_sum_us{0};

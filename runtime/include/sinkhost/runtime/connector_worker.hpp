@@ -68,6 +68,7 @@ class ConnectorWorker final : public connector::DeliveryListener {
   // connector::DeliveryListener: called from the sink's threads.
   void delivered(LogPosition position) noexcept override;
   void failed(LogPosition position, Error error) noexcept override;
+  void dead_lettered(LogPosition position) noexcept override;
   void sink_failed(Error error) noexcept override;
   void restart_from_checkpoint(Error reason) noexcept override;
   void degraded(std::optional<Error> condition) noexcept override;
@@ -76,6 +77,7 @@ class ConnectorWorker final : public connector::DeliveryListener {
   struct Outcome {
     LogPosition position;
     std::optional<Error> error;
+    bool dead_lettered = false;
   };
   // What one run's delivery loop works with.
   struct Run;
