@@ -183,6 +183,14 @@ class KafkaSink final : public connector::Sink {
 
   std::optional<std::string> partition_key(const connector::Record& record) const override { return keys_.key(record); }
 
+  bool dead_letters() const override { return dead_letters_ != nullptr; }
+
+  Result<void> write_dead_letter(const connector::Record& record, const Error& why) override {
+    if (!dead_letters_) return why;
+    const std::string topic = record.topic ? *record.topic : topics_.topic(record);
+    return dead_letter(record, nullptr, {"TRANSFORM_ERROR", why.message, topic});
+  }
+
   void close(std::chrono::milliseconds deadline) noexcept override {
     if (!producer_) return;
     stop_polling_.store(true, std::memory_order_release);

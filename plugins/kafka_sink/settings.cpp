@@ -93,7 +93,8 @@ const connector::SettingsSchema<KafkaSinkSettings>& settings_schema() {
             {.name = "deadLetter:enabled",
              .default_value = "false",
              .doc = "true: a record the broker refuses for good (larger than the topic takes, refused by a policy or "
-                    "an ACL, its topic missing) is produced to deadLetter:topic with headers that say why, and the "
+                    "an ACL, its topic missing) or that the transform throws on is produced to deadLetter:topic with "
+                    "headers that say why, and the "
                     "connector goes on; false: the connector stops at it (KurrentDB's behaviour). Not in KurrentDB."}),
       field(&S::dead_letter_topic,
             {.name = "deadLetter:topic",

@@ -235,7 +235,8 @@ std::optional<Error> ConnectorWorker::send(Run& run, connector::Sink& sink) {
     }
     auto& batch = *run.batch;
     while (run.next < batch.size && run.tracker.in_flight() < kMaxInFlight) {
-      auto written = sink.write(batch.records[run.next]);
+      const auto& why = batch.dead_letter[run.next];
+      auto written = why ? sink.write_dead_letter(batch.records[run.next], *why) : sink.write(batch.records[run.next]);
       if (!written.ok()) {
         if (written.error().code == ErrorCode::resource_exhausted && run.tracker.in_flight() > 0) {
           run.sink_full = true;  // wait for an outcome

@@ -82,6 +82,8 @@ void build_record(const SourceEvent& event, std::string_view connector_id, bool 
   r.timestamp_ms = event.created_ms;
   r.key.reset();
   r.key_from_transform = false;
+  r.topic.reset();  // routing is a transform's, per record
+  r.partition.reset();
 
   std::size_t n = 0;
   set(r, n++, "esdb-connector-id", connector_id);

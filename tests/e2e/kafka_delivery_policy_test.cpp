@@ -238,6 +238,30 @@ TEST_F(KafkaDeadLetter, ARecordTheBrokerRefusesGoesToTheDeadLetterTopicFromItsDe
   EXPECT_EQ(connector("dlq-broker-sink")["deadLetteredRecords"], 2);
 }
 
+TEST_F(KafkaDeadLetter, ARecordTheTransformThrowsOnGoesToTheDeadLetterTopicUntransformed) {
+  std::uint64_t last = 0;
+  for (int i = 0; i < 4; ++i) last = append_event(host_.port(), topic_ + "-s", "OrderPlaced", {{"n", i}});
+  auto s = settings({{"transformer:enabled", "true"},
+                     {"transformer:function",
+                      connector::base64_encode("function transform(r) { if (r.value.n % 2) throw new Error('odd ' + "
+                                               "r.value.n); r.value.even = true; }")}});
+  create_and_start_connector(host_.port(), "dlq-transform-sink", s);
+  ASSERT_TRUE(position_reaches("dlq-transform-sink", last)) << connector("dlq-transform-sink").dump() << host_.log();
+  auto main = consume(topic_, 2);
+  ASSERT_EQ(main.size(), 2u);
+  EXPECT_EQ(main[0].value, R"({"n":0,"even":true})");
+  EXPECT_EQ(main[1].value, R"({"n":2,"even":true})");
+  auto dead = consume(dead_, 2);
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].value, R"({"n":1})") << "as it was before the transform";
+  EXPECT_EQ(dead[0].header("sinkhost-dead-letter-reason"), "TRANSFORM_ERROR");
+  EXPECT_NE(dead[0].header("sinkhost-dead-letter-message").find("odd 1"), std::string::npos)
+      << dead[0].header("sinkhost-dead-letter-message");
+  EXPECT_EQ(dead[1].value, R"({"n":3})");
+  EXPECT_EQ(connector("dlq-transform-sink")["state"], "CONNECTOR_STATE_RUNNING");
+  EXPECT_EQ(connector("dlq-transform-sink")["deadLetteredRecords"], 2);
+}
+
 TEST_F(KafkaDeadLetter, AfterMaxRecordsTheConnectorStopsAnyway) {
   auto positions = append_mix();
   create_and_start_connector(host_.port(), "dlq-limit-sink", settings({{"deadLetter:maxRecords", "1"}}));

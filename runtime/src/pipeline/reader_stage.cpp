@@ -12,8 +12,10 @@ connector::Record& PreparedBatch::next_slot(SourcePosition position) {
   if (size == records.size()) {
     records.emplace_back();
     positions.emplace_back();
+    dead_letter.emplace_back();
   }
   positions[size] = position;
+  dead_letter[size].reset();
   return records[size++];
 }
 
@@ -145,11 +147,17 @@ void ReaderStage::run() {
     if (!events.scanned_to) continue;  // nothing new after all
 
     auto batch = blank_batch();
+    const bool dead_letters = options_.sink != nullptr && options_.sink->dead_letters();
     std::optional<SourcePosition> handled;  // the last event dispatched or dropped
     for (std::size_t i = 0; i < events.size && !batch->failure; ++i) {
       const auto& event = events.events[i];
       auto& record = batch->next_slot(event.position);
       auto verdict = pipeline.prepare(event, record);
+      if (!verdict.ok() && dead_letters) {
+        batch->dead_letter[batch->size - 1] = verdict.error();  // goes on; the sink dead-letters it
+        handled = event.position;
+        continue;
+      }
       if (!verdict.ok()) {
         --batch->size;  // never delivered: the checkpoint stays before it
         batch->failure = verdict.error();

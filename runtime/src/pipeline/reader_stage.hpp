@@ -27,6 +27,8 @@ class RecordFilter;
 struct PreparedBatch {
   std::vector<connector::Record> records;  // the first `size` are this batch's
   std::vector<SourcePosition> positions;   // of each record
+  // Per record: why it goes to the sink's dead-letter destination instead (Sink::dead_letters).
+  std::vector<std::optional<connector::Error>> dead_letter;
   std::size_t size = 0;
   // Once the records are acknowledged the checkpoint may move here (past events that were
   // filtered out or dropped after the last record). nullopt: not past the last record.

@@ -84,5 +84,20 @@ TEST(RecordBuilder, ARebuiltRecordHasOnlyTheNewEventsMetadataHeaders) {
   EXPECT_EQ(header(r, "esdb-record-headers-a"), "<missing>");
 }
 
+TEST(RecordBuilder, ARebuiltRecordForgetsTheRouteAndKeyAnEarlierTransformGaveItsSlot) {
+  connector::Record r;
+  SourceEvent e{.position = {1, 1}, .event_id = "id", .stream = "s", .event_type = "T", .is_json = true, .data = "{}"};
+  build_record(e, "c", true, r);
+  r.topic = "elsewhere";
+  r.partition = 3;
+  r.key = "k";
+  r.key_from_transform = true;
+  build_record(e, "c", true, r);
+  EXPECT_FALSE(r.topic.has_value());
+  EXPECT_FALSE(r.partition.has_value());
+  EXPECT_FALSE(r.key.has_value());
+  EXPECT_FALSE(r.key_from_transform);
+}
+
 }  // namespace
 }  // namespace sinkhost::runtime

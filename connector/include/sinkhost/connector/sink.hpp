@@ -72,6 +72,19 @@ class Sink {
     return std::nullopt;
   }
 
+  // True when the sink has a dead-letter destination (kafka-sink: deadLetter:enabled): the runtime
+  // then hands it the records it cannot prepare (a transform that throws on one) with
+  // write_dead_letter() instead of stopping the connector. Called after open(), on the
+  // connector's reading thread.
+  virtual bool dead_letters() const { return false; }
+  // Writes `record` (as it was before the failed step) to the dead-letter destination with `why`;
+  // its outcome is reported like write()'s, through DeliveryListener::dead_lettered. Errors as
+  // write()'s.
+  virtual Result<void> write_dead_letter(const Record& record, const Error& why) {
+    (void)record;
+    return why;
+  }
+
   // Delivers what it can within `deadline`, then reports every record still outstanding as
   // failed, so that no outcome is left unreported when close() returns.
   virtual void close(std::chrono::milliseconds deadline) noexcept = 0;
