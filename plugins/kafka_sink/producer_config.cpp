@@ -62,7 +62,24 @@ const char* security_protocol(const std::string& value) {
 const char* sasl_mechanism(const std::string& value) {
   if (value == "scramSha256") return "SCRAM-SHA-256";
   if (value == "scramSha512") return "SCRAM-SHA-512";
+  if (value == "oauthBearer") return "OAUTHBEARER";
   return "PLAIN";
+}
+
+// librdkafka's OIDC client (client credentials, refreshed at 80% of the token's life), or its
+// unsecured JWT for brokers with Kafka's default validator.
+void add_oauth_properties(const KafkaSinkSettings& s, std::vector<std::pair<std::string, std::string>>& properties) {
+  if (s.oauth_method == "unsecuredJwt") {
+    properties.emplace_back("enable.sasl.oauthbearer.unsecure.jwt", "true");
+    properties.emplace_back("sasl.oauthbearer.config", "principal=" + s.oauth_principal);
+    return;
+  }
+  properties.emplace_back("sasl.oauthbearer.method", "oidc");
+  properties.emplace_back("sasl.oauthbearer.token.endpoint.url", s.oauth_token_endpoint_url);
+  properties.emplace_back("sasl.oauthbearer.client.id", s.oauth_client_id);
+  properties.emplace_back("sasl.oauthbearer.client.secret", s.oauth_client_secret);
+  if (!s.oauth_scope.empty()) properties.emplace_back("sasl.oauthbearer.scope", s.oauth_scope);
+  if (!s.oauth_extensions.empty()) properties.emplace_back("sasl.oauthbearer.extensions", s.oauth_extensions);
 }
 
 std::string lower(std::string text) {
@@ -95,7 +112,10 @@ connector::Result<ConfPtr> build_producer_conf(const KafkaSinkSettings& s, const
       {"sticky.partitioning.linger.ms", "0"},
   };
   properties.emplace_back("security.protocol", security_protocol(s.security_protocol));
-  if (s.sasl()) {
+  if (s.oauth()) {
+    properties.emplace_back("sasl.mechanisms", "OAUTHBEARER");
+    add_oauth_properties(s, properties);
+  } else if (s.sasl()) {
     properties.emplace_back("sasl.mechanisms", sasl_mechanism(s.sasl_mechanism));
     properties.emplace_back("sasl.username", s.username);
     properties.emplace_back("sasl.password", s.password);
@@ -132,15 +152,49 @@ connector::Result<ConfPtr> build_producer_conf(const KafkaSinkSettings& s, const
 
 std::string describe_authentication(const KafkaSinkSettings& s) {
   if (!s.sasl()) return s.security_protocol;
+  if (s.oauth() && s.oauth_method == "unsecuredJwt")
+    return "SASL oauthBearer (unsecured JWT for '" + s.oauth_principal + "')";
+  if (s.oauth()) return "SASL oauthBearer as client '" + s.oauth_client_id + "' from " + s.oauth_token_endpoint_url;
   return "SASL " + s.sasl_mechanism + " as '" + s.username + "'";
 }
 
 namespace {
 
+// A loopback host in an http(s) URL: 127.0.0.0/8, ::1, localhost.
+bool loopback_url(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return false;
+  auto host = url.substr(scheme_end + 3);
+  host = host.substr(0, host.find_first_of("/?#"));
+  if (const auto at = host.rfind('@'); at != std::string_view::npos) host = host.substr(at + 1);
+  if (host.starts_with("[")) return host.starts_with("[::1]");
+  host = host.substr(0, host.find(':'));
+  return host == "localhost" || host.starts_with("127.");
+}
+
+void check_oauth(const KafkaSinkSettings& s, std::vector<FieldViolation>& violations) {
+  const std::string why = "required with saslMechanism oauthBearer and oauth:method " + s.oauth_method;
+  if (s.oauth_method == "unsecuredJwt") {
+    if (s.oauth_principal.empty()) violations.push_back({"authentication:oauth:principal", why});
+    return;
+  }
+  const auto& url = s.oauth_token_endpoint_url;
+  if (url.empty()) {
+    violations.push_back({"authentication:oauth:tokenEndpointUrl", why});
+  } else if (!url.starts_with("https://") && !(url.starts_with("http://") && loopback_url(url))) {
+    violations.push_back({"authentication:oauth:tokenEndpointUrl",
+                          "must be an https URL (http only on a loopback address): the client secret travels to it"});
+  }
+  if (s.oauth_client_id.empty()) violations.push_back({"authentication:oauth:clientId", why});
+  if (s.oauth_client_secret.empty()) violations.push_back({"authentication:oauth:clientSecret", why});
+}
+
 // SASL needs credentials, a client key needs its certificate, TLS material needs TLS and PEM.
 void check_authentication(const KafkaSinkSettings& s, std::vector<FieldViolation>& violations) {
   const auto& protocol = s.security_protocol;
-  if (s.sasl()) {
+  if (s.oauth()) {
+    check_oauth(s, violations);
+  } else if (s.sasl()) {
     if (s.username.empty())
       violations.push_back({"authentication:username", "required when securityProtocol is " + protocol});
     if (s.password.empty())

@@ -35,10 +35,33 @@ const connector::SettingsSchema<KafkaSinkSettings>& settings_schema() {
       field(&S::sasl_mechanism, {.name = "authentication:saslMechanism",
                                  .type = SettingType::enumeration,
                                  .default_value = "plain",
-                                 .allowed_values = {"plain", "scramSha256", "scramSha512"},
-                                 .doc = "The SASL mechanism for saslPlaintext and saslSsl."}),
+                                 .allowed_values = {"plain", "scramSha256", "scramSha512", "oauthBearer"},
+                                 .doc = "The SASL mechanism for saslPlaintext and saslSsl. oauthBearer: OAuth 2.0 "
+                                        "tokens (authentication:oauth:*) instead of a user name and password."}),
       field(&S::username, {.name = "authentication:username", .doc = "The SASL user name."}),
       field(&S::password, {.name = "authentication:password", .secret = true, .doc = "The SASL password."}),
+      field(&S::oauth_method,
+            {.name = "authentication:oauth:method",
+             .type = SettingType::enumeration,
+             .default_value = "oidc",
+             .allowed_values = {"oidc", "unsecuredJwt"},
+             .doc = "oidc: tokens from an OAuth 2.0 token endpoint with the client credentials grant, refreshed before "
+                    "they expire (Confluent Cloud, Azure Event Hubs, Keycloak); unsecuredJwt: an unsigned token for "
+                    "authentication:oauth:principal, for brokers with Kafka's default unsecured validator (local "
+                    "development only)."}),
+      field(&S::oauth_token_endpoint_url, {.name = "authentication:oauth:tokenEndpointUrl",
+                                           .doc = "The token endpoint (oidc). https, except on a loopback address."}),
+      field(&S::oauth_client_id, {.name = "authentication:oauth:clientId", .doc = "The OAuth client id (oidc)."}),
+      field(&S::oauth_client_secret,
+            {.name = "authentication:oauth:clientSecret", .secret = true, .doc = "The OAuth client secret (oidc)."}),
+      field(&S::oauth_scope,
+            {.name = "authentication:oauth:scope", .doc = "The scope(s) to ask for (oidc), space-separated."}),
+      field(&S::oauth_extensions,
+            {.name = "authentication:oauth:extensions",
+             .doc = "SASL extensions sent with the token, as name=value pairs separated by commas (Confluent Cloud: "
+                    "logicalCluster=lkc-...,identityPoolId=pool-...)."}),
+      field(&S::oauth_principal,
+            {.name = "authentication:oauth:principal", .doc = "The principal of an unsecuredJwt token."}),
       field(&S::ca_certificate,
             {.name = "authentication:tls:caCertificate",
              .doc = "PEM text of the CA certificate(s) that signed the brokers' certificates. Default: the system's "

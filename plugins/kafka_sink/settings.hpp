@@ -24,9 +24,17 @@ struct KafkaSinkSettings {
   std::map<std::string, std::string> default_headers;  // header name -> value
 
   std::string security_protocol;  // plaintext, saslPlaintext, saslSsl, ssl
-  std::string sasl_mechanism;     // plain, scramSha256, scramSha512
+  std::string sasl_mechanism;     // plain, scramSha256, scramSha512, oauthBearer
   std::string username;
   std::string password;
+  // authentication:oauth:* (saslMechanism oauthBearer)
+  std::string oauth_method;  // oidc, unsecuredJwt
+  std::string oauth_token_endpoint_url;
+  std::string oauth_client_id;
+  std::string oauth_client_secret;
+  std::string oauth_scope;
+  std::string oauth_extensions;  // name=value,name=value
+  std::string oauth_principal;   // unsecuredJwt
   std::optional<std::string> ca_certificate;
   std::optional<std::string> client_certificate;
   std::optional<std::string> client_key;
@@ -52,6 +60,7 @@ struct KafkaSinkSettings {
   std::map<std::string, std::string> producer_properties;  // producer:<name> -> value
 
   bool sasl() const { return security_protocol == "saslPlaintext" || security_protocol == "saslSsl"; }
+  bool oauth() const { return sasl() && sasl_mechanism == "oauthBearer"; }
   bool tls() const { return security_protocol == "ssl" || security_protocol == "saslSsl"; }
 
   // A map of settings (validated, defaults applied or not) as the struct.

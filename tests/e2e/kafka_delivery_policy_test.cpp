@@ -156,6 +156,33 @@ TEST_F(KafkaDeliveryPolicy, ATemplateWithAnUnknownPlaceholderIsRefusedAtCreate) 
   EXPECT_EQ(http_request(host_.port(), "GET", "/connectors/bad-template").status, 404) << "nothing created";
 }
 
+TEST_F(KafkaDeliveryPolicy, OauthBearerSettingsAreCheckedAtCreate) {
+  auto oauth = base("t", "x");
+  oauth.update({{"authentication:securityProtocol", "saslSsl"}, {"authentication:saslMechanism", "oauthBearer"}});
+  auto missing = http_request(host_.port(), "POST", "/connectors/oauth-bad", json{{"settings", oauth}}.dump());
+  EXPECT_EQ(missing.status, 400) << missing.body;
+  for (const char* field : {"authentication:oauth:tokenEndpointUrl", "authentication:oauth:clientId",
+                            "authentication:oauth:clientSecret"}) {
+    EXPECT_NE(missing.body.find(field), std::string::npos) << field << ": " << missing.body;
+  }
+  EXPECT_EQ(missing.body.find("authentication:username"), std::string::npos) << "no user name with OAuth";
+
+  oauth.update({{"authentication:oauth:tokenEndpointUrl", "http://idp.example.com/token"},
+                {"authentication:oauth:clientId", "sinkhost"},
+                {"authentication:oauth:clientSecret", "s3cret-value"}});
+  auto plain_http = http_request(host_.port(), "POST", "/connectors/oauth-bad", json{{"settings", oauth}}.dump());
+  EXPECT_EQ(plain_http.status, 400) << plain_http.body;
+  EXPECT_NE(plain_http.body.find("must be an https URL"), std::string::npos) << plain_http.body;
+  EXPECT_EQ(plain_http.body.find("s3cret-value"), std::string::npos) << "the secret is never echoed";
+  EXPECT_EQ(http_request(host_.port(), "GET", "/connectors/oauth-bad").status, 404) << "nothing created";
+
+  oauth["authentication:oauth:tokenEndpointUrl"] = "http://127.0.0.1:8080/token";  // loopback: allowed
+  auto created = http_request(host_.port(), "POST", "/connectors/oauth-ok", json{{"settings", oauth}}.dump());
+  EXPECT_EQ(created.status, 200) << created.body;
+  auto view = get_json(host_.port(), "/connectors/oauth-ok?includeSettings=true");
+  EXPECT_EQ(view.dump().find("s3cret-value"), std::string::npos) << "the client secret is masked: " << view.dump();
+}
+
 // The main topic takes 2 KiB; every other record is 6 KB.
 class KafkaDeadLetter : public KafkaDeliveryPolicy {
  protected:
