@@ -2,7 +2,8 @@
 # shellcheck disable=SC2015 # `cond && ok || bad` is meant: ok (pass/log) never fails
 # Single-node Apache Kafka broker (KRaft, combined broker+controller) for the local demo and the
 # test suite. Jars come from Maven Central through pom.xml beside this script; TLS material, SCRAM
-# users and storage are made fresh at run time under the state dir. See README.md.
+# users and storage are made fresh at run time under the state dir. For OAUTHBEARER a test token
+# server (token-server/TokenServer.java) runs beside the broker, started and stopped with it. See README.md.
 #
 #   kafka.sh fetch | start | stop | status | env | create-topic NAME PARTITIONS [KEY=VALUE ...]
 set -euo pipefail
