@@ -168,9 +168,9 @@ stop_token_server() {
   rm -f "$TOKEN_PID_FILE"
 }
 
-# Starts the token server with a fresh key and log; sets TOKEN_PORT to the port it bound.
-start_token_server() {
-  local pid deadline=$((SECONDS + 60))
+# Starts the token server with a fresh key and log, in the background (wait_token_server waits).
+launch_token_server() {
+  local pid
   rm -rf "$OAUTH_DIR"
   mkdir -p "$OAUTH_DIR"
   (
@@ -185,7 +185,13 @@ start_token_server() {
   ) </dev/null >"$OAUTH_DIR/token-server.out" 2>&1 &
   pid=$!
   echo "$pid" >"$TOKEN_PID_FILE"
-  # The source launcher compiles the file first: a few seconds on a busy machine.
+}
+
+# Waits until the token server listens; sets TOKEN_PORT to its port. The source launcher compiles
+# the file first: 2-9 s on a busy 2-core machine, spent while start makes certificates and storage.
+wait_token_server() {
+  local pid deadline=$((SECONDS + 60))
+  pid="$(cat "$TOKEN_PID_FILE" 2>/dev/null || true)"
   until [ -s "$OAUTH_DIR/port" ]; do
     if ! alive "$pid"; then
       rm -f "$TOKEN_PID_FILE"
@@ -592,11 +598,13 @@ cmd_start() {
   done
 
   cmd_fetch
-  # Before the broker, whose JWKS validator fetches the keys at start. Stopped again if the start
-  # fails with the broker gone; a broker left running (start timeout) keeps it ('stop' ends both).
-  start_token_server
-  token_urls
+  # Up before the broker, whose JWKS validator fetches the keys at start. Stopped again if the
+  # start fails with the broker gone; a broker left running (start timeout) keeps it ('stop' ends
+  # both). With a fixed port it compiles and starts while certificates and storage are made.
   trap 'running_pid >/dev/null || stop_token_server' EXIT
+  launch_token_server
+  [ "$TOKEN_PORT" = 0 ] && wait_token_server
+  token_urls
 
   local keep=0 pw
   [ "${KAFKA_KEEP_DATA:-0}" = 1 ] && [ -f "$DATA_DIR/meta.properties" ] && keep=1
@@ -616,6 +624,7 @@ cmd_start() {
     format_storage
   fi
 
+  wait_token_server
   log "starting Kafka $KAFKA_VERSION (state: $STATE_DIR, PLAINTEXT 127.0.0.1:$PLAINTEXT_PORT)"
   log_opts
   # The broker must hold none of the caller's descriptors (a test runner's pipe would never see
