@@ -184,11 +184,12 @@ ms() { date +%s%3N; }
 # --- broker A: every listener --------------------------------------------------------------
 t0=$(ms)
 if ka start; then
-  pass "start A on ports $BASE_PORT-$((BASE_PORT + 5)) in $(( $(ms) - t0 )) ms"
+  pass "start A on ports $BASE_PORT-$((BASE_PORT + 8)) in $(( $(ms) - t0 )) ms"
 else
   fail "start A"; echo "$passed passed, $failed failed"; exit 1
 fi
 pid_a="$(cat "$STATE_A/kafka.pid")"
+token_pid_a="$(cat "$STATE_A/token-server.pid")"
 echo "info: broker A pid $pid_a RSS $(awk '/VmRSS/ {print $2 " " $3}' "/proc/$pid_a/status")"
 load_env "$STATE_A/kafka.env"
 check_listeners
@@ -219,7 +220,7 @@ ka status >/dev/null && pass "status while running" || fail "status while runnin
 # --- broker B beside A: other ports, other state dir, other cluster ----------------------------
 t0=$(ms)
 if kb start; then
-  pass "start B on ports $((BASE_PORT + 10))-$((BASE_PORT + 15)) beside A in $(( $(ms) - t0 )) ms"
+  pass "start B on ports $((BASE_PORT + 10))-$((BASE_PORT + 18)) beside A in $(( $(ms) - t0 )) ms"
   load_env "$STATE_B/kafka.env"
   roundtrip plaintext
   roundtrip sasl_ssl:SCRAM-SHA-512
@@ -245,6 +246,7 @@ ka status >/dev/null && pass "A still answers after B stopped" || fail "A stoppe
 t0=$(ms)
 ka stop && pass "stop A in $(( $(ms) - t0 )) ms" || fail "stop A"
 if [ -e "/proc/$pid_a" ] && [ "$(awk '{print $3}' "/proc/$pid_a/stat" 2>/dev/null)" != Z ]; then fail "pid $pid_a still alive after stop"; else pass "broker A process is gone"; fi
+if [ -e "/proc/$token_pid_a" ] && [ "$(awk '{print $3}' "/proc/$token_pid_a/stat" 2>/dev/null)" != Z ]; then fail "token server pid $token_pid_a still alive after stop"; else pass "token server A is gone"; fi
 if ka status >/dev/null 2>&1; then fail "status after stop says running"; else pass "status after stop exits non-zero"; fi
 [ ! -e "$STATE_A/kafka.env" ] && pass "stop removed kafka.env" || fail "kafka.env left after stop"
 ka stop >/dev/null 2>&1 && pass "stop when stopped is a no-op" || fail "stop when stopped"
