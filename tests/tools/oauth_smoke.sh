@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2015 # `cond && ok || bad` is meant: ok (pass) never fails
 # Manual check of the test broker's OAUTHBEARER listeners with kcat (librdkafka's built-in OIDC
 # client), against a broker that deploy/kafka/kafka.sh started. Not part of ctest.
 #
