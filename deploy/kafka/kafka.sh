@@ -2,7 +2,8 @@
 # shellcheck disable=SC2015 # `cond && ok || bad` is meant: ok (pass/log) never fails
 # Single-node Apache Kafka broker (KRaft, combined broker+controller) for the local demo and the
 # test suite. Jars come from Maven Central through pom.xml beside this script; TLS material, SCRAM
-# users and storage are made fresh at run time under the state dir. See README.md.
+# users and storage are made fresh at run time under the state dir. For OAUTHBEARER a test token
+# server (token-server/TokenServer.java) runs beside the broker, started and stopped with it. See README.md.
 #
 #   kafka.sh fetch | start | stop | status | env | create-topic NAME PARTITIONS [KEY=VALUE ...]
 set -euo pipefail
@@ -40,6 +41,14 @@ SASL_PLAINTEXT_PORT="${KAFKA_SASL_PLAINTEXT_PORT:-9094}"
 SSL_PORT="${KAFKA_SSL_PORT:-9095}"
 MTLS_PORT="${KAFKA_MTLS_PORT:-9096}"
 SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-9097}"
+# The OAuth ports follow the six above unless set (derive_ports): plaintext port + 6, + 7, + 8, so
+# callers that set only the six (tests/CMakeLists.txt, OwnKafkaBroker, selftest.sh, benches) get
+# three more that stay inside their own block. KAFKA_OAUTH_TOKEN_PORT=0: the token server takes
+# any free port (written to the env file).
+OAUTH_PORT="${KAFKA_OAUTH_PORT:-}"
+OAUTH_UNSECURED_PORT="${KAFKA_OAUTH_UNSECURED_PORT:-}"
+TOKEN_PORT="${KAFKA_OAUTH_TOKEN_PORT:-}"
+TOKEN_LIFETIME="${KAFKA_OAUTH_TOKEN_LIFETIME:-15}"
 NUM_PARTITIONS="${KAFKA_NUM_PARTITIONS:-1}"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
@@ -51,6 +60,11 @@ SASL_PASSWORD="alice-secret"
 PLAIN_ADMIN_USERNAME="admin"
 FORBIDDEN_PREFIX="forbidden-"
 PLAIN_ADMIN_PASSWORD="admin-secret"
+# OAUTHBEARER (listener OAUTH): the one client of the test token server (token-server/).
+OAUTH_CLIENT_ID="sinkhost"
+OAUTH_CLIENT_SECRET="sinkhost-secret"
+OAUTH_AUDIENCE="sinkhost-kafka"
+OAUTH_SCOPE="kafka"
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -75,6 +89,8 @@ resolve_state_dir() {
   DATA_DIR="$STATE_DIR/data"
   LOG_DIR="$STATE_DIR/logs"
   PID_FILE="$STATE_DIR/kafka.pid"
+  OAUTH_DIR="$STATE_DIR/oauth"
+  TOKEN_PID_FILE="$STATE_DIR/token-server.pid"
   ENV_FILE="$STATE_DIR/kafka.env"
   SERVER_PROPS="$CONF_DIR/server.properties"
   LOCK_FILE="$STATE_DIR/.lock"
@@ -122,6 +138,71 @@ tail_logs() {
       tail -n 40 "$f" >&2
     fi
   done
+}
+
+# ---------------------------------------------------------------------------------------------
+# token server (token-server/TokenServer.java, run from source by the JDK's launcher)
+
+# The pid in TOKEN_PID_FILE if that process is alive and is this state dir's token server.
+token_server_pid() {
+  [ -f "$TOKEN_PID_FILE" ] || return 1
+  local pid
+  pid="$(cat "$TOKEN_PID_FILE" 2>/dev/null || true)"
+  is_uint "$pid" || return 1
+  alive "$pid" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "TokenServer.java --log $OAUTH_DIR/tokens.log " || return 1
+  echo "$pid"
+}
+
+stop_token_server() {
+  local pid n=0
+  if pid="$(token_server_pid)"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    while alive "$pid"; do
+      n=$((n + 1))
+      [ "$n" -eq 50 ] && kill -KILL "$pid" 2>/dev/null || true
+      [ "$n" -ge 100 ] && { log "could not stop the token server (pid $pid)"; break; }
+      sleep 0.1
+    done
+  fi
+  rm -f "$TOKEN_PID_FILE"
+}
+
+# Starts the token server with a fresh key and log, in the background (wait_token_server waits).
+launch_token_server() {
+  local pid
+  rm -rf "$OAUTH_DIR"
+  mkdir -p "$OAUTH_DIR"
+  (
+    for fd in "/proc/$BASHPID/fd/"*; do
+      fd="${fd##*/}"
+      if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec nohup java -Xms16m -Xmx64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+      "$SCRIPT_DIR/token-server/TokenServer.java" --log "$OAUTH_DIR/tokens.log" --port "$TOKEN_PORT" \
+      --port-file "$OAUTH_DIR/port" --client-id "$OAUTH_CLIENT_ID" --client-secret "$OAUTH_CLIENT_SECRET" \
+      --audience "$OAUTH_AUDIENCE" --scope "$OAUTH_SCOPE" --lifetime "$TOKEN_LIFETIME"
+  ) </dev/null >"$OAUTH_DIR/token-server.out" 2>&1 &
+  pid=$!
+  echo "$pid" >"$TOKEN_PID_FILE"
+}
+
+# Waits until the token server listens; sets TOKEN_PORT to its port. The source launcher compiles
+# the file first: 2-9 s on a busy 2-core machine, spent while start makes certificates and storage.
+wait_token_server() {
+  local pid deadline=$((SECONDS + 60))
+  pid="$(cat "$TOKEN_PID_FILE" 2>/dev/null || true)"
+  until [ -s "$OAUTH_DIR/port" ]; do
+    if ! alive "$pid"; then
+      rm -f "$TOKEN_PID_FILE"
+      cat "$OAUTH_DIR/token-server.out" >&2 || true
+      die "the OAuth token server exited during startup (output above; $OAUTH_DIR)"
+    fi
+    [ "$SECONDS" -ge "$deadline" ] && { stop_token_server; die "the OAuth token server did not start within 60 s"; }
+    sleep 0.2
+  done
+  TOKEN_PORT="$(cat "$OAUTH_DIR/port")"
+  is_uint "$TOKEN_PORT" || { stop_token_server; die "the token server wrote a bad port '$TOKEN_PORT'"; }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -216,9 +297,9 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$PLAINTEXT_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PLAINTEXT_PORT,SSL://127.0.0.1:$SSL_PORT,MTLS://127.0.0.1:$MTLS_PORT,SASL_SSL://127.0.0.1:$SASL_SSL_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PLAINTEXT_PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PLAINTEXT_PORT,SSL://127.0.0.1:$SSL_PORT,MTLS://127.0.0.1:$MTLS_PORT,SASL_SSL://127.0.0.1:$SASL_SSL_PORT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,MTLS:SSL,SASL_SSL:SASL_SSL
+listeners=PLAINTEXT://127.0.0.1:$PLAINTEXT_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PLAINTEXT_PORT,SSL://127.0.0.1:$SSL_PORT,MTLS://127.0.0.1:$MTLS_PORT,SASL_SSL://127.0.0.1:$SASL_SSL_PORT,OAUTH://127.0.0.1:$OAUTH_PORT,OAUTH_UNSECURED://127.0.0.1:$OAUTH_UNSECURED_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PLAINTEXT_PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PLAINTEXT_PORT,SSL://127.0.0.1:$SSL_PORT,MTLS://127.0.0.1:$MTLS_PORT,SASL_SSL://127.0.0.1:$SASL_SSL_PORT,OAUTH://127.0.0.1:$OAUTH_PORT,OAUTH_UNSECURED://127.0.0.1:$OAUTH_UNSECURED_PORT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,MTLS:SSL,SASL_SSL:SASL_SSL,OAUTH:SASL_PLAINTEXT,OAUTH_UNSECURED:SASL_PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$DATA_DIR
 
@@ -261,6 +342,24 @@ EOF
       done
     done
     cat <<EOF
+
+# OAUTHBEARER. OAUTH: tokens from the test token server (token-server/TokenServer.java), checked
+# by Kafka's JWKS validator (KIP-768) against its /jwks; the broker JVM allows that URL with
+# -D$ALLOWED_URLS_PROPERTY (Kafka 4.x refuses every OAuth URL it does not list). A session lasts
+# until the token expires (connections.max.reauth.ms > 0, KIP-368): a client must re-authenticate
+# with a fresh token on every connection it keeps, so a test sees a refresh at work.
+listener.name.oauth.sasl.enabled.mechanisms=OAUTHBEARER
+listener.name.oauth.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+listener.name.oauth.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler
+listener.name.oauth.oauthbearer.connections.max.reauth.ms=3600000
+sasl.oauthbearer.jwks.endpoint.url=$JWKS_URL
+sasl.oauthbearer.expected.audience=$OAUTH_AUDIENCE
+sasl.oauthbearer.expected.issuer=$TOKEN_ISSUER
+# OAUTH_UNSECURED: Kafka's default unsecured validator (unsigned JWS, alg none), for local
+# development without a token server (librdkafka without sasl.oauthbearer.method=oidc makes such
+# tokens itself from sasl.oauthbearer.config, e.g. principal=alice). Never for production.
+listener.name.oauth_unsecured.sasl.enabled.mechanisms=OAUTHBEARER
+listener.name.oauth_unsecured.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="$PLAIN_ADMIN_USERNAME";
 
 ssl.keystore.type=PKCS12
 ssl.keystore.location=$CERT_DIR/broker.p12
@@ -391,17 +490,53 @@ KAFKA_SASL_MECHANISMS=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
 KAFKA_SASL_USERNAME=$SASL_USERNAME
 KAFKA_SASL_PASSWORD=$SASL_PASSWORD
 KAFKA_FORBIDDEN_TOPIC_PREFIX=$FORBIDDEN_PREFIX
+KAFKA_OAUTH_BOOTSTRAP=127.0.0.1:$OAUTH_PORT
+KAFKA_OAUTH_TOKEN_URL=$TOKEN_URL
+KAFKA_OAUTH_JWKS_URL=$JWKS_URL
+KAFKA_OAUTH_CLIENT_ID=$OAUTH_CLIENT_ID
+KAFKA_OAUTH_CLIENT_SECRET=$OAUTH_CLIENT_SECRET
+KAFKA_OAUTH_SCOPE=$OAUTH_SCOPE
+KAFKA_OAUTH_AUDIENCE=$OAUTH_AUDIENCE
+KAFKA_OAUTH_ISSUER=$TOKEN_ISSUER
+KAFKA_OAUTH_TOKEN_LIFETIME=$TOKEN_LIFETIME
+KAFKA_OAUTH_TOKEN_LOG=$OAUTH_DIR/tokens.log
+KAFKA_OAUTH_UNSECURED_BOOTSTRAP=127.0.0.1:$OAUTH_UNSECURED_PORT
 EOF
   mv "$tmp" "$ENV_FILE"
 }
 
+# Unset OAuth ports: the plaintext port + 6 (OAUTH), + 7 (OAUTH_UNSECURED), + 8 (token server).
+derive_ports() {
+  is_uint "$PLAINTEXT_PORT" || die "bad port '$PLAINTEXT_PORT' (KAFKA_PLAINTEXT_PORT must be 1-65535)"
+  [ -n "$OAUTH_PORT" ] || OAUTH_PORT=$((PLAINTEXT_PORT + 6))
+  [ -n "$OAUTH_UNSECURED_PORT" ] || OAUTH_UNSECURED_PORT=$((PLAINTEXT_PORT + 7))
+  [ -n "$TOKEN_PORT" ] || TOKEN_PORT=$((PLAINTEXT_PORT + 8))
+}
+
+# The token server's URLs, once TOKEN_PORT is known.
+token_urls() {
+  TOKEN_URL="http://127.0.0.1:$TOKEN_PORT/token"
+  JWKS_URL="http://127.0.0.1:$TOKEN_PORT/jwks"
+  TOKEN_ISSUER="http://127.0.0.1:$TOKEN_PORT"
+}
+ALLOWED_URLS_PROPERTY=org.apache.kafka.sasl.oauthbearer.allowed.urls
+
+# Every port the broker listens on.
+broker_ports() {
+  echo "$PLAINTEXT_PORT $CONTROLLER_PORT $SASL_PLAINTEXT_PORT $SSL_PORT $MTLS_PORT $SASL_SSL_PORT $OAUTH_PORT $OAUTH_UNSECURED_PORT"
+}
+
 validate_settings() {
   local p seen=" "
-  for p in "$PLAINTEXT_PORT" "$CONTROLLER_PORT" "$SASL_PLAINTEXT_PORT" "$SSL_PORT" "$MTLS_PORT" "$SASL_SSL_PORT"; do
+  derive_ports
+  # shellcheck disable=SC2046 # a word list
+  for p in $(broker_ports) "$TOKEN_PORT"; do
+    [ "$p" = 0 ] && [ "$p" = "$TOKEN_PORT" ] && continue  # any free port
     is_uint "$p" && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "bad port '$p' (KAFKA_*_PORT must be 1-65535)"
     case "$seen" in *" $p "*) die "port $p is given to two listeners: every KAFKA_*_PORT must differ" ;; esac
     seen="$seen$p "
   done
+  is_uint "$TOKEN_LIFETIME" && [ "$TOKEN_LIFETIME" -ge 1 ] || die "bad KAFKA_OAUTH_TOKEN_LIFETIME '$TOKEN_LIFETIME' (seconds, at least 1)"
   is_uint "$NUM_PARTITIONS" && [ "$NUM_PARTITIONS" -ge 1 ] || die "bad KAFKA_NUM_PARTITIONS '$NUM_PARTITIONS'"
   is_uint "$START_TIMEOUT" || die "bad KAFKA_START_TIMEOUT '$START_TIMEOUT'"
 }
@@ -417,7 +552,7 @@ wait_ready() {
     fi
     if answers "127.0.0.1:$PLAINTEXT_PORT"; then
       ok=1
-      for p in "$SASL_PLAINTEXT_PORT" "$SSL_PORT" "$MTLS_PORT" "$SASL_SSL_PORT"; do
+      for p in "$SASL_PLAINTEXT_PORT" "$SSL_PORT" "$MTLS_PORT" "$SASL_SSL_PORT" "$OAUTH_PORT" "$OAUTH_UNSECURED_PORT"; do
         port_in_use "$p" || ok=0
       done
       [ "$ok" = 1 ] && return 0
@@ -454,11 +589,22 @@ cmd_start() {
   fi
 
   rm -f "$PID_FILE" "$ENV_FILE"
-  for p in "$PLAINTEXT_PORT" "$CONTROLLER_PORT" "$SASL_PLAINTEXT_PORT" "$SSL_PORT" "$MTLS_PORT" "$SASL_SSL_PORT"; do
+  # A token server left by a broker that died: ours (pid file and command line), so end it.
+  stop_token_server
+  # shellcheck disable=SC2046 # a word list
+  for p in $(broker_ports) "$TOKEN_PORT"; do
+    [ "$p" = 0 ] && continue
     port_in_use "$p" && die "port 127.0.0.1:$p is already in use (another broker? set KAFKA_*_PORT to free ports)"
   done
 
   cmd_fetch
+  # Up before the broker, whose JWKS validator fetches the keys at start. Stopped again if the
+  # start fails with the broker gone; a broker left running (start timeout) keeps it ('stop' ends
+  # both). With a fixed port it compiles and starts while certificates and storage are made.
+  trap 'running_pid >/dev/null || stop_token_server' EXIT
+  launch_token_server
+  [ "$TOKEN_PORT" = 0 ] && wait_token_server
+  token_urls
 
   local keep=0 pw
   [ "${KAFKA_KEEP_DATA:-0}" = 1 ] && [ -f "$DATA_DIR/meta.properties" ] && keep=1
@@ -478,6 +624,7 @@ cmd_start() {
     format_storage
   fi
 
+  wait_token_server
   log "starting Kafka $KAFKA_VERSION (state: $STATE_DIR, PLAINTEXT 127.0.0.1:$PLAINTEXT_PORT)"
   log_opts
   # The broker must hold none of the caller's descriptors (a test runner's pipe would never see
@@ -490,6 +637,7 @@ cmd_start() {
     # shellcheck disable=SC2086 # HEAP_OPTS/JVM_OPTS are word lists
     exec nohup java $HEAP_OPTS $JVM_OPTS \
       -Dkafka.logs.dir="$LOG_DIR" \
+      -D"$ALLOWED_URLS_PROPERTY=$JWKS_URL,$TOKEN_URL" \
       "$BROKER_LOG_OPT" \
       -cp "$LIBS/*" kafka.Kafka "$SERVER_PROPS"
   ) </dev/null >"$LOG_DIR/kafka.out" 2>&1 &
@@ -498,7 +646,8 @@ cmd_start() {
   wait_ready "$pid"
   add_acls
   write_env_file
-  log "ready in ${SECONDS}s (pid $pid); env: $ENV_FILE"
+  trap - EXIT
+  log "ready in ${SECONDS}s (pid $pid, token server pid $(cat "$TOKEN_PID_FILE") on $TOKEN_URL); env: $ENV_FILE"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -511,6 +660,7 @@ cmd_stop() {
   local pid
   if ! pid="$(running_pid)"; then
     rm -f "$PID_FILE" "$ENV_FILE"
+    stop_token_server
     log "not running ($STATE_DIR)"
     return 0
   fi
@@ -528,6 +678,7 @@ cmd_stop() {
     sleep 0.2
   done
   rm -f "$PID_FILE" "$ENV_FILE"
+  stop_token_server
   log "stopped (pid $pid)"
 }
 

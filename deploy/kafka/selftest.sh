@@ -9,8 +9,8 @@
 #                            its kafka.env (e.g. deploy/kafka/.state/kafka.env); starts nothing
 #
 # Ports: KAFKA_SELFTEST_BASE_PORT (default 29092) for the first broker: PLAINTEXT=base,
-# CONTROLLER=base+1, SASL_PLAINTEXT=base+2, SSL=base+3, MTLS=base+4, SASL_SSL=base+5; the second
-# broker uses base+10 ... base+15. Ends with a line "N passed, N failed"; exits non-zero on failure.
+# CONTROLLER=base+1, SASL_PLAINTEXT=base+2, SSL=base+3, MTLS=base+4, SASL_SSL=base+5 (kafka.sh adds
+# OAUTH=base+6, OAUTH_UNSECURED=base+7, the token server base+8); the second broker uses base+10 ... base+18. Ends with a line "N passed, N failed"; exits non-zero on failure.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -27,6 +27,8 @@ fail() { failed=$((failed + 1)); echo "FAIL $*"; }
 
 # kcat client options for a security mode, from the variables of a kafka.env.
 #   modes: plaintext | sasl_plaintext:MECH | ssl | mtls | mtls-nocert | sasl_ssl:MECH
+#          | oauth (OIDC client credentials; the 2nd argument overrides the secret)
+#          | oauth-unsecured (librdkafka's unsigned JWT) | oauth-unsigned (that token on OAUTH)
 MODE_BOOTSTRAP=""
 MODE_ARGS=()
 mode() {
@@ -53,6 +55,17 @@ mode() {
       MODE_BOOTSTRAP="$KAFKA_SASL_SSL_BOOTSTRAP"
       MODE_ARGS=(-X security.protocol=SASL_SSL -X "sasl.mechanisms=$mech"
                  -X "sasl.username=$user" -X "sasl.password=$pw" -X "ssl.ca.location=$KAFKA_CA_PEM") ;;
+    oauth)
+      MODE_BOOTSTRAP="$KAFKA_OAUTH_BOOTSTRAP"
+      MODE_ARGS=(-X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=OAUTHBEARER -X sasl.oauthbearer.method=oidc
+                 -X "sasl.oauthbearer.client.id=$KAFKA_OAUTH_CLIENT_ID"
+                 -X "sasl.oauthbearer.client.secret=${2:-$KAFKA_OAUTH_CLIENT_SECRET}"
+                 -X "sasl.oauthbearer.token.endpoint.url=$KAFKA_OAUTH_TOKEN_URL") ;;
+    oauth-unsecured|oauth-unsigned)
+      MODE_BOOTSTRAP="$KAFKA_OAUTH_UNSECURED_BOOTSTRAP"
+      [ "$m" = oauth-unsigned ] && MODE_BOOTSTRAP="$KAFKA_OAUTH_BOOTSTRAP"
+      MODE_ARGS=(-X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=OAUTHBEARER
+                 -X enable.sasl.oauthbearer.unsecure.jwt=true -X "sasl.oauthbearer.config=principal=$KAFKA_SASL_USERNAME") ;;
     *) echo "selftest: unknown mode $m" >&2; exit 2 ;;
   esac
 }
@@ -89,12 +102,14 @@ load_env() {
   [ -f "$f" ] || { echo "selftest: no env file $f" >&2; exit 2; }
   unset KAFKA_BOOTSTRAP KAFKA_SASL_PLAINTEXT_BOOTSTRAP KAFKA_SSL_BOOTSTRAP KAFKA_MTLS_BOOTSTRAP \
     KAFKA_SASL_SSL_BOOTSTRAP KAFKA_CA_PEM KAFKA_CLIENT_CERT_PEM KAFKA_CLIENT_KEY_PEM \
-    KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD
+    KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD KAFKA_OAUTH_BOOTSTRAP KAFKA_OAUTH_TOKEN_URL \
+    KAFKA_OAUTH_CLIENT_ID KAFKA_OAUTH_CLIENT_SECRET KAFKA_OAUTH_UNSECURED_BOOTSTRAP
   # shellcheck disable=SC1090
   source "$f"
   for k in KAFKA_BOOTSTRAP KAFKA_SASL_PLAINTEXT_BOOTSTRAP KAFKA_SSL_BOOTSTRAP KAFKA_MTLS_BOOTSTRAP \
     KAFKA_SASL_SSL_BOOTSTRAP KAFKA_CA_PEM KAFKA_CLIENT_CERT_PEM KAFKA_CLIENT_KEY_PEM \
-    KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD; do
+    KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD KAFKA_OAUTH_BOOTSTRAP KAFKA_OAUTH_TOKEN_URL \
+    KAFKA_OAUTH_CLIENT_ID KAFKA_OAUTH_CLIENT_SECRET KAFKA_OAUTH_UNSECURED_BOOTSTRAP; do
     if [ -z "${!k:-}" ]; then fail "env file $f lacks $k"; return 1; fi
   done
   pass "env file $f has every key"
@@ -113,6 +128,10 @@ check_listeners() {
   refused "MTLS listener without a client certificate" mtls-nocert
   refused "SCRAM-SHA-512 with a wrong password" sasl_plaintext:SCRAM-SHA-512 alice wrong-secret
   refused "PLAIN with an unknown user" sasl_plaintext:PLAIN mallory alice-secret
+  roundtrip oauth
+  roundtrip oauth-unsecured
+  refused "OAUTHBEARER with a wrong client secret" oauth wrong-secret
+  refused "OAUTHBEARER with an unsigned token on the JWKS listener" oauth-unsigned
   # Certificate files as documented: PEM, key unencrypted PKCS#8.
   if head -n1 "$KAFKA_CLIENT_KEY_PEM" | grep -qx -- "-----BEGIN PRIVATE KEY-----" \
      && openssl verify -CAfile "$KAFKA_CA_PEM" "$KAFKA_CLIENT_CERT_PEM" >/dev/null 2>&1; then
@@ -165,11 +184,12 @@ ms() { date +%s%3N; }
 # --- broker A: every listener --------------------------------------------------------------
 t0=$(ms)
 if ka start; then
-  pass "start A on ports $BASE_PORT-$((BASE_PORT + 5)) in $(( $(ms) - t0 )) ms"
+  pass "start A on ports $BASE_PORT-$((BASE_PORT + 8)) in $(( $(ms) - t0 )) ms"
 else
   fail "start A"; echo "$passed passed, $failed failed"; exit 1
 fi
 pid_a="$(cat "$STATE_A/kafka.pid")"
+token_pid_a="$(cat "$STATE_A/token-server.pid")"
 echo "info: broker A pid $pid_a RSS $(awk '/VmRSS/ {print $2 " " $3}' "/proc/$pid_a/status")"
 load_env "$STATE_A/kafka.env"
 check_listeners
@@ -200,7 +220,7 @@ ka status >/dev/null && pass "status while running" || fail "status while runnin
 # --- broker B beside A: other ports, other state dir, other cluster ----------------------------
 t0=$(ms)
 if kb start; then
-  pass "start B on ports $((BASE_PORT + 10))-$((BASE_PORT + 15)) beside A in $(( $(ms) - t0 )) ms"
+  pass "start B on ports $((BASE_PORT + 10))-$((BASE_PORT + 18)) beside A in $(( $(ms) - t0 )) ms"
   load_env "$STATE_B/kafka.env"
   roundtrip plaintext
   roundtrip sasl_ssl:SCRAM-SHA-512
@@ -226,6 +246,7 @@ ka status >/dev/null && pass "A still answers after B stopped" || fail "A stoppe
 t0=$(ms)
 ka stop && pass "stop A in $(( $(ms) - t0 )) ms" || fail "stop A"
 if [ -e "/proc/$pid_a" ] && [ "$(awk '{print $3}' "/proc/$pid_a/stat" 2>/dev/null)" != Z ]; then fail "pid $pid_a still alive after stop"; else pass "broker A process is gone"; fi
+if [ -e "/proc/$token_pid_a" ] && [ "$(awk '{print $3}' "/proc/$token_pid_a/stat" 2>/dev/null)" != Z ]; then fail "token server pid $token_pid_a still alive after stop"; else pass "token server A is gone"; fi
 if ka status >/dev/null 2>&1; then fail "status after stop says running"; else pass "status after stop exits non-zero"; fi
 [ ! -e "$STATE_A/kafka.env" ] && pass "stop removed kafka.env" || fail "kafka.env left after stop"
 ka stop >/dev/null 2>&1 && pass "stop when stopped is a no-op" || fail "stop when stopped"

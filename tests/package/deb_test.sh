@@ -34,10 +34,11 @@ for tool in dpkg-deb dpkg-shlibdeps lintian systemd-analyze setpriv curl; do
   command -v "$tool" >/dev/null || die "$tool is missing (deploy/install-deps.sh installs it)"
 done
 
-# Ports: the broker on six from 19692 (below the ephemeral range), sinkhost on the next two.
+# Ports: the broker on nine from 19692 (below the ephemeral range; kafka.sh derives the last three,
+# for OAUTHBEARER and its token server, from the first), sinkhost on the next two.
 broker_base=19692
-http_port=19698
-grpc_port=19699
+http_port=19701
+grpc_port=19702
 kcat="$root/deploy/bin/kcat"
 unit_name=sinkhost.service
 
