@@ -237,7 +237,18 @@ class KafkaSink final : public connector::Sink {
       return make_error(ErrorCode::invalid_argument, std::string("cannot create the Kafka producer: ") + reason);
     }
     (void)conf->release();  // rd_kafka_new took ownership
-    return ClientPtr(producer);
+    ClientPtr client(producer);
+    if (settings.oauth() && settings.oauth_method == "oidc") {
+      // OIDC token refreshes on librdkafka's background thread: the first token is there before
+      // open() asks for metadata, not only once the poll thread runs. (The unsecured JWT needs
+      // no callback.)
+      if (rd_kafka_error_t* error = rd_kafka_sasl_background_callbacks_enable(producer)) {
+        auto message = std::string("cannot refresh OAuth tokens in the background: ") + rd_kafka_error_string(error);
+        rd_kafka_error_destroy(error);
+        return make_error(ErrorCode::internal, message);
+      }
+    }
+    return client;
   }
 
   // Shutdown order: flush (serves delivery reports), purge what is left, then poll until the

@@ -2,6 +2,9 @@
 // a wrong password is corrected, and records routed per record, by a topic template or by a
 // transform, checked with kcat.
 #include <array>
+#include <chrono>
+#include <fstream>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -33,6 +36,16 @@ class KafkaDeliveryPolicy : public ::testing::Test {
             {"subscription:initialPosition", "earliest"},
             {"autocommit:interval", "100"}};
   }
+  // SCRAM on the SASL listener with a wrong password: the start fails with PERMISSION_DENIED.
+  static json wrong_password(json settings) {
+    auto env = kafka_env();
+    settings.update({{"bootstrapServers", env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"]},
+                     {"authentication:securityProtocol", "saslPlaintext"},
+                     {"authentication:saslMechanism", "scramSha256"},
+                     {"authentication:username", env["KAFKA_SASL_USERNAME"]},
+                     {"authentication:password", "not-the-password"}});
+    return settings;
+  }
   json connector(const std::string& id) { return connector_view(host_.port(), id); }
   bool position_reaches(const std::string& id, std::uint64_t position) {
     return checkpoint_reaches(host_.port(), id, position);
@@ -43,20 +56,13 @@ class KafkaDeliveryPolicy : public ::testing::Test {
 };
 
 TEST_F(KafkaDeliveryPolicy, AWrongPasswordCorrectedWhileTheConnectorWaitsRestartsItAndEverythingArrives) {
-  auto env = kafka_env();
   const auto topic = unique_topic("auto-restart");
   create_topic(topic, 1);
   std::uint64_t last = 0;
   for (int i = 0; i < 3; ++i) last = append_event(host_.port(), topic + "-s", "OrderPlaced", {{"n", i}});
-  auto settings = base(topic, topic + "-s");
-  settings.update({{"bootstrapServers", env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"]},
-                   {"authentication:securityProtocol", "saslPlaintext"},
-                   {"authentication:saslMechanism", "scramSha256"},
-                   {"authentication:username", env["KAFKA_SASL_USERNAME"]},
-                   {"authentication:password", "not-the-password"},
-                   {"autoRestart:maxAttempts", "100"},
-                   {"autoRestart:firstDelay", "300"},
-                   {"autoRestart:maxDelay", "1000"}});
+  auto settings = wrong_password(base(topic, topic + "-s"));
+  settings.update(
+      {{"autoRestart:maxAttempts", "100"}, {"autoRestart:firstDelay", "300"}, {"autoRestart:maxDelay", "1000"}});
   create_and_start_connector(host_.port(), "restart-sink", settings);
 
   ASSERT_TRUE(eventually([&] { return connector("restart-sink").contains("autoRestart"); }))
@@ -84,15 +90,8 @@ TEST_F(KafkaDeliveryPolicy, AWrongPasswordCorrectedWhileTheConnectorWaitsRestart
 }
 
 TEST_F(KafkaDeliveryPolicy, AStopCancelsTheWaitingRestart) {
-  auto env = kafka_env();
-  auto settings = base(unique_topic("cancel"), "nothing-");
-  settings.update({{"bootstrapServers", env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"]},
-                   {"authentication:securityProtocol", "saslPlaintext"},
-                   {"authentication:saslMechanism", "scramSha256"},
-                   {"authentication:username", env["KAFKA_SASL_USERNAME"]},
-                   {"authentication:password", "not-the-password"},
-                   {"autoRestart:maxAttempts", "5"},
-                   {"autoRestart:firstDelay", "60000"}});
+  auto settings = wrong_password(base(unique_topic("cancel"), "nothing-"));
+  settings.update({{"autoRestart:maxAttempts", "5"}, {"autoRestart:firstDelay", "60000"}});
   create_and_start_connector(host_.port(), "cancel-sink", settings);
   ASSERT_TRUE(eventually([&] { return connector("cancel-sink").contains("autoRestart"); }))
       << connector("cancel-sink").dump();
@@ -181,6 +180,84 @@ TEST_F(KafkaDeliveryPolicy, OauthBearerSettingsAreCheckedAtCreate) {
   EXPECT_EQ(created.status, 200) << created.body;
   auto view = get_json(host_.port(), "/connectors/oauth-ok?includeSettings=true");
   EXPECT_EQ(view.dump().find("s3cret-value"), std::string::npos) << "the client secret is masked: " << view.dump();
+}
+
+// OAUTHBEARER against the test broker's OAuth listeners (deploy/kafka/kafka.sh): tokens from
+// its token server (15 s lifetime, the broker ends a session when its token expires).
+class KafkaOauth : public KafkaDeliveryPolicy {
+ protected:
+  json oidc(const std::string& topic, const std::string& secret) {
+    auto env = kafka_env();
+    auto s = base(topic, topic + "-s");
+    s.update({{"bootstrapServers", env["KAFKA_OAUTH_BOOTSTRAP"]},
+              {"authentication:securityProtocol", "saslPlaintext"},
+              {"authentication:saslMechanism", "oauthBearer"},
+              {"authentication:oauth:tokenEndpointUrl", env["KAFKA_OAUTH_TOKEN_URL"]},
+              {"authentication:oauth:clientId", env["KAFKA_OAUTH_CLIENT_ID"]},
+              {"authentication:oauth:clientSecret", secret},
+              {"authentication:oauth:scope", env["KAFKA_OAUTH_SCOPE"]}});
+    return s;
+  }
+  static std::size_t tokens_issued() {
+    std::ifstream log(kafka_env()["KAFKA_OAUTH_TOKEN_LOG"]);
+    std::size_t n = 0;
+    for (std::string line; std::getline(log, line);) n += line.find(" issued ") != std::string::npos;
+    return n;
+  }
+};
+
+TEST_F(KafkaOauth, OidcClientCredentialsDeliverAcrossTokenExpiriesWithNothingLost) {
+  const auto topic = unique_topic("oauth");
+  create_topic(topic, 1);
+  const auto issued_before = tokens_issued();
+  create_and_start_connector(host_.port(), "oauth-sink", oidc(topic, kafka_env()["KAFKA_OAUTH_CLIENT_SECRET"]));
+  ASSERT_EQ(connector("oauth-sink")["state"], "CONNECTOR_STATE_RUNNING") << connector("oauth-sink").dump();
+  // One event a second for longer than a token lives: the session is re-authenticated with a
+  // refreshed token while records flow.
+  std::uint64_t last = 0;
+  for (int i = 0; i < 22; ++i) {
+    last = append_event(host_.port(), topic + "-s", "OrderPlaced", {{"n", i}});
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  ASSERT_TRUE(position_reaches("oauth-sink", last)) << connector("oauth-sink").dump() << host_.log();
+  auto messages = consume(topic, 22);
+  ASSERT_EQ(messages.size(), 22u);
+  for (int i = 0; i < 22; ++i) EXPECT_EQ(messages[i].value, json({{"n", i}}).dump()) << "in order, none lost";
+  EXPECT_GE(tokens_issued() - issued_before, 2u) << "a token was refreshed during the run";
+  EXPECT_EQ(connector("oauth-sink")["state"], "CONNECTOR_STATE_RUNNING");
+}
+
+TEST_F(KafkaOauth, AClientSecretTheTokenEndpointRefusesStopsTheConnectorNamingTheEndpoint) {
+  auto env = kafka_env();
+  const auto topic = unique_topic("oauth-refused");
+  create_and_start_connector(host_.port(), "oauth-refused-sink", oidc(topic, "not-the-secret"));
+  ASSERT_TRUE(eventually([&] { return connector("oauth-refused-sink").contains("errorDetails"); }))
+      << connector("oauth-refused-sink").dump();
+  auto view = connector("oauth-refused-sink");
+  EXPECT_EQ(view["state"], "CONNECTOR_STATE_STOPPED");
+  EXPECT_EQ(view["errorDetails"]["code"], "PERMISSION_DENIED");
+  const auto message = view["errorDetails"]["message"].get<std::string>();
+  EXPECT_NE(message.find(env["KAFKA_OAUTH_TOKEN_URL"]), std::string::npos) << message;
+  EXPECT_NE(message.find("invalid_client"), std::string::npos) << "the endpoint's answer: " << message;
+  EXPECT_EQ(message.find("not-the-secret"), std::string::npos) << "the secret never appears";
+}
+
+TEST_F(KafkaOauth, AnUnsecuredJwtDeliversToALocalDevelopmentBroker) {
+  auto env = kafka_env();
+  const auto topic = unique_topic("oauth-unsecured");
+  create_topic(topic, 1);
+  auto last = append_event(host_.port(), topic + "-s", "OrderPlaced", {{"n", 1}});
+  auto s = base(topic, topic + "-s");
+  s.update({{"bootstrapServers", env["KAFKA_OAUTH_UNSECURED_BOOTSTRAP"]},
+            {"authentication:securityProtocol", "saslPlaintext"},
+            {"authentication:saslMechanism", "oauthBearer"},
+            {"authentication:oauth:method", "unsecuredJwt"},
+            {"authentication:oauth:principal", "alice"}});
+  create_and_start_connector(host_.port(), "oauth-dev-sink", s);
+  ASSERT_TRUE(position_reaches("oauth-dev-sink", last)) << connector("oauth-dev-sink").dump() << host_.log();
+  auto messages = consume(topic, 1);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].value, R"({"n":1})");
 }
 
 // The main topic takes 2 KiB; every other record is 6 KB.
