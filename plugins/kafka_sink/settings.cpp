@@ -13,7 +13,8 @@ const connector::SettingsSchema<KafkaSinkSettings>& settings_schema() {
             {.name = "topic",
              .required = true,
              .doc = "The Kafka topic records are produced to, or a template that names each record's topic: "
-                    "{stream} (the stream id), {event-type} or {schema-subject} (the event type), e.g. "
+                    "{stream} (the stream id), {event-type} or {schema-subject} (the event type), {metadata:NAME} (a "
+                    "metadata entry), e.g. "
                     "orders-{stream}. Characters a topic name cannot hold become '_'. A transform may route a "
                     "record elsewhere (record.topic, record.partition). Not templated in KurrentDB."}),
       field(&S::bootstrap_servers, {.name = "bootstrapServers",

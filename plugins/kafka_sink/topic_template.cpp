@@ -35,7 +35,7 @@ connector::Result<TopicTemplate> TopicTemplate::parse(std::string_view text) {
     if (!std::all_of(fixed.begin(), fixed.end(), legal_topic_char)) {
       return refuse("'" + std::string(text) +
                     "' is not a topic name: use ASCII letters, digits, '.', '_' and '-', and the placeholders "
-                    "{stream}, {event-type} or {schema-subject}");
+                    "{stream}, {event-type}, {schema-subject} or {metadata:NAME}");
     }
     if (!fixed.empty()) parsed.pieces_.push_back({Kind::text, std::string(fixed)});
     if (open == std::string_view::npos) break;
@@ -46,9 +46,11 @@ connector::Result<TopicTemplate> TopicTemplate::parse(std::string_view text) {
       parsed.pieces_.push_back({Kind::stream, {}});
     } else if (name == "event-type" || name == "schema-subject") {
       parsed.pieces_.push_back({Kind::event_type, {}});
+    } else if (name.starts_with("metadata:") && name.size() > 9) {
+      parsed.pieces_.push_back({Kind::metadata, "esdb-record-headers-" + std::string(name.substr(9))});
     } else {
       return refuse("unknown placeholder '{" + std::string(name) +
-                    "}': the topic template knows {stream}, {event-type} and {schema-subject}");
+                    "}': the topic template knows {stream}, {event-type}, {schema-subject} and {metadata:NAME}");
     }
     at = close + 1;
   }
@@ -65,6 +67,14 @@ std::string TopicTemplate::topic(const connector::Record& record) const {
       case Kind::text: out += piece.text; break;
       case Kind::stream: append_legal(out, record.stream_id); break;
       case Kind::event_type: append_legal(out, record.schema_subject); break;
+      case Kind::metadata:
+        for (const auto& header : record.headers) {
+          if (header.name == piece.text) {
+            append_legal(out, header.value);
+            break;
+          }
+        }
+        break;
     }
   }
   if (out.size() > kMaxTopicLength) out.resize(kMaxTopicLength);

@@ -30,6 +30,17 @@ TEST(TopicTemplate, PlaceholdersTakeTheStreamAndTheEventType) {
   EXPECT_EQ(subject->topic(record("s", "OrderShipped")), "OrderShipped");
 }
 
+TEST(TopicTemplate, AMetadataPlaceholderTakesTheEntrysValue) {
+  auto parsed = TopicTemplate::parse("{metadata:tenant}-orders");
+  ASSERT_TRUE(parsed.ok());
+  auto r = record("s", "T");
+  r.headers = {{"esdb-record-stream-id", "s"}, {"esdb-record-headers-tenant", "acme eu"}};
+  EXPECT_EQ(parsed->topic(r), "acme_eu-orders");
+  r.headers.clear();
+  EXPECT_EQ(parsed->topic(r), "-orders") << "an absent entry fills in nothing";
+  EXPECT_FALSE(TopicTemplate::parse("{metadata:}").ok());
+}
+
 TEST(TopicTemplate, WhatAPlaceholderFillsInBecomesALegalTopicName) {
   auto parsed = TopicTemplate::parse("t-{stream}");
   ASSERT_TRUE(parsed.ok());
@@ -49,7 +60,7 @@ TEST(TopicTemplate, RefusesWhatNoTopicCanBe) {
     ASSERT_EQ(parsed.error().field_violations.size(), 1u) << bad;
     EXPECT_EQ(parsed.error().field_violations[0].field, "topic");
   }
-  EXPECT_NE(TopicTemplate::parse("orders-{user}").error().message.find("{stream}, {event-type} and {schema-subject}"),
+  EXPECT_NE(TopicTemplate::parse("orders-{user}").error().message.find("{stream}, {event-type}, {schema-subject} and"),
             std::string::npos)
       << "the refusal names what is known";
 }
