@@ -35,7 +35,7 @@ connector::ConnectionCheck check_connection(const connector::Settings& map, std:
   }
   auto response = connection.send(request);
   if (response.status == 0) {
-    const bool connected = response.tls_error || response.transport_error.find("TLS handshake") == 0 ||
+    const bool connected = response.tls_error || response.transport_error.find("TLS") == 0 ||
                            response.transport_error.find("request to") == 0 ||
                            response.transport_error.find("no answer") == 0;
     if (!connected) {
@@ -43,7 +43,7 @@ connector::ConnectionCheck check_connection(const connector::Settings& map, std:
       return check;
     }
     check.steps.push_back({"connect", true, "reached " + url->host() + ":" + url->port()});
-    const bool handshake = response.transport_error.find("TLS handshake") == 0;
+    const bool handshake = response.transport_error.find("TLS") == 0;
     check.steps.push_back({handshake ? "tls" : "request", false, response.transport_error});
     return check;
   }

@@ -215,6 +215,13 @@ Response Connection::send(const Request& request) {
         response.transport_error = "the sink is closing";
         return response;
       }
+      if (ec.category() == asio::error::get_ssl_category()) {
+        // A TLS alert after the handshake: with TLS 1.3 that is how a server refuses a client
+        // certificate (or the lack of one).
+        response.tls_error = true;
+        response.transport_error = "TLS error from " + s.url.origin() + ": " + ec.message();
+        return response;
+      }
       if (reused && ec != beast::error::timeout) continue;
       response.transport_error =
           (ec == beast::error::timeout ? std::string("no answer from ") + s.url.origin() + " within the request timeout"

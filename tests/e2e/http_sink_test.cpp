@@ -11,6 +11,7 @@
 
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "e2e_helpers.hpp"
 #include "token.hpp"
@@ -37,10 +38,24 @@ std::uint16_t recorder_port() {
   throw std::runtime_error("no free port in 19560-19589");
 }
 
-// The recording webhook receiver, as a child process.
+// True when something accepts TCP connections on 127.0.0.1:port.
+bool listening(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// The recording webhook receiver, as a child process. `tls_args`: the recorder's --cert/--key
+// (and --client-ca); `curl_args`: what curl needs to read its records then (a client certificate).
 class Recorder {
  public:
-  explicit Recorder(std::vector<std::string> tls_args = {}) : port_(recorder_port()), tls_(!tls_args.empty()) {
+  explicit Recorder(std::vector<std::string> tls_args = {}, std::string curl_args = "")
+      : port_(recorder_port()), tls_(!tls_args.empty()), curl_args_(std::move(curl_args)) {
     const std::string script = std::string(SINKHOST_SOURCE_DIR) + "/tests/support/http_recorder.py";
     std::vector<std::string> args = {"python3", script, std::to_string(port_)};
     args.insert(args.end(), tls_args.begin(), tls_args.end());
@@ -52,36 +67,24 @@ class Recorder {
       execvp("python3", argv.data());
       _exit(127);
     }
-    const bool up = eventually(
-        [&] {
-          if (tls_)
-            return run_command("curl -sk -o /dev/null https://127.0.0.1:" + std::to_string(port_) +
-                               "/__requests && echo up") == "up\n";
-          try {
-            return http_request(port_, "GET", "/__requests").status == 200;
-          } catch (...) {
-            return false;
-          }
-        },
-        std::chrono::seconds(20));
-    if (!up) throw std::runtime_error("the HTTP recorder did not start on port " + std::to_string(port_));
-  }
-  ~Recorder() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
+    if (!eventually([&] { return listening(port_); }, std::chrono::seconds(20))) {
+      stop();
+      throw std::runtime_error("the HTTP recorder did not start on port " + std::to_string(port_));
     }
   }
+  ~Recorder() { stop(); }
   std::uint16_t port() const { return port_; }
   std::string url(const std::string& path) const {
     return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + path;
   }
   json requests() const {
-    if (tls_) return json::parse(run_command("curl -sk https://127.0.0.1:" + std::to_string(port_) + "/__requests"));
+    if (tls_) {
+      return json::parse(
+          run_command("curl -sk " + curl_args_ + " https://127.0.0.1:" + std::to_string(port_) + "/__requests"));
+    }
     return json::parse(http_request(port_, "GET", "/__requests").body);
   }
-  // Requests answered 2xx, in arrival order.
+  // Requests answered 2xx, in the order answered.
   std::vector<json> delivered() const {
     std::vector<json> out;
     for (const auto& r : requests()) {
@@ -94,8 +97,17 @@ class Recorder {
   }
 
  private:
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
   std::uint16_t port_;
   bool tls_;
+  std::string curl_args_;
   pid_t pid_ = -1;
 };
 
@@ -140,6 +152,7 @@ TEST_F(HttpSinkTest, EveryRecordArrivesOnceInOrderPerStreamWithItsHeadersAtItsTe
                           {{"tenant", "acme"}});
     }
   }
+  server.behave({{"delayMs", 5}});  // long enough for requests of different streams to overlap
   start("hooks", {{"url", server.url("/in/{stream}?type={event-type}")},
                   {"subscription:filter:scope", "stream"},
                   {"subscription:filter:filterType", "prefix"},
@@ -170,6 +183,28 @@ TEST_F(HttpSinkTest, EveryRecordArrivesOnceInOrderPerStreamWithItsHeadersAtItsTe
     EXPECT_EQ(header(r, "Authorization"), "<none>");
   }
   EXPECT_EQ(next, (std::map<std::string, int>{{"order-1", 20}, {"order-2", 20}, {"user@7", 20}}));
+
+  // Never two requests in flight for one stream; different streams concurrently, over at most
+  // maxConnections kept-alive connections.
+  std::map<std::string, double> stream_busy_until;
+  int overlapping = 0;
+  std::set<int> peers;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto& r = requests[i];
+    const std::string stream = header(r, "esdb-record-stream-id");
+    EXPECT_GE(r["time"].get<double>(), stream_busy_until[stream]) << "a request of " << stream << " overlapped";
+    stream_busy_until[stream] = r["end"].get<double>();
+    for (std::size_t j = 0; j < requests.size(); ++j) {
+      if (j != i && requests[j]["time"].get<double>() < r["end"].get<double>() &&
+          requests[j]["end"].get<double>() > r["time"].get<double>()) {
+        ++overlapping;
+        break;
+      }
+    }
+    peers.insert(r["peer"].get<int>());
+  }
+  EXPECT_GT(overlapping, 0) << "streams are sent concurrently";
+  EXPECT_LE(peers.size(), 3u) << "maxConnections kept-alive connections";
   EXPECT_EQ(connector("hooks")["state"], "CONNECTOR_STATE_RUNNING");
 }
 
@@ -298,6 +333,24 @@ TEST_F(HttpSinkTest, BatchesCarryConsecutiveRecordsOfOneStreamAsAJsonArray) {
   }
   EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4, 5, 6}));
   EXPECT_LT(server.delivered().size(), 7u) << "fewer requests than records";
+
+  start("ndjson", {{"url", server.url("/ndjson")}, {"batching:maxRecords", "4"}, {"batching:format", "Ndjson"}});
+  ASSERT_TRUE(checkpoint_reaches(host_.port(), "ndjson", last)) << connector("ndjson").dump();
+  seen.clear();
+  for (const auto& r : server.delivered()) {
+    if (r["path"] != "/ndjson") continue;
+    EXPECT_EQ(header(r, "Content-Type"), "application/x-ndjson");
+    std::istringstream lines(r["body"].get<std::string>());
+    std::string line;
+    int count = 0;
+    while (std::getline(lines, line)) {
+      seen.push_back(json::parse(line)["n"]);
+      ++count;
+    }
+    EXPECT_LE(count, 4);
+    EXPECT_EQ(header(r, "esdb-batch-size"), std::to_string(count));
+  }
+  EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4, 5, 6}));
 }
 
 TEST_F(HttpSinkTest, KilledMidStreamItResumesFromTheCheckpointLosingNothing) {
@@ -362,6 +415,38 @@ TEST_F(HttpSinkTest, HttpsWithTheTestCaAndRefusedWithoutIt) {
   EXPECT_NE(message.find("TLS handshake"), std::string::npos) << message;
   EXPECT_NE(message.find("certificate verify failed"), std::string::npos) << message;
   for (const auto& r : server.requests()) EXPECT_NE(r["path"], "/untrusted");
+}
+
+TEST_F(HttpSinkTest, MutualTlsWithAClientCertificateAndRefusedWithoutOne) {
+  int code = -1;
+  auto make = [&](const std::string& name, const std::string& cn) {
+    auto out = run_command(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+        "-subj /CN=" +
+            cn + " -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' -keyout '" + dir_.path() + "/" + name +
+            ".key' -out '" + dir_.path() + "/" + name + ".pem' 2>&1",
+        &code);
+    ASSERT_EQ(code, 0) << out;
+  };
+  make("server", "localhost");
+  make("client", "sinkhost-client");
+  const auto file = [&](const std::string& name) { return run_command("cat '" + dir_.path() + "/" + name + "'"); };
+  Recorder server({"--cert", dir_.path() + "/server.pem", "--key", dir_.path() + "/server.key", "--client-ca",
+                   dir_.path() + "/client.pem"},
+                  "--cert '" + dir_.path() + "/client.pem' --key '" + dir_.path() + "/client.key'");
+  append_event(host_.port(), "mtls-1", "Tick", {{"n", 1}});
+  start("with-cert", {{"url", server.url("/mtls")},
+                      {"authentication:tls:caCertificate", file("server.pem")},
+                      {"authentication:tls:clientCertificate", file("client.pem")},
+                      {"authentication:tls:clientKey", file("client.key")}});
+  ASSERT_TRUE(eventually([&] { return server.delivered().size() >= 1; })) << connector("with-cert").dump();
+
+  start("without-cert", {{"url", server.url("/no-cert")}, {"authentication:tls:caCertificate", file("server.pem")}});
+  ASSERT_TRUE(eventually([&] { return connector("without-cert").contains("errorDetails"); }))
+      << connector("without-cert").dump();
+  const std::string message = connector("without-cert")["errorDetails"]["message"];
+  EXPECT_NE(message.find("TLS"), std::string::npos) << message;
+  for (const auto& r : server.requests()) EXPECT_NE(r["path"], "/no-cert");
 }
 
 }  // namespace

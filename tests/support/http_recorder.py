@@ -4,8 +4,10 @@
     http_recorder.py PORT [--cert FILE --key FILE [--client-ca FILE]]
 
 Control endpoints (never recorded):
-  GET  /__requests  every recorded request, oldest first: [{"method", "path", "headers": [[name,
-                    value], ...], "body", "status"}] ("status": what this server answered)
+  GET  /__requests  every recorded request, in the order answered: [{"method", "path", "headers":
+                    [[name, value], ...], "body", "status" (what this server answered), "time" (when it
+                    arrived), "end" (just before the answer was sent), "peer" (the client's port: one
+                    per connection)}]
   POST /__behave    {"status": 503, "seconds": 5} answers 503 for the next 5 s; {"status": 429,
                     "count": 2, "retryAfter": "1"} the next 2 requests; {"status": 400, "body": "..."}
                     from now on; {"delayMs": 20} answers 200 after 20 ms. {} restores 200 at once.
@@ -60,6 +62,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def handle_any(self):
+        arrived = time.time()
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length) if length > 0 else b""
         global behaviour
@@ -86,7 +89,9 @@ class Handler(BaseHTTPRequestHandler):
                 "headers": [[k, v] for k, v in self.headers.items()],
                 "body": body.decode("utf-8", "replace"),
                 "status": status,
-                "time": time.time(),
+                "time": arrived,
+                "end": time.time(),  # before the answer goes out
+                "peer": self.client_address[1],
             })
         self.reply(status, answer, headers)
 
