@@ -231,12 +231,12 @@ TEST_F(HttpSinkTest, BasicAndBearerAuthenticationAndSecretsStayMasked) {
 
 TEST_F(HttpSinkTest, AServerAnswering503ForSecondsLosesNothingAndKeepsOrder) {
   Recorder server;
-  server.behave({{"status", 503}, {"seconds", 4}, {"body", "maintenance"}});
   std::uint64_t last = 0;
   for (int n = 0; n < 10; ++n) last = append_event(host_.port(), "retry-1", "Tick", {{"n", n}});
+  server.behave({{"status", 503}, {"seconds", 5}, {"body", "maintenance"}});
   start("retrying", {{"url", server.url("/hook")}});
   // While the server refuses, the connector runs and says why in warningDetails.
-  ASSERT_TRUE(eventually([&] { return connector("retrying").contains("warningDetails"); }, std::chrono::seconds(3)))
+  ASSERT_TRUE(eventually([&] { return connector("retrying").contains("warningDetails"); }, std::chrono::seconds(4)))
       << connector("retrying").dump();
   const std::string warning = connector("retrying")["warningDetails"]["message"];
   EXPECT_NE(warning.find("answered 503"), std::string::npos) << warning;
@@ -246,7 +246,7 @@ TEST_F(HttpSinkTest, AServerAnswering503ForSecondsLosesNothingAndKeepsOrder) {
   const auto all = server.requests();
   int refused = 0;
   for (const auto& r : all) refused += r["status"] == 503;
-  EXPECT_GE(refused, 3) << "retried while the server answered 503 (every 200 ms for 4 s)";
+  EXPECT_GE(refused, 3) << "retried while the server answered 503 (every 200 ms for 5 s)";
   const auto delivered = server.delivered();
   ASSERT_EQ(delivered.size(), 10u);
   for (int n = 0; n < 10; ++n) EXPECT_EQ(json::parse(delivered[n]["body"].get<std::string>())["n"], n);
