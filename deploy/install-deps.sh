@@ -21,8 +21,9 @@ packages=(
   libjemalloc-dev
   # the KurrentDB client protocol (gRPC) on the embedded log (docs/kurrentdb-clients.md)
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  # tests; /usr/bin/time for tests/bench/delivery_compare.sh
-  libgtest-dev libgmock-dev kcat curl openssl time
+  # tests; /usr/bin/time for tests/bench/delivery_compare.sh; python3 runs http-sink's webhook
+  # receiver (tests/support/http_recorder.py)
+  libgtest-dev libgmock-dev kcat curl openssl time python3
   # the status page's browser test (tests/ui): headless Chromium driven by puppeteer-core
   chromium
   # the local Kafka broker (deploy/kafka): a Java 17+ runtime and Maven

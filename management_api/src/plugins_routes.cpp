@@ -2,6 +2,8 @@
 #include <charconv>
 #include <chrono>
 #include <optional>
+#include <set>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -102,9 +104,14 @@ HttpResponse Api::connector_plugins(const HttpRequest& request, const Target& ta
     auto items = json::array();
     for (const auto* d : plugins.all()) {
       auto settings = json::array();
-      for (auto table : runtime::settings_tables(*d)) {
-        for (const auto& spec : table) settings.push_back(spec_to_json(spec));
+      // The common rows, then the plugin's; a common row the plugin declares itself (http-sink's
+      // resilience:*) is listed once, as the plugin's.
+      std::set<std::string> own;
+      for (const auto& spec : d->settings) own.insert(spec.name);
+      for (const auto& spec : runtime::common_settings()) {
+        if (!own.contains(spec.name)) settings.push_back(spec_to_json(spec));
       }
+      for (const auto& spec : d->settings) settings.push_back(spec_to_json(spec));
       items.push_back({{"instanceTypeName", d->type_name},
                        {"aliases", d->aliases},
                        {"description", d->description},

@@ -14,12 +14,13 @@ using S = CommonSettings;
 
 namespace {
 constexpr const char* kResilienceNote =
-    "sinkhost's sinks retry with their own settings (kafka-sink: librdkafka's retries and "
-    "resilience:reconnectBackoffMaxMs / resilience:messageSendMaxRetries), as KurrentDB's Kafka sink does";
+    "this sink type retries with its own settings (kafka-sink: librdkafka's retries and "
+    "resilience:reconnectBackoffMaxMs / resilience:messageSendMaxRetries, as KurrentDB's Kafka sink does); "
+    "http-sink declares and honours the resilience settings itself";
 }  // namespace
 
 SettingsTables settings_tables(const connector::SinkDescriptor& descriptor) {
-  return {common_settings(), descriptor.settings};
+  return {descriptor.settings, common_settings()};
 }
 
 std::span<const SettingSpec> common_settings() { return common_settings_schema().specs(); }
@@ -134,8 +135,10 @@ const connector::SettingsSchema<CommonSettings>& common_settings_schema() {
                .no_effect = "use subscription:initialPosition, or POST /connectors/{id}/start/{logPosition}"}),
       info<S>({.name = "resilience:enabled",
                .type = SettingType::boolean,
-               .doc = "KurrentDB's generic retry phases (default true). Accepted, without effect: sinkhost's sinks "
-                      "retry with their own settings (kafka-sink: librdkafka's retries, as KurrentDB's Kafka sink).",
+               .doc =
+                   "KurrentDB's generic retry phases (default true). Accepted, without effect for sink types that do "
+                   "not declare the resilience settings themselves (kafka-sink retries with librdkafka's retries, as "
+                   "KurrentDB's Kafka sink; http-sink declares and honours them).",
                .no_effect = kResilienceNote}),
       info<S>({.name = "resilience:requestTimeoutMs",
                .type = SettingType::integer,

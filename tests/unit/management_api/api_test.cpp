@@ -254,7 +254,8 @@ TEST_F(ApiTest, CreateRefusesBadInputWithOneViolationPerProblem) {
   EXPECT_EQ(unknown_type.status, 400);
   EXPECT_EQ(violations(unknown_type),
             (std::map<std::string, std::string>{
-                {"instanceTypeName", "unknown connector type 'nope-sink'; known types: kafka-sink, logger-sink"}}));
+                {"instanceTypeName",
+                 "unknown connector type 'nope-sink'; known types: http-sink, kafka-sink, logger-sink"}}));
 
   auto missing_topic =
       call("POST", "/connectors/my-sink", R"({"settings": {"instanceTypeName": "kafka-sink", "color": "red",

@@ -68,7 +68,9 @@ const connector::SettingsSchema<CommonSettings>& common_settings_schema();
 // plain rows of common_settings_schema().
 std::span<const connector::SettingSpec> common_settings();
 
-// The tables a connector of this type is checked against: the common one, then the plugin's.
+// The tables a connector of this type is checked against: the plugin's, then the common one. A
+// key is checked against the first row that matches it, so a plugin may declare a common row
+// itself (http-sink: resilience:*, which it honours) and its row, default and doc win.
 using SettingsTables = std::array<std::span<const connector::SettingSpec>, 2>;
 SettingsTables settings_tables(const connector::SinkDescriptor& descriptor);
 
