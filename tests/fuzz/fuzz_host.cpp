@@ -77,6 +77,13 @@ void FuzzHost::renew() {
   s.api = std::make_unique<management_api::Api>(*s.log, *s.service, management_api::ApiOptions{.version = "fuzz"});
 }
 
+FuzzHost::~FuzzHost() {
+  auto dir = state_->dir;
+  state_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+}
+
 management_api::Api& FuzzHost::api() { return *state_->api; }
 
 management_api::HttpResponse FuzzHost::handle(const management_api::HttpRequest& request) {
