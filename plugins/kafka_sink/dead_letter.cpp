@@ -42,7 +42,6 @@ connector::Result<void> DeadLetters::send(DeadLetter letter, const DeadLetterRea
             topic_name_ + "' in this run (deadLetter:maxRecords); the record at log position " +
             std::to_string(letter.position) + " was refused by topic '" + why.topic + "': " + why.message);
   }
-  if (!letter.headers) letter.headers.reset(rd_kafka_headers_new(6));
   auto* headers = letter.headers.get();
   add_header(headers, kReasonHeader, why.error_class);
   add_header(headers, kMessageHeader, why.message);

@@ -113,14 +113,7 @@ class KafkaSink final : public connector::Sink {
     if (wait_for_ack_ && in_flight_.load(std::memory_order_acquire) > 0) {
       return make_error(ErrorCode::resource_exhausted, "waiting for the broker to acknowledge the previous record");
     }
-    HeadersPtr headers(rd_kafka_headers_new(record.headers.size() + default_headers_.size()));
-    using Headers = std::vector<connector::Header>;
-    for (const Headers* list : std::initializer_list<const Headers*>{&record.headers, &default_headers_}) {
-      for (const auto& h : *list) {
-        rd_kafka_header_add(headers.get(), h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
-                            static_cast<ssize_t>(h.value.size()));
-      }
-    }
+    auto headers = message_headers(record);
     auto* topic = topic_for(record);
     if (topic == nullptr) {
       auto error =
@@ -129,7 +122,7 @@ class KafkaSink final : public connector::Sink {
                          " was routed to topic '" + record.topic.value_or("") +
                          "', which is not a topic name (ASCII letters, digits, '.', '_' and '-', at most 249)");
       if (!dead_letters_) return error;
-      return dead_letter(record, nullptr, {"INVALID_TOPIC", error.message, record.topic.value_or("")});
+      return dead_letter(record, std::move(headers), {"INVALID_TOPIC", error.message, record.topic.value_or("")});
     }
     const auto key = record.key_from_transform ? record.key : keys_.key(record);
     // The producev macros cast their arguments: give them plain pointers and sizes.
@@ -188,7 +181,7 @@ class KafkaSink final : public connector::Sink {
   Result<void> write_dead_letter(const connector::Record& record, const Error& why) override {
     if (!dead_letters_) return why;
     const std::string topic = record.topic ? *record.topic : topics_.topic(record);
-    return dead_letter(record, nullptr, {"TRANSFORM_ERROR", why.message, topic});
+    return dead_letter(record, message_headers(record), {"TRANSFORM_ERROR", why.message, topic});
   }
 
   void close(std::chrono::milliseconds deadline) noexcept override {
@@ -264,17 +257,24 @@ class KafkaSink final : public connector::Sink {
     rd_kafka_poll(producer, 0);
   }
 
-  // write()'s path to the dead-letter topic: the record as it would have been sent.
-  Result<void> dead_letter(const connector::Record& record, HeadersPtr headers, const DeadLetterReason& why) {
-    DeadLetter letter{record.position.value(), record.data, std::nullopt, std::move(headers)};
-    letter.key = record.key_from_transform ? record.key : keys_.key(record);
-    if (!letter.headers) {
-      letter.headers.reset(rd_kafka_headers_new(record.headers.size() + 6));
-      for (const auto& h : record.headers) {
-        rd_kafka_header_add(letter.headers.get(), h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
+  // A message's headers: the record's, then defaultHeaders.
+  HeadersPtr message_headers(const connector::Record& record) const {
+    HeadersPtr headers(rd_kafka_headers_new(record.headers.size() + default_headers_.size()));
+    using Headers = std::vector<connector::Header>;
+    for (const Headers* list : std::initializer_list<const Headers*>{&record.headers, &default_headers_}) {
+      for (const auto& h : *list) {
+        rd_kafka_header_add(headers.get(), h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
                             static_cast<ssize_t>(h.value.size()));
       }
     }
+    return headers;
+  }
+
+  // write()'s path to the dead-letter topic: the record as it would have been sent, with the
+  // headers built for it.
+  Result<void> dead_letter(const connector::Record& record, HeadersPtr headers, const DeadLetterReason& why) {
+    DeadLetter letter{record.position.value(), record.data, std::nullopt, std::move(headers)};
+    letter.key = record.key_from_transform ? record.key : keys_.key(record);
     return dead_letters_->send(std::move(letter), why);
   }
 
