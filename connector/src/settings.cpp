@@ -7,6 +7,9 @@ namespace sinkhost::connector {
 
 namespace {
 
+// Unknown keys of one settings body that get a "did you mean" suggestion.
+constexpr std::size_t kMaxSuggestions = 10;
+
 // ASCII only: setting names are ASCII, and the C locale's tolower is a call per character.
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -44,20 +47,33 @@ std::string canonical_key(const SettingSpec& spec, std::string_view key) {
   return spec.name + std::string(key.substr(spec.name.size()));
 }
 
-// Edit distance of the lower-cased texts (insertions, deletions, substitutions).
-std::size_t distance(std::string_view a, std::string_view b) {
+// Edit distance of the lower-cased texts (insertions, deletions, substitutions), or `bound` when
+// it is `bound` or more: a row whose smallest entry reaches the bound cannot lead below it.
+std::size_t distance(std::string_view a, std::string_view b, std::size_t bound) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     std::size_t diagonal = row[0];
     row[0] = i;
+    std::size_t row_min = row[0];
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1)});
+      const std::size_t substitution = diagonal + (lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1);
+      row[j] = std::min(std::min(row[j], row[j - 1]) + 1, substitution);
+      row_min = std::min(row_min, row[j]);
       diagonal = above;
     }
+    if (row_min >= bound) return bound;
   }
-  return row[b.size()];
+  return std::min(row[b.size()], bound);
+}
+
+// What of a key a prefix row ("producer:") is compared with: the key up to its first ':', or
+// when it has none, its part of the row's length.
+std::string_view prefix_part(std::string_view key, std::size_t row_length) {
+  const auto colon = key.find(':');
+  if (colon != std::string_view::npos) return key.substr(0, colon + 1);
+  return key.substr(0, std::min(key.size(), row_length));
 }
 
 // The known setting closest to an unknown key, when one is close enough to be a likely typo.
@@ -66,13 +82,12 @@ std::optional<std::string> closest_key(std::string_view key, std::span<const std
   std::size_t best_distance = std::max<std::size_t>(2, key.size() / 4) + 1;
   for (auto table : tables) {
     for (const auto& spec : table) {
-      // A prefix row ("producer:") is compared with the key's part of the same length.
-      const auto candidate = spec.prefix && key.size() > spec.name.size() ? key.substr(0, spec.name.size()) : key;
+      const auto candidate = spec.prefix ? prefix_part(key, spec.name.size()) : key;
       // The edit distance is at least the difference in length: skip what cannot be closer.
       const auto gap = candidate.size() > spec.name.size() ? candidate.size() - spec.name.size()
                                                            : spec.name.size() - candidate.size();
       if (gap >= best_distance) continue;
-      const auto d = distance(candidate, spec.name);
+      const auto d = distance(candidate, spec.name, best_distance);
       if (d < best_distance) {
         best_distance = d;
         best = spec.prefix ? spec.name + std::string(key.substr(candidate.size())) : spec.name;
@@ -147,6 +162,7 @@ Result<Settings> validate_settings(const Settings& input, std::span<const std::s
                                    Settings* accepted) {
   Settings canonical;
   std::vector<FieldViolation> violations;
+  std::size_t unknown_keys = 0;
 
   for (const auto& [key, value] : input) {
     const SettingSpec* spec = nullptr;
@@ -154,7 +170,9 @@ Result<Settings> validate_settings(const Settings& input, std::span<const std::s
       if ((spec = find_spec(table, key)) != nullptr) break;
     }
     if (spec == nullptr) {
-      auto closest = closest_key(key, tables);
+      // A suggestion costs a comparison with every known name: a body of thousands of unknown
+      // keys gets them for its first few only.
+      auto closest = ++unknown_keys <= kMaxSuggestions ? closest_key(key, tables) : std::nullopt;
       violations.push_back({key, "unknown setting" + (closest ? "; did you mean '" + *closest + "'?" : std::string()) +
                                      " See GET /connector-plugins for the settings this connector type accepts"});
       continue;

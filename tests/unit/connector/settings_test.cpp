@@ -51,6 +51,43 @@ TEST(Settings, EveryBadSettingGetsItsOwnFieldViolation) {
   EXPECT_EQ(result.error().field_violations[4].description, "required");
 }
 
+std::string description_of(const Result<Settings>& result, std::string_view field) {
+  for (const auto& v : result.error().field_violations) {
+    if (v.field == field) return v.description;
+  }
+  return "(no violation for " + std::string(field) + ")";
+}
+
+TEST(Settings, AnUnknownKeyNamesTheClosestKnownOneWhenItIsLikelyATypo) {
+  auto result = validate({{"topic", "t"},
+                          {"bootstrapServer", "b"},
+                          {"compresion:levle", "1"},
+                          {"defaultHeader:X-Id", "1"},
+                          {"zzzzzzzzzzzzzzzz", "1"}});
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(description_of(result, "bootstrapServer").find("did you mean 'bootstrapServers'?"), std::string::npos);
+  EXPECT_NE(description_of(result, "compresion:levle").find("did you mean 'compression:level'?"), std::string::npos);
+  EXPECT_NE(description_of(result, "defaultHeader:X-Id").find("did you mean 'defaultHeaders:X-Id'?"), std::string::npos)
+      << "a prefix row is suggested with the user's suffix";
+  EXPECT_EQ(description_of(result, "zzzzzzzzzzzzzzzz").find("did you mean"), std::string::npos);
+}
+
+TEST(Settings, OnlyTheFirstTenUnknownKeysGetASuggestion) {
+  // A suggestion compares the key with every known name; a body of thousands of unknown keys
+  // must not cost thousands of those.
+  Settings input{{"topic", "t"}};
+  for (int i = 0; i < 12; ++i) input.emplace("topik" + std::string(1, static_cast<char>('a' + i)), "1");
+  auto result = validate(input);
+  ASSERT_FALSE(result.ok());
+  int suggested = 0;
+  for (const auto& v : result.error().field_violations) {
+    EXPECT_NE(v.description.find("unknown setting"), std::string::npos) << v.field;
+    if (v.description.find("did you mean 'topic'?") != std::string::npos) ++suggested;
+  }
+  EXPECT_EQ(result.error().field_violations.size(), 12u);
+  EXPECT_EQ(suggested, 10);
+}
+
 TEST(Settings, IntegersMustBeWholeNumbers) {
   for (const char* bad : {"", "6.5", "six", "6 ", "99999999999999999999"}) {
     auto result = validate({{"topic", "t"}, {"compression:level", bad}});
