@@ -122,6 +122,9 @@ json view_to_json(const runtime::ConnectorView& view, SettingsForms forms, const
   if (view.metrics && view.metrics->records_dead_lettered.load(std::memory_order_relaxed) > 0) {
     item["deadLetteredRecords"] = view.metrics->records_dead_lettered.load(std::memory_order_relaxed);
   }
+  if (view.metrics && view.metrics->records_retried.load(std::memory_order_relaxed) > 0) {
+    item["retriedRecords"] = view.metrics->records_retried.load(std::memory_order_relaxed);
+  }
   if (view.restart) {
     item["autoRestart"] = {{"attempt", view.restart->attempt},
                            {"maxAttempts", view.restart->max_attempts},

@@ -134,6 +134,10 @@ HttpResponse Api::metrics() {
                 "Records written to the dead-letter topic instead of their own (deadLetter:*); the checkpoint moves "
                 "past them.",
                 [](const View& c) { return c.metrics->records_dead_lettered.load(); });
+  per_connector("sinkhost_connector_records_retried_total", "counter",
+                "Records the sink sent again after a transient failure (http-sink: 408, 429, 5xx, connection errors "
+                "and timeouts; kafka-sink's retries happen inside librdkafka and are not counted).",
+                [](const View& c) { return c.metrics->records_retried.load(); });
   per_connector("sinkhost_connector_checkpoint_position", "gauge", "Log position of the committed checkpoint.",
                 [](const View& c) { return c.definition.checkpoint ? c.definition.checkpoint->commit : 0; });
   per_connector("sinkhost_connector_lag_events", "gauge", "Log head minus the committed checkpoint.",

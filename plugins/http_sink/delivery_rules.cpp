@@ -12,6 +12,11 @@ Verdict classify_status(int status) {
   return Verdict::permanent;
 }
 
+bool is_record_refusal(int status) {
+  return classify_status(status) == Verdict::permanent && status >= 400 && status < 500 && status != 401 &&
+         status != 403 && status != 407;
+}
+
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
                                                            std::chrono::system_clock::time_point now) {
   constexpr auto kMax = std::chrono::milliseconds(std::chrono::hours(1));

@@ -21,6 +21,11 @@ enum class Verdict {
 
 Verdict classify_status(int status);
 
+// Whether a permanent answer is about the record (a 4xx: 400, 404, 413, 422, ...), so that it may
+// go to the dead-letter URL, rather than about the sink's credentials (401, 403, 407) or URL
+// (3xx), which every record would get: those stop the connector.
+bool is_record_refusal(int status);
+
 // A Retry-After value (delta-seconds or an HTTP-date) as a wait from `now`; nullopt when it
 // does not parse. Never negative; capped at one hour.
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,

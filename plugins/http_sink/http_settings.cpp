@@ -102,6 +102,25 @@ const connector::SettingsSchema<HttpSinkSettings>& settings_schema() {
                           "not JSON are sent alone."},
                   {{"JsonArray", BatchFormat::json_array}, {"Ndjson", BatchFormat::ndjson}}),
 
+      field(&S::dead_letter_enabled,
+            {.name = "deadLetter:enabled",
+             .default_value = "false",
+             .doc = "Send a record the endpoint refuses for good (a 4xx other than 401, 403, 407, 408 and 429) or "
+                    "that the transform throws on to deadLetter:url, with sinkhost-dead-letter-* headers that say "
+                    "why, and move on, instead of stopping the connector (not in KurrentDB)."}),
+      field(&S::dead_letter_url,
+            {.name = "deadLetter:url",
+             .doc = "The http:// or https:// URL dead letters are POSTed to (required with deadLetter:enabled; no "
+                    "placeholders). They carry the record's body and headers, Authorization included: the "
+                    "authentication and TLS settings apply to it as to url."}),
+      field(&S::dead_letter_max_records,
+            {.name = "deadLetter:maxRecords",
+             .default_value = "100",
+             .doc = "The most records one run sends to deadLetter:url; the next stops the connector "
+                    "(FAILED_PRECONDITION), so that a broken endpoint does not turn every record into a dead letter. "
+                    "0: no limit.",
+             .min = 0}),
+
       field(path(&S::resilience, &R::enabled),
             {.name = "resilience:enabled",
              .default_value = "true",
@@ -218,6 +237,28 @@ bool is_header_name(const std::string& name) {
   return true;
 }
 
+namespace {
+
+void check_dead_letter(const HttpSinkSettings& s, std::vector<connector::FieldViolation>& out) {
+  if (!s.dead_letter_enabled) return;
+  if (s.dead_letter_url.empty()) {
+    out.push_back({"deadLetter:url", "is required when deadLetter:enabled is true"});
+    return;
+  }
+  auto url = UrlTemplate::parse(s.dead_letter_url);
+  if (!url.ok()) {
+    out.push_back({"deadLetter:url", url.error().message});
+  } else if (url->templated()) {
+    out.push_back({"deadLetter:url", "may not hold placeholders: every dead letter goes to one URL"});
+  } else if (s.dead_letter_url == s.url) {
+    out.push_back({"deadLetter:url",
+                   "must not be url itself: it would refuse the dead letters as it refused the "
+                   "records"});
+  }
+}
+
+}  // namespace
+
 std::vector<connector::FieldViolation> check_settings(const HttpSinkSettings& s) {
   std::vector<connector::FieldViolation> out;
   if (!s.url.empty()) {
@@ -243,6 +284,7 @@ std::vector<connector::FieldViolation> check_settings(const HttpSinkSettings& s)
   if (s.auth_method == AuthMethod::bearer && s.bearer_token.empty()) {
     out.push_back({"authentication:bearer:token", "is required when authentication:method is Bearer"});
   }
+  check_dead_letter(s, out);
   if (s.client_certificate.has_value() != s.client_key.has_value()) {
     out.push_back({s.client_certificate ? "authentication:tls:clientKey" : "authentication:tls:clientCertificate",
                    "a client certificate needs both authentication:tls:clientCertificate and "

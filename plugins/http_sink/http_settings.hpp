@@ -56,6 +56,10 @@ struct HttpSinkSettings {
   std::int64_t batch_max_records = 0;
   BatchFormat batch_format = BatchFormat::json_array;
 
+  bool dead_letter_enabled = false;
+  std::string dead_letter_url;
+  std::int64_t dead_letter_max_records = 0;
+
   ResilienceSettings resilience;
 
   static HttpSinkSettings from(const connector::Settings& settings);

@@ -77,6 +77,10 @@ void ConnectorWorker::dead_lettered(LogPosition position) noexcept {
   wake_.notify_one();
 }
 
+void ConnectorWorker::retried(std::uint64_t records) noexcept {
+  options_.metrics->records_retried.fetch_add(records, std::memory_order_relaxed);
+}
+
 void ConnectorWorker::log(connector::LogLevel level, std::string_view message) const {
   if (!common_.logging_enabled) return;
   const auto& id = options_.connector_id;

@@ -3,6 +3,12 @@
 // Convention in the Markdown: a ```sh block is an example; the ```output block right after it
 // (optional) lists lines that must each appear in what the example prints. Examples of a
 // section run in order, in one data directory, with 127.0.0.1:2113 replaced by the test's port.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -76,6 +82,21 @@ void run_examples(const std::string& file, const std::string& section,
   }
 }
 
+// A port in [first, last] nothing listens on.
+int free_port(int first, int last) {
+  for (int port = first; port <= last; ++port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  throw std::runtime_error("no free port in " + std::to_string(first) + "-" + std::to_string(last));
+}
+
 // Runs a section of docs/api.md against a fresh sinkhost.
 void run_api_md_section(const std::string& section, std::size_t at_least) {
   TempDir dir;
@@ -102,6 +123,16 @@ TEST(KafkaDocsExamples, TransformExamplesInDocsTransformsMdWork) {
       {"checked-orders", unique_topic("checked-orders")}};
   run_examples("docs/transforms.md", "## Example", replacements, 5);
   run_examples("docs/transforms.md", "## When the function fails", replacements, 3);
+}
+
+// docs/plugins/http-sink.md: a connector POSTs an event to the test suite's webhook receiver.
+TEST(DocsExamples, HttpSinkTryItInDocsHttpSinkMdWorks) {
+  TempDir dir;
+  SinkhostProcess host(dir.path() + "/data");
+  host.start();
+  const auto receiver = std::to_string(free_port(19590, 19599));
+  run_examples("docs/plugins/http-sink.md", "## Try it",
+               {{"127.0.0.1:2113", "127.0.0.1:" + std::to_string(host.port())}, {"8085", receiver}}, 3);
 }
 
 TEST(DocsExamples, KurrentDbDocExamplesWorkUnmodified) { run_api_md_section("## KurrentDB's examples", 5); }

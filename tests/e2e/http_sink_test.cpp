@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "e2e_helpers.hpp"
+#include "sinkhost/connector/encoding.hpp"
 #include "token.hpp"
 
 namespace sinkhost::test {
@@ -254,6 +255,13 @@ TEST_F(HttpSinkTest, AServerAnswering503ForSecondsLosesNothingAndKeepsOrder) {
   EXPECT_EQ(c["state"], "CONNECTOR_STATE_RUNNING");
   EXPECT_FALSE(c.contains("errorDetails")) << c.dump();
   EXPECT_FALSE(c.contains("warningDetails")) << "the condition is over: " << c.dump();
+  // Retries are counted: each refused request carried one record (of the first stream's first).
+  EXPECT_EQ(c["retriedRecords"], refused) << c.dump();
+  const auto metrics = http_request(host_.port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find(R"(sinkhost_connector_records_retried_total{connector="retrying",type="http-sink"} )" +
+                         std::to_string(refused) + "\n"),
+            std::string::npos)
+      << metrics;
 }
 
 TEST_F(HttpSinkTest, TooManyRequestsWaitsAsRetryAfterSays) {
@@ -287,6 +295,82 @@ TEST_F(HttpSinkTest, ABadRequestStopsTheConnectorWithTheStatusAndTheBodyInErrorD
   EXPECT_NE(message.find("/orders"), std::string::npos) << message;
   EXPECT_FALSE(c.contains("position")) << "nothing checkpointed: the refused record is sent again at the next start";
   EXPECT_EQ(server.requests().size(), 1u) << "not retried, and nothing after it sent";
+}
+
+TEST_F(HttpSinkTest, ARecordTheEndpointRefusesGoesToTheDeadLetterUrlUntilMaxRecords) {
+  Recorder server;
+  Recorder dead_letters;
+  server.behave({{"status", 422}, {"body", "customerId is missing"}, {"bodyContains", "poison"}});
+  std::vector<std::uint64_t> positions;
+  for (int n = 1; n <= 6; ++n) {
+    const bool poison = n == 3 || n == 5;
+    positions.push_back(
+        append_event(host_.port(), "dl-1", "OrderPlaced", poison ? json{{"n", n}, {"poison", true}} : json{{"n", n}}));
+  }
+  start("dead-lettering", {{"url", server.url("/orders")},
+                           {"deadLetter:enabled", "true"},
+                           {"deadLetter:url", dead_letters.url("/dead")},
+                           {"deadLetter:maxRecords", "1"}});
+  // The first refused record goes to the dead-letter URL and delivery goes on; the second is
+  // one more than deadLetter:maxRecords allows: the connector stops.
+  ASSERT_TRUE(eventually([&] { return connector("dead-lettering")["state"] == "CONNECTOR_STATE_STOPPED"; }))
+      << connector("dead-lettering").dump();
+  auto c = connector("dead-lettering");
+  EXPECT_EQ(c["errorDetails"]["code"], "FAILED_PRECONDITION") << c.dump();
+  const std::string error = c["errorDetails"]["message"];
+  EXPECT_NE(error.find("deadLetter:maxRecords"), std::string::npos) << error;
+  EXPECT_NE(error.find("customerId is missing"), std::string::npos) << error;
+  EXPECT_EQ(c["deadLetteredRecords"], 1);
+  ASSERT_TRUE(eventually([&] { return connector("dead-lettering").value("position", 0ull) == positions[3]; }))
+      << "the checkpoint passes the dead letter and stops before the second refused record: "
+      << connector("dead-lettering").dump();
+
+  const auto delivered = server.delivered();
+  ASSERT_EQ(delivered.size(), 3u) << server.requests().dump();
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(json::parse(delivered[i]["body"].get<std::string>())["n"], std::vector<int>({1, 2, 4})[i]);
+  }
+  const auto letters = dead_letters.delivered();
+  ASSERT_EQ(letters.size(), 1u) << dead_letters.requests().dump();
+  const auto& letter = letters[0];
+  EXPECT_EQ(letter["method"], "POST");
+  EXPECT_EQ(letter["path"], "/dead");
+  EXPECT_EQ(json::parse(letter["body"].get<std::string>()), json({{"n", 3}, {"poison", true}}));
+  EXPECT_EQ(header(letter, "sinkhost-dead-letter-reason"), "HTTP_422");
+  EXPECT_NE(header(letter, "sinkhost-dead-letter-message").find("customerId is missing"), std::string::npos);
+  EXPECT_EQ(header(letter, "sinkhost-dead-letter-url"), server.url("/orders"));
+  EXPECT_EQ(header(letter, "sinkhost-dead-letter-connector"), "dead-lettering");
+  EXPECT_EQ(header(letter, "sinkhost-dead-letter-log-position"), std::to_string(positions[2]));
+  EXPECT_EQ(header(letter, "esdb-record-stream-id"), "dl-1") << "the record's own headers come along";
+  EXPECT_EQ(header(letter, "Content-Type"), "application/json");
+}
+
+TEST_F(HttpSinkTest, ARecordTheTransformThrowsOnGoesToTheDeadLetterUrlUntransformed) {
+  Recorder server;
+  Recorder dead_letters;
+  std::uint64_t last = 0;
+  for (int n = 0; n < 4; ++n) last = append_event(host_.port(), "dlt-1", "OrderPlaced", {{"n", n}});
+  start("dead-letter-transform",
+        {{"url", server.url("/orders")},
+         {"deadLetter:enabled", "true"},
+         {"deadLetter:url", dead_letters.url("/dead")},
+         {"transformer:enabled", "true"},
+         {"transformer:function", connector::base64_encode("function transform(r) { if (r.value.n % 2) throw new "
+                                                           "Error('odd ' + r.value.n); r.value.even = true; }")}});
+  ASSERT_TRUE(checkpoint_reaches(host_.port(), "dead-letter-transform", last)) << connector("dead-letter-transform");
+  const auto delivered = server.delivered();
+  ASSERT_EQ(delivered.size(), 2u) << server.requests().dump();
+  EXPECT_EQ(delivered[0]["body"], R"({"n":0,"even":true})");
+  EXPECT_EQ(delivered[1]["body"], R"({"n":2,"even":true})");
+  const auto letters = dead_letters.delivered();
+  ASSERT_EQ(letters.size(), 2u) << dead_letters.requests().dump();
+  EXPECT_EQ(letters[0]["body"], R"({"n":1})") << "as it was before the transform";
+  EXPECT_EQ(header(letters[0], "sinkhost-dead-letter-reason"), "TRANSFORM_ERROR");
+  EXPECT_NE(header(letters[0], "sinkhost-dead-letter-message").find("odd 1"), std::string::npos);
+  EXPECT_EQ(letters[1]["body"], R"({"n":3})");
+  auto c = connector("dead-letter-transform");
+  EXPECT_EQ(c["state"], "CONNECTOR_STATE_RUNNING");
+  EXPECT_EQ(c["deadLetteredRecords"], 2);
 }
 
 TEST_F(HttpSinkTest, AnUnknownPlaceholderIsRefusedAtCreate) {

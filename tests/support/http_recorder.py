@@ -11,7 +11,8 @@ Control endpoints (never recorded):
   POST /__behave    {"status": 503, "seconds": 5} answers 503 for the next 5 s; {"status": 429,
                     "count": 2, "retryAfter": "1"} the next 2 requests; {"status": 400, "body": "..."}
                     from now on; {"delayMs": 20} answers 200 after 20 ms. {} restores 200 at once.
-                    Requests answered with an error are recorded too.
+                    "bodyContains": "x" applies the behaviour only to requests whose body holds x
+                    (the others get 200). Requests answered with an error are recorded too.
 """
 import json
 import ssl
@@ -25,11 +26,13 @@ requests = []
 behaviour = {}
 
 
-def answer_for_next():
+def answer_for_next(body):
     """The status, body and headers the next request gets (called under the lock)."""
     global behaviour
     b = behaviour
     if not b:
+        return 200, b"", {}
+    if "bodyContains" in b and b["bodyContains"].encode() not in body:
         return 200, b"", {}
     if "until" in b and time.monotonic() >= b["until"]:
         behaviour = {}
@@ -82,7 +85,7 @@ class Handler(BaseHTTPRequestHandler):
         if delay > 0:
             time.sleep(delay)
         with lock:
-            status, answer, headers = answer_for_next()
+            status, answer, headers = answer_for_next(body)
             requests.append({
                 "method": self.command,
                 "path": self.path,

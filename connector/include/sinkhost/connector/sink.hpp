@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -35,6 +36,10 @@ class DeliveryListener {
   // A transient condition (a broker down): the sink keeps retrying and the connector keeps
   // running, but users should see it. nullopt: the condition is over.
   virtual void degraded(std::optional<Error> condition) noexcept = 0;
+  // Last in the class, so that a plugin built before it calls the same slots as before.
+  // The sink sends `records` records again after a transient failure (http-sink: a 503, a
+  // timeout, a refused connection). Only counted, for users to see; their outcome comes later.
+  virtual void retried(std::uint64_t records) noexcept { (void)records; }
 };
 
 enum class LogLevel { debug, info, warn, error };

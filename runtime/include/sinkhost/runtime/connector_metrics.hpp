@@ -27,6 +27,7 @@ struct ConnectorMetrics {
   std::atomic<std::uint64_t> records_dropped{0};        // dropped by the transform (it returned false)
   std::atomic<std::uint64_t> transform_errors{0};       // records the transform threw on or ran too long on
   std::atomic<std::uint64_t> records_dead_lettered{0};  // went to the sink's dead-letter destination
+  std::atomic<std::uint64_t> records_retried{0};        // sent again by the sink after a transient failure
   std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_buckets{};  // last: +Inf
   std::atomic<std::uint64_t> latency_count{0};
   std::atomic<std::uint64_t> latency_sum_us{0};

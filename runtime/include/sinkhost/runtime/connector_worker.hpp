@@ -69,6 +69,7 @@ class ConnectorWorker final : public connector::DeliveryListener {
   void delivered(LogPosition position) noexcept override;
   void failed(LogPosition position, Error error) noexcept override;
   void dead_lettered(LogPosition position) noexcept override;
+  void retried(std::uint64_t records) noexcept override;
   void sink_failed(Error error) noexcept override;
   void restart_from_checkpoint(Error reason) noexcept override;
   void degraded(std::optional<Error> condition) noexcept override;

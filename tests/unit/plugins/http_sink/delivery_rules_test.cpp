@@ -118,6 +118,12 @@ TEST(HttpSinkRetry, TwoHundredsDeliverTimeoutsThrottlingAndServerErrorsRetryOthe
   }
 }
 
+TEST(HttpSinkRetry, OnlyA4xxAboutTheRecordMayGoToTheDeadLetterUrl) {
+  for (int s : {400, 404, 405, 409, 410, 413, 415, 422, 499}) EXPECT_TRUE(is_record_refusal(s)) << s;
+  // Credentials and URLs are the sink's, not the record's; retried answers are not refusals.
+  for (int s : {200, 301, 302, 401, 403, 407, 408, 429, 500, 503}) EXPECT_FALSE(is_record_refusal(s)) << s;
+}
+
 TEST(HttpSinkRetry, ThreePhaseBackoffAsKurrentDbDefaults) {
   const auto r = HttpSinkSettings::from({}).resilience;
   EXPECT_TRUE(r.enabled);

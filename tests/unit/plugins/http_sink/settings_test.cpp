@@ -44,6 +44,20 @@ TEST_F(HttpSinkSettings, HeadersLifetimeAndClientCertificatePairs) {
   EXPECT_TRUE(check({{"url", "http://h/"}, {"defaultHeaders:X-Api-Key", "k"}, {"method", "put"}}).empty());
 }
 
+TEST_F(HttpSinkSettings, ADeadLetterUrlIsRequiredFixedAndNotTheUrlItself) {
+  EXPECT_TRUE(check({{"url", "http://h/"}, {"deadLetter:enabled", "true"}}).contains("deadLetter:url"));
+  auto v = check({{"url", "http://h/"}, {"deadLetter:enabled", "true"}, {"deadLetter:url", "http://h/dl/{stream}"}});
+  ASSERT_TRUE(v.contains("deadLetter:url"));
+  EXPECT_NE(v["deadLetter:url"].find("placeholders"), std::string::npos) << v["deadLetter:url"];
+  EXPECT_TRUE(check({{"url", "http://h/"}, {"deadLetter:enabled", "true"}, {"deadLetter:url", "http://h/"}})
+                  .contains("deadLetter:url"));
+  EXPECT_TRUE(check({{"url", "http://h/"}, {"deadLetter:enabled", "true"}, {"deadLetter:url", "ftp://h/"}})
+                  .contains("deadLetter:url"));
+  EXPECT_TRUE(check({{"url", "http://h/"}, {"deadLetter:maxRecords", "-1"}}).contains("deadLetter:maxRecords"));
+  EXPECT_TRUE(
+      check({{"url", "http://h/{stream}"}, {"deadLetter:enabled", "true"}, {"deadLetter:url", "http://h/dl"}}).empty());
+}
+
 TEST_F(HttpSinkSettings, ResilienceSettingsAreHttpSinksOwnWithDefaultsAndNoWarning) {
   auto response = call("PUT", "/connector-plugins/http-sink/config/validate",
                        json{{"url", "http://h/"}, {"resilience:firstDelayBound:delayMs", "250"}}.dump());
