@@ -217,6 +217,12 @@ http() {  # http METHOD PATH [BODY] -> HTTP_STATUS HTTP_BODY
   done
   die "HTTP $method $path: no answer"
 }
+# The daemon closes a connection idle for --request-timeout-seconds (30 s: wrk and curl may run
+# longer), and a write to it would end this script with SIGPIPE: one connection per run.
+close_http() {
+  [ -n "$HFD" ] && exec {HFD}>&-
+  HFD=""
+}
 curl_json() {  # curl_json METHOD PATH [BODY]: a REST call outside the clock; fails loudly
   curl -sS -f -X "$1" "http://127.0.0.1:$API_PORT$2" -H 'Content-Type: application/json' ${3:+-d "$3"} >/dev/null \
     || die "$1 $2 failed"
@@ -312,6 +318,7 @@ sinkhost_run() {
   RUN_S="$(elapsed_s "$t0" "$NOW_US")"
   RUN_CPU_S="$(awk -v a="$cpu0" -v b="$CPU_TICKS" -v t="$TICKS" 'BEGIN { printf "%.3f", (b - a) / t }')"
   curl_json POST "/connectors/$id/stop"
+  close_http
 }
 
 # wrk_run REQUEST COUNT: one thread, CONNECTIONS connections, the captured request until COUNT
@@ -395,13 +402,17 @@ run_mode() {
     # wrk and curl deliver `records` records per request
     rows+=("$(awk -v n="$EVENTS" -v q="$requests" -v k="$records" -v s="$sh_s" -v w="$wrk_s" -v c="$curl_s" \
       -v sc="$sh_cpu" -v wc="$wrk_cpu" -v cc="$curl_cpu" 'BEGIN {
-        rs = n / s; rw = q * k / w; rc = (c > 0) ? q * k / c : 0
-        printf "%.0f %.0f %.0f %.2f %.2f %.1f %.1f %.1f\n", rs, rw, rc, rs / rw, (rc > 0) ? rs / rc : 0, sc * 1e6 / n, wc * 1e6 / (q * k), cc * 1e6 / (q * k) }')")
+        rs = n / s; rw = q * k / w
+        if (c > 0) { rc = sprintf("%.0f", q * k / c); rsc = sprintf("%.2f", rs * c / (q * k)); uc = sprintf("%.1f", cc * 1e6 / (q * k)) }
+        else { rc = rsc = uc = "-" }
+        printf "%.0f %.0f %s %.2f %s %.1f %.1f %s\n", rs, rw, rc, rs / rw, rsc, sc * 1e6 / n, wc * 1e6 / (q * k), uc }')")
     # shellcheck disable=SC2086
     row "$mode" "$r" ${rows[-1]}
   done
   mean="$(printf '%s\n' "${rows[@]}" | awk '{ for (i = 1; i <= NF; i++) t[i] += $i } END {
-    printf "%.0f %.0f %.0f %.2f %.2f %.1f %.1f %.1f\n", t[1] / NR, t[2] / NR, t[3] / NR, t[1] / t[2], (t[3] > 0) ? t[1] / t[3] : 0, t[6] / NR, t[7] / NR, t[8] / NR }')"
+    if (t[3] > 0) { rc = sprintf("%.0f", t[3] / NR); rsc = sprintf("%.2f", t[1] / t[3]); uc = sprintf("%.1f", t[8] / NR) }
+    else { rc = rsc = uc = "-" }
+    printf "%.0f %.0f %s %.2f %s %.1f %.1f %s\n", t[1] / NR, t[2] / NR, rc, t[1] / t[2], rsc, t[6] / NR, t[7] / NR, uc }')"
   # shellcheck disable=SC2086
   row "$mode" mean $mean
   NOTES+=("$(awk -v m="$mode" -v n="$EVENTS" -v r="$REPEAT" -v q="$sh_requests" -v sc="$sh_connections" -v wc="$wrk_connections" \
