@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
     --batch) BATCH_RECORDS="$2"; shift 2 ;;
     --no-curl) CURL=0; shift ;;
     --keep-tmp) KEEP_TMP=1; shift ;;
-    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
