@@ -24,6 +24,10 @@ packages=(
   # tests; /usr/bin/time for tests/bench/delivery_compare.sh; python3 runs http-sink's webhook
   # receiver (tests/support/http_recorder.py)
   libgtest-dev libgmock-dev kcat curl openssl time python3
+  # tests/bench/http_compare.sh: nginx receives, wrk sends beside http-sink ("nginx", not
+  # nginx-light: Debian 13 has no nginx-light). The benchmark runs its own nginx on its own port;
+  # on a machine with systemd, installing the package also starts nginx.service on port 80
+  nginx wrk
   # the status page's browser test (tests/ui): headless Chromium driven by puppeteer-core
   chromium
   # the local Kafka broker (deploy/kafka): a Java 17+ runtime and Maven
