@@ -153,16 +153,21 @@ struct Connection::State {
     return {};
   }
 
+  // Sends the request and reads the answer in one run of the io_context, under one deadline (the
+  // request timeout bounds the whole attempt): the fewest system calls and timer changes per
+  // request.
   template <class Stream>
   error_code exchange(Stream& stream, http::request<http::string_body>& req, http::response<http::string_body>& res) {
-    arm();
-    auto ec = run([&](auto handler) { http::async_write(stream, req, handler); });
-    if (ec) return ec;
-    arm();
     http::response_parser<http::string_body> parser;
     parser.body_limit(16 * 1024 * 1024);
     parser.skip(req.method() == http::verb::head);  // a HEAD answer has no body, whatever it announces
-    ec = run([&](auto handler) { http::async_read(stream, buffer, parser, handler); });
+    arm();
+    auto ec = run([&](auto handler) {
+      http::async_write(stream, req, [&stream, &parser, this, handler](error_code written, std::size_t) mutable {
+        if (written) return handler(written);
+        http::async_read(stream, buffer, parser, handler);
+      });
+    });
     if (!ec) res = parser.release();
     return ec;
   }

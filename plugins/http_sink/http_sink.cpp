@@ -132,6 +132,7 @@ class HttpSink final : public connector::Sink {
     {
       std::unique_lock lock(mutex_);
       closing_ = true;
+      work_.notify_all();  // a request waiting to be retried gives up now: see send()
       // Deliver what can be delivered in time (nothing more once the sink halted).
       idle_.wait_for(lock, deadline, [this] { return pending_ == 0 || (halted_ && busy_.empty()); });
       stopping_ = true;
@@ -401,7 +402,8 @@ class HttpSink final : public connector::Sink {
       context_.log(LogLevel::warn, problem + "; retrying in " + std::to_string(delay->count()) + " ms");
       {
         std::unique_lock lock(mutex_);
-        if (work_.wait_for(lock, *delay, [this] { return stopping_; })) return closing(problem);
+        // A closing sink does not wait for a retry: the record is sent again at the next start.
+        if (work_.wait_for(lock, *delay, [this] { return closing_ || stopping_; })) return closing(problem);
       }
       context_.listener->retried(records);
     }
@@ -414,7 +416,7 @@ class HttpSink final : public connector::Sink {
 
   bool stopping() {
     std::lock_guard lock(mutex_);
-    return stopping_;
+    return closing_ || stopping_;
   }
 
   connector::SinkContext context_;
