@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "e2e_helpers.hpp"
 #include "sinkhost/connector/encoding.hpp"
@@ -228,6 +229,46 @@ TEST_F(HttpSinkTest, BasicAndBearerAuthenticationAndSecretsStayMasked) {
                      get_json(host_.port(), "/connectors/bearer?includeSettings=true").dump();
   EXPECT_EQ(shown.find("wonder land"), std::string::npos) << shown;
   EXPECT_EQ(shown.find("tok-123"), std::string::npos) << shown;
+}
+
+TEST_F(HttpSinkTest, ConnectionsAreRenewedAfterTheirLifetimeAndSecretsSurviveATokenRotation) {
+  Recorder server;
+  append_event(host_.port(), "rotate-1", "Ping", {{"n", 1}});
+  start("renewing", {{"url", server.url("/hook")},
+                     {"authentication:method", "Basic"},
+                     {"authentication:basic:username", "hook-user"},
+                     {"authentication:basic:password", "p4ss-before-rotation"},
+                     {"pooledConnectionLifetime", "00:00:01"},
+                     {"maxConnections", "1"}});
+  const std::string expected_auth = "Basic " + connector::base64_encode("hook-user:p4ss-before-rotation");
+  ASSERT_TRUE(eventually([&] { return server.delivered().size() >= 1; })) << server.requests().dump();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the connection's lifetime
+  const auto second = append_event(host_.port(), "rotate-1", "Ping", {{"n", 2}});
+  ASSERT_TRUE(checkpoint_reaches(host_.port(), "renewing", second)) << connector("renewing");
+
+  // A new data protection token: the stored password is re-encrypted and still sent as it was.
+  ASSERT_EQ(host_.stop(), 0);
+  const auto new_token =
+      write_token_file(dir_.path(), "sinkhost-dpt1-HxAdHBsaGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA", "new-token");
+  int code = -1;
+  const auto rotated =
+      run_command(std::string(SINKHOST_BINARY) + " token rotate --data-dir '" + dir_.path() +
+                      "/data' --old-token-file '" + dir_.path() + "/token' --new-token-file '" + new_token + "' 2>&1",
+                  &code);
+  ASSERT_EQ(code, 0) << rotated;
+  SinkhostProcess after(dir_.path() + "/data", {"--data-protection-token-file", new_token});
+  after.start();
+  const auto third = append_event(after.port(), "rotate-1", "Ping", {{"n", 3}});
+  ASSERT_TRUE(checkpoint_reaches(after.port(), "renewing", third)) << connector_view(after.port(), "renewing");
+
+  const auto delivered = server.delivered();
+  ASSERT_EQ(delivered.size(), 3u) << server.requests().dump();
+  std::set<int> peers;
+  for (const auto& r : delivered) {
+    EXPECT_EQ(header(r, "Authorization"), expected_auth);
+    peers.insert(r["peer"].get<int>());
+  }
+  EXPECT_EQ(peers.size(), 3u) << "one connection, renewed after its lifetime, and a new one after the restart";
 }
 
 TEST_F(HttpSinkTest, AServerAnswering503ForSecondsLosesNothingAndKeepsOrder) {
