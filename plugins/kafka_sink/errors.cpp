@@ -17,6 +17,11 @@ bool is_permanent_delivery_error(rd_kafka_resp_err_t err) {
   }
 }
 
+bool is_unknown_topic(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+         err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+}
+
 ErrorCode code_for(rd_kafka_resp_err_t err) {
   switch (err) {
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:

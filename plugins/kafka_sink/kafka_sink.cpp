@@ -165,6 +165,13 @@ class KafkaSink final : public connector::Sink {
       context_.listener->restart_from_checkpoint(fatal_error());
       return make_error(ErrorCode::resource_exhausted, "the Kafka producer is being rebuilt");
     }
+    if (!dead_letters_ && is_unknown_topic(err)) {
+      // As in the delivery report (on_delivery): a new producer may know the topic.
+      context_.listener->restart_from_checkpoint(
+          make_error(code_for(err),
+                     "Kafka: " + std::string(rd_kafka_err2str(err)) + " (topic '" + rd_kafka_topic_name(topic) + "')"));
+      return make_error(ErrorCode::resource_exhausted, "the Kafka producer is being rebuilt");
+    }
     if (dead_letters_ && is_permanent_delivery_error(err)) {
       return dead_letter(record, std::move(headers),
                          {rd_kafka_err2name(err), rd_kafka_err2str(err), rd_kafka_topic_name(topic)});
@@ -336,6 +343,13 @@ class KafkaSink final : public connector::Sink {
     std::string text = std::string(rd_kafka_err2str(message->err));
     const std::string topic = rd_kafka_topic_name(message->rkt);
     if (is_permanent_delivery_error(message->err)) text += " (topic '" + topic + "')";
+    if (!letter && !self->dead_letters_ && is_unknown_topic(message->err)) {
+      // Perhaps a topic created a moment ago: a new producer resends from the checkpoint with
+      // fresh metadata. The runtime stops the connector with this error when restarts do not
+      // move the checkpoint, so a topic that does not exist still stops it, naming the topic.
+      listener->restart_from_checkpoint(make_error(code_for(message->err), "Kafka: " + text));
+      return;
+    }
     if (!letter && self->dead_letters_ && is_permanent_delivery_error(message->err)) {
       DeadLetter dead{position.value(), std::string(static_cast<const char*>(message->payload), message->len),
                       std::nullopt, copy_headers(message)};

@@ -26,6 +26,11 @@ namespace {
 constexpr std::size_t kMaxInFlight = 10000;
 // How long close() may take to deliver what is outstanding when a connector stops.
 constexpr std::chrono::milliseconds kCloseDeadline{10000};
+// A sink that keeps asking for a restart while the checkpoint does not move is not helped by
+// more: after this many in a row the connector stops with the sink's reason.
+constexpr int kMaxRestartsInARow = 2;
+// The wait before a restart that follows another at the same checkpoint.
+constexpr std::chrono::milliseconds kRestartPause{500};
 // The nice value of delivery threads (see run()). At 10, CFS gives a management API thread about
 // ten times the CPU share of a delivery thread when both want to run.
 std::atomic<int> delivery_niceness{10};
@@ -174,6 +179,8 @@ struct ConnectorWorker::Run {
   std::unique_ptr<PreparedBatch> batch;  // taken from the reader, being handed to the sink
   std::size_t next = 0;                  // batch->records[next] is the next to write
   bool sink_full = false;                // the sink said "full": write again only after an outcome
+  int restarts_in_a_row = 0;             // restarts with the checkpoint at restarted_at
+  std::optional<SourcePosition> restarted_at;
 };
 
 std::unique_ptr<ReaderStage> ConnectorWorker::start_reader(const connector::Sink& sink,
@@ -268,8 +275,19 @@ std::optional<Error> ConnectorWorker::send(Run& run, connector::Sink& sink) {
 // The sink lost track of what it sent: keep what was acknowledged, then start over from the
 // checkpoint with a new sink and a new reader.
 std::optional<Error> ConnectorWorker::restart(Run& run, std::unique_ptr<connector::Sink>& sink, const Error& reason) {
+  const SourcePosition at = run.tracker.committable();
+  if (auto error = run.commits.save(at)) return error;
+  run.restarts_in_a_row = run.restarted_at == at ? run.restarts_in_a_row + 1 : 1;
+  run.restarted_at = at;
+  if (run.restarts_in_a_row > kMaxRestartsInARow) {
+    return make_error(reason.code, reason.message + " (still after " + std::to_string(kMaxRestartsInARow) +
+                                       " restarts of the sink that did not move the checkpoint)");
+  }
   log(connector::LogLevel::warn, "restarting the sink and resending from the checkpoint: " + reason.message);
-  if (auto error = run.commits.save(run.tracker.committable())) return error;
+  if (run.restarts_in_a_row > 1) {
+    std::unique_lock lock(mutex_);
+    if (wake_.wait_for(lock, kRestartPause, [this] { return stop_requested_; })) return std::nullopt;
+  }
   run.reader->stop();
   run.batch.reset();
   sink->close(std::chrono::milliseconds(0));
@@ -277,7 +295,9 @@ std::optional<Error> ConnectorWorker::restart(Run& run, std::unique_ptr<connecto
     std::lock_guard lock(mutex_);
     outcomes_.clear();  // outcomes of the old sink: nothing after the checkpoint counts
     batch_ready_ = false;
+    restart_reason_.reset();  // asked by the old sink while it closed: this is its restart
   }
+  options_.metrics->set_degraded(std::nullopt);  // the old sink's condition: the new one reports its own
   auto fresh = open_sink();
   if (!fresh.ok()) return fresh.error();
   sink = std::move(fresh).value();

@@ -143,12 +143,53 @@ TEST_F(WorkerTest, ARestartResendsEverythingAfterTheCheckpointToANewSink) {
   worker->delivered(LogPosition(1));
   worker->delivered(LogPosition(2));
   ASSERT_TRUE(checkpoints.wait_for(SourcePosition{2, 2}));
+  worker->degraded(connector::make_error(connector::ErrorCode::unavailable, "broker down"));
   worker->restart_from_checkpoint(connector::make_error(connector::ErrorCode::internal, "fatal producer error"));
   ASSERT_TRUE(written(6));
+  EXPECT_FALSE(metrics->degraded()) << "the old sink's condition goes with it";
   EXPECT_EQ(g_sink->opened, 2);
   EXPECT_EQ(g_sink->written[4].position, LogPosition(3)) << "resent from after the checkpoint";
   EXPECT_EQ(g_sink->written[5].position, LogPosition(4));
   EXPECT_EQ(metrics->restarts.load(), 1u);
+  worker->request_stop();
+  worker->join();
+  EXPECT_FALSE(stopped_with);
+}
+
+TEST_F(WorkerTest, RestartsThatDoNotMoveTheCheckpointStopTheConnectorWithTheSinksReason) {
+  for (int i = 0; i < 3; ++i) source.append("s", "A");
+  auto worker = start(kEveryRecord);
+  ASSERT_TRUE(written(3));
+  worker->delivered(LogPosition(1));
+  ASSERT_TRUE(checkpoints.wait_for(SourcePosition{1, 1}));
+  const auto unknown = connector::make_error(connector::ErrorCode::not_found, "Unknown topic (topic 't')");
+  worker->restart_from_checkpoint(unknown);
+  ASSERT_TRUE(written(5)) << "the first restart resends 2 and 3";
+  worker->restart_from_checkpoint(unknown);
+  ASSERT_TRUE(written(7)) << "so does the second, at the same checkpoint";
+  worker->restart_from_checkpoint(unknown);
+  ASSERT_TRUE(wait_stopped());
+  ASSERT_TRUE(stopped_with);
+  EXPECT_EQ(stopped_with->code, connector::ErrorCode::not_found);
+  EXPECT_NE(stopped_with->message.find("Unknown topic (topic 't')"), std::string::npos) << stopped_with->message;
+  EXPECT_EQ(metrics->restarts.load(), 2u);
+  EXPECT_EQ(checkpoints.last(), (SourcePosition{1, 1}));
+}
+
+TEST_F(WorkerTest, ARestartAfterTheCheckpointMovedCountsFromOneAgain) {
+  for (int i = 0; i < 4; ++i) source.append("s", "A");
+  auto worker = start(kEveryRecord);
+  ASSERT_TRUE(written(4));
+  const auto fatal = connector::make_error(connector::ErrorCode::internal, "fatal producer error");
+  worker->restart_from_checkpoint(fatal);
+  ASSERT_TRUE(written(8));
+  worker->restart_from_checkpoint(fatal);
+  ASSERT_TRUE(written(12));
+  worker->delivered(LogPosition(1));  // the checkpoint moves: the next restart is the first again
+  ASSERT_TRUE(checkpoints.wait_for(SourcePosition{1, 1}));
+  worker->restart_from_checkpoint(fatal);
+  ASSERT_TRUE(written(15));
+  EXPECT_EQ(metrics->restarts.load(), 3u);
   worker->request_stop();
   worker->join();
   EXPECT_FALSE(stopped_with);
