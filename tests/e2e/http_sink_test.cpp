@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -23,21 +24,20 @@ namespace {
 
 using nlohmann::json;
 
-// A port in 19560-19589 nothing listens on (the range this machine gives http-sink's tests).
-std::uint16_t recorder_port() {
-  static int next = 0;
-  for (int i = 0; i < 30; ++i) {
-    const auto port = static_cast<std::uint16_t>(19560 + (next++ + getpid()) % 30);
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+// A port the kernel just handed out and took back: nothing listens there.
+std::uint16_t unused_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
     ::close(fd);
-    if (free) return port;
+    throw std::runtime_error("cannot bind a port");
   }
-  throw std::runtime_error("no free port in 19560-19589");
+  ::close(fd);
+  return ntohs(addr.sin_port);
 }
 
 // True when something accepts TCP connections on 127.0.0.1:port.
@@ -57,9 +57,12 @@ bool listening(std::uint16_t port) {
 class Recorder {
  public:
   explicit Recorder(std::vector<std::string> tls_args = {}, std::string curl_args = "")
-      : port_(recorder_port()), tls_(!tls_args.empty()), curl_args_(std::move(curl_args)) {
+      : tls_(!tls_args.empty()), curl_args_(std::move(curl_args)) {
+    // A port the kernel picks, which the recorder writes to a file: tests that run at once
+    // (ctest -j) never share one.
+    const std::string port_file = dir_.path() + "/port";
     const std::string script = std::string(SINKHOST_SOURCE_DIR) + "/tests/support/http_recorder.py";
-    std::vector<std::string> args = {"python3", script, std::to_string(port_)};
+    std::vector<std::string> args = {"python3", script, "0", "--port-file", port_file};
     args.insert(args.end(), tls_args.begin(), tls_args.end());
     pid_ = fork();
     if (pid_ == 0) {
@@ -69,9 +72,9 @@ class Recorder {
       execvp("python3", argv.data());
       _exit(127);
     }
-    if (!eventually([&] { return listening(port_); }, std::chrono::seconds(20))) {
+    if (!eventually([&] { return read_port(port_file) && listening(port_); }, std::chrono::seconds(20))) {
       stop();
-      throw std::runtime_error("the HTTP recorder did not start on port " + std::to_string(port_));
+      throw std::runtime_error("the HTTP recorder did not start");
     }
   }
   ~Recorder() { stop(); }
@@ -107,7 +110,16 @@ class Recorder {
     pid_ = -1;
   }
 
-  std::uint16_t port_;
+  bool read_port(const std::string& file) {
+    std::ifstream in(file);
+    int port = 0;
+    if (!(in >> port) || port <= 0 || port > 65535) return false;
+    port_ = static_cast<std::uint16_t>(port);
+    return true;
+  }
+
+  TempDir dir_;
+  std::uint16_t port_ = 0;
   bool tls_;
   std::string curl_args_;
   pid_t pid_ = -1;
@@ -449,7 +461,7 @@ TEST_F(HttpSinkTest, ValidateWithCheckConnectionTriesTheUrl) {
   EXPECT_EQ(server.requests()[0]["method"], "HEAD");
   EXPECT_EQ(server.requests()[0]["path"], "/in/");
 
-  const auto closed = recorder_port();  // nothing listens there
+  const auto closed = unused_port();
   auto refused = http_request(host_.port(), "PUT", "/connector-plugins/http-sink/config/validate?checkConnection=true",
                               json{{"url", "http://127.0.0.1:" + std::to_string(closed) + "/"}}.dump());
   ASSERT_EQ(refused.status, 200) << refused.body;

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """A webhook receiver for http-sink tests: records every request it answers.
 
-    http_recorder.py PORT [--cert FILE --key FILE [--client-ca FILE]]
+    http_recorder.py PORT [--port-file FILE] [--cert FILE --key FILE [--client-ca FILE]]
+
+PORT 0 takes a free port from the kernel; --port-file FILE then receives the port it listens on
+(written once it listens), so that tests running at once never share a port.
 
 Control endpoints (never recorded):
   GET  /__requests  every recorded request, in the order answered: [{"method", "path", "headers":
@@ -15,6 +18,7 @@ Control endpoints (never recorded):
                     (the others get 200). Requests answered with an error are recorded too.
 """
 import json
+import os
 import ssl
 import sys
 import threading
@@ -122,6 +126,10 @@ def main():
             context.load_verify_locations(opts["--client-ca"])
             context.verify_mode = ssl.CERT_REQUIRED
         server.socket = context.wrap_socket(server.socket, server_side=True)
+    if "--port-file" in opts:
+        with open(opts["--port-file"] + ".tmp", "w") as f:
+            f.write(str(server.server_address[1]))
+        os.rename(opts["--port-file"] + ".tmp", opts["--port-file"])
     server.serve_forever()
 
 
