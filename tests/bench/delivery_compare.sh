@@ -250,11 +250,18 @@ cpu_ticks() {  # cpu_ticks PID -> CPU_TICKS (utime + stime, every thread)
   read -r -a a <"/proc/$1/stat"
   CPU_TICKS=$((a[13] + a[14]))
 }
-sample_status() {  # sample_status PID: MAX_RSS_KB, MAX_THREADS, HWM_KB
+machine_ticks() {  # machine_ticks -> MT_BUSY MT_ALL (clock ticks of all cores since boot, from /proc/stat)
+  local name user nice system idle iowait irq softirq steal rest
+  read -r name user nice system idle iowait irq softirq steal rest </proc/stat
+  MT_ALL=$((user + nice + system + idle + iowait + irq + softirq + steal))
+  MT_BUSY=$((MT_ALL - idle - iowait))
+}
+sample_status() {  # sample_status PID: MAX_RSS_KB, MAX_ANON_KB, MAX_THREADS, HWM_KB
   local k v rest
   while read -r k v rest; do
     case "$k" in
       VmRSS:) ((v > MAX_RSS_KB)) && MAX_RSS_KB=$v ;;
+      RssAnon:) ((v > MAX_ANON_KB)) && MAX_ANON_KB=$v ;;
       VmHWM:) HWM_KB=$v ;;
       Threads:) ((v > MAX_THREADS)) && MAX_THREADS=$v ;;
     esac
@@ -262,12 +269,14 @@ sample_status() {  # sample_status PID: MAX_RSS_KB, MAX_THREADS, HWM_KB
 }
 
 # deliver IDS...: starts the (created) connectors and waits until every committed checkpoint is
-# the last log position. Sets RUN_S, RUN_CPU_S.
+# the last log position. Sets RUN_S, RUN_CPU_S and RUN_BUSY (cores of the machine busy meanwhile,
+# every process: the daemon, the broker, the script).
 deliver() {
   local ids=("$@") id done_count polls=0 p
   declare -A finished=()
-  MAX_RSS_KB=0 MAX_THREADS=0 HWM_KB=0
+  MAX_RSS_KB=0 MAX_ANON_KB=0 MAX_THREADS=0 HWM_KB=0
   cpu_ticks "$DPID"; local cpu0=$CPU_TICKS
+  machine_ticks; local busy0=$MT_BUSY all0=$MT_ALL
   now_us; local t0=$NOW_US
   for id in "${ids[@]}"; do
     http POST "/connectors/$id/start"
@@ -291,7 +300,9 @@ deliver() {
   done
   now_us
   cpu_ticks "$DPID"
+  machine_ticks
   sample_status "$DPID"
+  RUN_BUSY="$(awk -v b="$((MT_BUSY - busy0))" -v a="$((MT_ALL - all0))" -v c="$(nproc)" 'BEGIN { printf "%.2f", a > 0 ? c * b / a : 0 }')"
   RUN_S="$(awk -v a="$t0" -v b="$NOW_US" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')"
   RUN_CPU_S="$(awk -v a="$cpu0" -v b="$CPU_TICKS" -v t="$TICKS" 'BEGIN { printf "%.2f", (b - a) / t }')"
   for id in "${ids[@]}"; do curl_json POST "/connectors/$id/stop"; done
@@ -377,7 +388,7 @@ echo
 # 1-3: one connector against kcat (static headers) and against the plain producer with the same
 # per-message headers, same topic layout; the order of the three rotates from run to run.
 
-ONE_RATE_P3="" ONE_CPU_P3=""
+ONE_RATE_P3="" ONE_CPU_P3="" ONE_BUSY=()
 row() { printf '%-5s %-4s %10s %10s %10s %8s %8s %9s %9s %9s\n' "$@"; }
 row parts run kcat plain sinkhost "sh/kcat" "sh/plain" "kcat µs" "plain µs" "sh µs"
 for parts in $PARTITIONS; do
@@ -390,7 +401,7 @@ for parts in $PARTITIONS; do
       case "$side" in
         kcat) kcat_run "dc-$RUN_ID-kcat-p$parts-r$r" "$id"; kc_s=$RUN_S kc_cpu=$RUN_CPU_S ;;
         plain) plain_run "dc-$RUN_ID-plain-p$parts-r$r" "$id"; pl_s=$RUN_S pl_cpu=$RUN_CPU_S ;;
-        sinkhost) deliver "$id"; sh_s=$RUN_S sh_cpu=$RUN_CPU_S ;;
+        sinkhost) deliver "$id"; sh_s=$RUN_S sh_cpu=$RUN_CPU_S; [ "$parts" = 3 ] && ONE_BUSY+=("$RUN_BUSY") ;;
       esac
       check_count "dc-$RUN_ID-$side-p$parts-r$r" "$parts" "$EVENTS"
     done
@@ -436,6 +447,8 @@ if [ "$TEN" = 1 ]; then
     -v rss="$MAX_RSS_KB" -v th="$MAX_THREADS" 'BEGIN {
     printf "10 connectors, 10 topics of 3 partitions: %.2f s, %.0f msg/s in total (%.2f x one connector'"'"'s mean on %d partitions, %.0f msg/s)\n", s, 10 * n / s, 10 * n / s / one, p, one
     printf "  CPU %.1f µs per message (one connector: %.1f); RSS up to %.1f MiB, %d threads\n", cpu * 1e6 / (10 * n), onecpu, rss / 1024, th }'
+  echo "  machine busy (all processes, $(nproc) cores): ${RUN_BUSY} cores with ten connectors, $(printf '%s\n' "${ONE_BUSY[@]}" |
+    awk '{ t += $1 } END { if (NR) printf "%.2f", t / NR; else printf "-" }') with one (3 partitions, mean)"
   echo
 fi
 
@@ -466,9 +479,9 @@ report_host() {
   read -r lo hi count < <(topic_timestamps "$3")
   [ "$count" = "$EVENTS" ] || die "$1: topic $3 holds $count messages, expected $EVENTS"
   HOST_ROWS+=("$(awk -v name="$1" -v exec_us="$2" -v lo="$lo" -v hi="$hi" -v n="$EVENTS" -v rss="$MAX_RSS_KB" \
-    -v hwm="$HWM_KB" -v th="$MAX_THREADS" -v cpu="$4" 'BEGIN {
+    -v anon="$MAX_ANON_KB" -v hwm="$HWM_KB" -v th="$MAX_THREADS" -v cpu="$4" 'BEGIN {
       span = (hi - lo) / 1000; if (span <= 0) span = 0.001
-      printf "%s %.0f %.2f %.1f %.1f %d %.1f\n", name, n / span, lo / 1000 - exec_us / 1e6, rss / 1024, hwm / 1024, th, cpu * 1e6 / n }')")
+      printf "%s %.0f %.2f %.1f %.1f %.1f %d %.1f\n", name, n / span, lo / 1000 - exec_us / 1e6, rss / 1024, anon / 1024, hwm / 1024, th, cpu * 1e6 / n }')")
 }
 
 if [ "$CONNECT" = 1 ]; then
@@ -523,7 +536,7 @@ EOF
     org.apache.kafka.connect.cli.ConnectStandalone "$TMP/connect/worker.properties" "$TMP/connect/file-source.properties" \
     >"$TMP/connect/stdout.log" 2>&1 &
   CPID=$!
-  MAX_RSS_KB=0 MAX_THREADS=0 HWM_KB=0
+  MAX_RSS_KB=0 MAX_ANON_KB=0 MAX_THREADS=0 HWM_KB=0
   polls=0
   deadline=$((SECONDS + 600))
   while :; do
@@ -539,17 +552,18 @@ EOF
   report_host "kafka-connect" "$connect_exec_us" "dc-$RUN_ID-connect" "$connect_cpu"
 
   echo "From process start, 3 partitions, timestamps = LogAppendTime:"
-  printf '%-15s %12s %14s %12s %12s %8s %16s\n' host "msg/s" "first record" "RSS MiB" "peak MiB" threads "CPU µs/msg (all)"
+  printf '%-15s %12s %14s %12s %12s %12s %8s %16s\n' host "msg/s" "first record" "RSS MiB" "anon MiB" "peak MiB" threads "CPU µs/msg (all)"
   for row in "${HOST_ROWS[@]}"; do
-    read -r name rate first rss hwm th cpu <<<"$row"
-    printf '%-15s %12s %12s s %12s %12s %8s %16s\n' "$name" "$rate" "$first" "$rss" "$hwm" "$th" "$cpu"
+    read -r name rate first rss anon hwm th cpu <<<"$row"
+    printf '%-15s %12s %12s s %12s %12s %12s %8s %16s\n' "$name" "$rate" "$first" "$rss" "$anon" "$hwm" "$th" "$cpu"
   done
-  read -r _ r1 f1 m1 h1 t1 c1 <<<"${HOST_ROWS[0]}"
-  read -r _ r2 f2 m2 h2 t2 c2 <<<"${HOST_ROWS[1]}"
-  awk -v r1="$r1" -v r2="$r2" -v f1="$f1" -v f2="$f2" -v m1="$m1" -v m2="$m2" -v h1="$h1" -v h2="$h2" -v t1="$t1" -v t2="$t2" \
-    -v c1="$c1" -v c2="$c2" 'BEGIN {
-    printf "%-15s %12.2f %14.2f %12.2f %12.2f %8.2f %16.2f\n", "sinkhost/conn.", r1 / r2, f1 / f2, m1 / m2, h1 / h2, t1 / t2, c1 / c2 }'
+  read -r _ r1 f1 m1 a1 h1 t1 c1 <<<"${HOST_ROWS[0]}"
+  read -r _ r2 f2 m2 a2 h2 t2 c2 <<<"${HOST_ROWS[1]}"
+  awk -v r1="$r1" -v r2="$r2" -v f1="$f1" -v f2="$f2" -v m1="$m1" -v m2="$m2" -v a1="$a1" -v a2="$a2" -v h1="$h1" -v h2="$h2" \
+    -v t1="$t1" -v t2="$t2" -v c1="$c1" -v c2="$c2" 'BEGIN {
+    printf "%-15s %12.2f %14.2f %12.2f %12.2f %12.2f %8.2f %16.2f\n", "sinkhost/conn.", r1 / r2, f1 / f2, m1 / m2, a1 / a2, h1 / h2, t1 / t2, c1 / c2 }'
   echo "(msg/s: first to last record; first record: process exec to the first record's broker timestamp,"
   echo " sinkhost including /health, create and start over REST; RSS: highest VmRSS sampled while delivering,"
+  echo " anon: highest RssAnon (heap, stacks; RSS less the mapped files of the program and its libraries),"
   echo " peak: VmHWM; threads: most seen; CPU: utime+stime of the whole process from exec to the last record)"
 fi
