@@ -1,5 +1,7 @@
 #include "sinkhost/runtime/cluster/group_membership.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <string_view>
 #include <utility>
@@ -159,6 +161,7 @@ GroupMembership::GroupMembership(GroupMembershipOptions options, MembershipListe
 GroupMembership::~GroupMembership() { close(); }
 
 void GroupMembership::run() {
+  ::pthread_setname_np(::pthread_self(), "sh-cluster");  // as top -H and perf show it
   rd_kafka_t* consumer = consumer_->client.get();
   rd_kafka_resp_err_t last_reported = RD_KAFKA_RESP_ERR_NO_ERROR;
   while (!stopping_.load(std::memory_order_acquire)) {

@@ -1,5 +1,7 @@
 #include "sinkhost/runtime/cluster/kafka_table.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <array>
 #include <condition_variable>
@@ -161,6 +163,7 @@ struct KafkaTable::Clients {
 
   void start_poller() {
     poller = std::thread([this] {
+      ::pthread_setname_np(::pthread_self(), "sh-table");
       while (!stop.load(std::memory_order_acquire)) rd_kafka_poll(producer.get(), kProducerPollMs);
     });
   }
