@@ -1,13 +1,21 @@
 // GroupMembership against the real test broker: how slots spread over the hosts of a cluster
 // and move when a host joins or leaves, as the connectors of those slots would.
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -195,6 +203,118 @@ TEST_F(KafkaGroupMembership, ALeavingHostHandsItsSlotsBackAtOnce) {
   for (const auto& event : events_b) EXPECT_FALSE(event.change.lost);
   EXPECT_TRUE(b->slots().empty());
   b->close();  // again: nothing happens
+}
+
+// host-b in a child process, so that it can be paused (SIGSTOP) as a host cut off from the
+// broker would be: it joins, then writes one line per listener call to `fd`
+// ("assigned 0 3 5" / "revoked lost 0 3 5" / "revoked kept 0 3 5") until it is killed.
+[[noreturn]] void run_paused_host(const GroupMembershipOptions& options, int fd) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  const auto report = [fd](const std::string& what, const SlotChange& change) {
+    std::string line = what;
+    for (int slot : change.slots) line += " " + std::to_string(slot);
+    line += "\n";
+    if (::write(fd, line.data(), line.size()) < 0) ::_exit(3);
+  };
+  MembershipListener listener{
+      [&](const SlotChange& change) { report("assigned", change); },
+      [&](const SlotChange& change) { report(change.lost ? "revoked lost" : "revoked kept", change); }};
+  auto membership = GroupMembership::join(options, listener);
+  if (!membership.ok()) ::_exit(2);
+  for (;;) std::this_thread::sleep_for(1s);
+}
+
+// The lines the paused host wrote, read until `done` says enough or `timeout` passed.
+std::vector<std::string> read_lines(int fd, std::string& buffer, const std::function<bool(const std::string&)>& done,
+                                    std::chrono::milliseconds timeout) {
+  std::vector<std::string> lines;
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    for (auto end = buffer.find('\n'); end != std::string::npos; end = buffer.find('\n')) {
+      lines.push_back(buffer.substr(0, end));
+      buffer.erase(0, end + 1);
+      if (done(lines.back())) return lines;
+    }
+    pollfd readable{fd, POLLIN, 0};
+    if (::poll(&readable, 1, 100) <= 0) continue;
+    char chunk[512];
+    const auto got = ::read(fd, chunk, sizeof chunk);
+    if (got <= 0) break;
+    buffer.append(chunk, static_cast<std::size_t>(got));
+  }
+  return lines;
+}
+
+std::set<int> slots_on_line(const std::string& line) {
+  std::set<int> slots;
+  std::istringstream words(line);
+  std::string word;
+  while (words >> word) {
+    if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0]))) slots.insert(std::stoi(word));
+  }
+  return slots;
+}
+
+TEST_F(KafkaGroupMembership, AHostPausedPastItsSessionLosesItsSlotsAndHearsSoWhenItResumes) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  // Forked before this process starts any librdkafka thread.
+  const pid_t paused = ::fork();
+  ASSERT_GE(paused, 0);
+  if (paused == 0) {
+    ::close(pipe_fds[0]);
+    run_paused_host(options_for("host-b"), pipe_fds[1]);
+  }
+  ::close(pipe_fds[1]);
+  const int from_b = pipe_fds[0];
+  struct Reaper {
+    pid_t pid;
+    int fd;
+    ~Reaper() {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      ::close(fd);
+    }
+  } reaper{paused, from_b};
+
+  Recorder recorder_a;
+  auto a = join("host-a", recorder_a);
+  ASSERT_TRUE(a);
+  std::string buffer;
+  std::set<int> slots_of_b;
+  const auto split = [&](const std::string& line) {
+    if (line.rfind("assigned", 0) == 0) {
+      for (int slot : slots_on_line(line)) slots_of_b.insert(slot);
+    }
+    return slots_of_b.size() == kSlots / 2;
+  };
+  read_lines(from_b, buffer, split, 30s);
+  ASSERT_EQ(slots_of_b.size(), static_cast<std::size_t>(kSlots / 2));
+  ASSERT_TRUE(wait_until([&] { return a->slots().size() == kSlots / 2; }, 10s));
+  const auto generation_split = a->generation();
+
+  // host-b stops answering: after its session timeout (6 s) the group gives its slots to host-a.
+  ASSERT_EQ(::kill(paused, SIGSTOP), 0);
+  const auto paused_at = Clock::now();
+  ASSERT_TRUE(wait_until([&] { return a->slots().size() == kSlots; }, 20s))
+      << "host-a holds " << a->slots().size() << " slots";
+  const double failover = std::chrono::duration<double>(Clock::now() - paused_at).count();
+  std::printf("CLUSTER-RESULT slots back after a host stopped answering: %.2f s (session timeout 6 s)\n", failover);
+  EXPECT_GE(failover, 4.0) << "the slots moved before the session could have expired";
+  EXPECT_GT(a->generation(), generation_split);
+
+  // When host-b runs again, the first thing its listener hears is that its slots are lost:
+  // another host may run them already (the moment fencing must cover, docs/architecture.md).
+  ASSERT_EQ(::kill(paused, SIGCONT), 0);
+  const auto resumed_at = Clock::now();
+  auto lines = read_lines(
+      from_b, buffer, [](const std::string& line) { return line.rfind("revoked", 0) == 0; }, 20s);
+  ASSERT_FALSE(lines.empty()) << "host-b reported nothing after it resumed";
+  EXPECT_EQ(lines.front().rfind("revoked lost", 0), 0U) << lines.front();
+  EXPECT_EQ(slots_on_line(lines.back()), slots_of_b);
+  std::printf("CLUSTER-RESULT a resumed host heard its slots were lost after %.2f s\n",
+              std::chrono::duration<double>(Clock::now() - resumed_at).count());
+  EXPECT_EQ(a->slots().size(), static_cast<std::size_t>(kSlots)) << "host-a keeps what it took over";
 }
 
 TEST_F(KafkaGroupMembership, RefusesASlotCountOtherThanTheClustersAtOnce) {
