@@ -178,6 +178,48 @@ TEST(KafkaTable, LoadsEveryPartitionToItsEndAndNoFurther) {
   EXPECT_EQ(table->count("late"), 0U);
 }
 
+TEST(KafkaTable, HostsWritingTheSameKeysAtOnceEndWithTheSameTable) {
+  const auto topic = test::unique_topic("cluster-table");
+  auto host_a = open_table(topic, "host-a", 3);
+  auto host_b = open_table(topic, "host-b", 3);
+  ASSERT_TRUE(host_a && host_b);
+  auto table_a = host_a->load();
+  auto table_b = host_b->load();
+  ASSERT_TRUE(table_a.ok() && table_b.ok());
+
+  constexpr int kKeys = 20;
+  constexpr int kRounds = 5;
+  const auto write_all = [](KafkaTable& table, const std::string& host) {
+    for (int round = 0; round < kRounds; ++round) {
+      for (int key = 0; key < kKeys; ++key) {
+        auto put = table.put("k" + std::to_string(key), host + " round " + std::to_string(round));
+        ASSERT_TRUE(put.ok()) << put.error().message;
+      }
+    }
+  };
+  std::thread writer_b([&] { write_all(*host_b, "host-b"); });
+  write_all(*host_a, "host-a");
+  writer_b.join();
+
+  // Each host follows the topic to the end: both see every write, in the topic's order.
+  for (auto [table, contents] : {std::pair{host_a.get(), &*table_a}, std::pair{host_b.get(), &*table_b}}) {
+    auto records = poll_records(*table, 2 * kKeys * kRounds);
+    ASSERT_EQ(records.size(), static_cast<std::size_t>(2 * kKeys * kRounds));
+    for (auto& record : records) apply_record(*contents, std::move(record));
+  }
+  auto fresh = open_table(topic, "host-c", 3);
+  ASSERT_TRUE(fresh);
+  auto loaded = fresh->load();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded->size(), static_cast<std::size_t>(kKeys));
+  EXPECT_EQ(*table_a, *loaded);
+  EXPECT_EQ(*table_b, *loaded);
+  for (const auto& [key, value] : *loaded) {
+    EXPECT_NE(value.value.find(" round 4"), std::string::npos) << key << ": " << value.value;
+    EXPECT_EQ(value.value.substr(0, 6), value.stamp->host_id) << key;
+  }
+}
+
 TEST(KafkaTable, LoadsAnEmptyTableAtOnce) {
   const auto topic = test::unique_topic("cluster-table");
   auto table = open_table(topic, "host-a", 3);
