@@ -253,6 +253,15 @@ TEST(KafkaTable, SaysTheBrokersAreUnavailableWhenNoneAnswers) {
   EXPECT_LT(Clock::now() - started, 10s);
 }
 
+TEST(KafkaTable, SaysWhyTheBrokerRefusedToCreateTheTopic) {
+  auto options = options_for(test::unique_topic("cluster-table"), "host-a");
+  options.replication_factor = 3;  // the test cluster has one broker
+  auto table = KafkaTable::open(options);
+  ASSERT_FALSE(table.ok());
+  EXPECT_EQ(table.error().code, connector::ErrorCode::invalid_argument) << table.error().message;
+  EXPECT_NE(table.error().message.find("replication factor"), std::string::npos) << table.error().message;
+}
+
 TEST(KafkaTable, RefusesAnUnknownClientProperty) {
   auto options = options_for(test::unique_topic("cluster-table"), "host-a");
   options.client.properties.emplace_back("no.such.property", "1");

@@ -95,6 +95,13 @@ bool denied(rd_kafka_resp_err_t code) {
          code == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED;
 }
 
+// The broker refused what was asked of it (a topic's partitions, replication or configs).
+bool refused_request(rd_kafka_resp_err_t code) {
+  return code == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR || code == RD_KAFKA_RESP_ERR_INVALID_PARTITIONS ||
+         code == RD_KAFKA_RESP_ERR_INVALID_CONFIG || code == RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION ||
+         code == RD_KAFKA_RESP_ERR_POLICY_VIOLATION;
+}
+
 // Runs one admin request: `start` sends it on the queue given; returns its result event, or the
 // request's error (a timeout when the brokers did not answer).
 Result<EventPtr> admin_call(rd_kafka_t* client, rd_kafka_admin_op_t op, std::chrono::milliseconds timeout,
@@ -152,6 +159,7 @@ Error kafka_error(const std::string& what, rd_kafka_resp_err_t code, const std::
   if (!detail.empty() && detail != rd_kafka_err2str(code)) message += " (" + detail + ")";
   if (transient(code)) return make_error(ErrorCode::unavailable, message);
   if (denied(code)) return make_error(ErrorCode::permission_denied, message);
+  if (refused_request(code)) return make_error(ErrorCode::invalid_argument, message);
   return make_error(ErrorCode::internal, message);
 }
 

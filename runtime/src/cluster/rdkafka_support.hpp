@@ -51,7 +51,7 @@ bool transient(rd_kafka_resp_err_t code);
 
 // An Error for a librdkafka failure while doing `what`: unavailable when the brokers could not
 // be reached or did not answer in time, permission_denied when the cluster's principal lacks an
-// ACL, internal otherwise.
+// ACL, invalid_argument when the broker refused a topic's settings, internal otherwise.
 Error kafka_error(const std::string& what, rd_kafka_resp_err_t code, const std::string& detail = "");
 
 struct TopicSpec {

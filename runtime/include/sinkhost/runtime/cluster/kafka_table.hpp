@@ -52,7 +52,9 @@ class KafkaTable {
   KafkaTable& operator=(const KafkaTable&) = delete;
 
   // Writes `value` for `key` and returns once every in-sync replica acknowledged it (acks=all,
-  // idempotent producer): a later load on any host sees it, or a newer write of the key.
+  // idempotent producer): a later load on any host sees it, or a newer write of the key. After
+  // a fatal error of the idempotent producer (reported as internal, "Local: Fatal error"), every
+  // later write fails the same way: open the table again.
   Result<TablePosition> put(std::string_view key, std::string_view value);
   // Writes a tombstone for `key` (a null value), acknowledged like put.
   Result<TablePosition> erase(std::string_view key);
