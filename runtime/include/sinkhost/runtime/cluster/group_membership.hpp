@@ -73,7 +73,8 @@ class GroupMembership {
   GroupMembership(const GroupMembership&) = delete;
   GroupMembership& operator=(const GroupMembership&) = delete;
 
-  // The slots assigned to this host now.
+  // The slots assigned to this host now; a slot being revoked stays in it until the listener's
+  // revoked returned.
   std::set<int> slots() const;
   // The group generation of the last rebalance this host took part in (-1 before the first).
   std::int32_t generation() const;
@@ -90,7 +91,8 @@ class GroupMembership {
   friend struct Rebalance;
   GroupMembership(GroupMembershipOptions options, MembershipListener listener);
   void run();
-  // Records a rebalance's outcome for this host, then tells the listener.
+  // A rebalance's outcome for this host: added slots are recorded, then the listener hears of
+  // them; revoked ones are removed after the listener returned.
   void slots_added(std::vector<int> slots, std::int32_t generation, std::string member_id);
   void slots_revoked(std::vector<int> slots, std::int32_t generation, bool lost);
 
