@@ -317,6 +317,20 @@ TEST_F(KafkaGroupMembership, AHostPausedPastItsSessionLosesItsSlotsAndHearsSoWhe
   EXPECT_EQ(a->slots().size(), static_cast<std::size_t>(kSlots)) << "host-a keeps what it took over";
 }
 
+TEST_F(KafkaGroupMembership, WorksOverSaslWithTheClustersCredentials) {
+  auto env = test::kafka_env();
+  auto options = options_for("host-a");
+  options.client = KafkaClientConfig{env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"],
+                                     {{"security.protocol", "SASL_PLAINTEXT"},
+                                      {"sasl.mechanism", "SCRAM-SHA-256"},
+                                      {"sasl.username", env["KAFKA_SASL_USERNAME"]},
+                                      {"sasl.password", env["KAFKA_SASL_PASSWORD"]}}};
+  Recorder recorder;
+  auto a = GroupMembership::join(options, recorder.listener());
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_TRUE(wait_until([&] { return (*a)->slots().size() == kSlots; }, 20s));
+}
+
 TEST_F(KafkaGroupMembership, RefusesASlotCountOtherThanTheClustersAtOnce) {
   Recorder recorder;
   auto a = join("host-a", recorder);

@@ -262,6 +262,51 @@ TEST(KafkaTable, SaysWhyTheBrokerRefusedToCreateTheTopic) {
   EXPECT_NE(table.error().message.find("replication factor"), std::string::npos) << table.error().message;
 }
 
+// The cluster's client properties reach every client of a table (admin, producer, consumer).
+KafkaClientConfig sasl_client() {
+  auto env = test::kafka_env();
+  return KafkaClientConfig{env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"],
+                           {{"security.protocol", "SASL_PLAINTEXT"},
+                            {"sasl.mechanism", "SCRAM-SHA-512"},
+                            {"sasl.username", env["KAFKA_SASL_USERNAME"]},
+                            {"sasl.password", env["KAFKA_SASL_PASSWORD"]}}};
+}
+
+TEST(KafkaTable, WorksOverSaslWithTheClustersCredentials) {
+  auto options = options_for(test::unique_topic("cluster-table"), "host-a");
+  options.client = sasl_client();
+  auto writer = KafkaTable::open(options);
+  ASSERT_TRUE(writer.ok()) << writer.error().message;
+  ASSERT_TRUE((*writer)->put("k", "over SCRAM").ok());
+  auto reader = KafkaTable::open(options);
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  auto table = (*reader)->load();
+  ASSERT_TRUE(table.ok()) << table.error().message;
+  ASSERT_EQ(table->count("k"), 1U);
+  EXPECT_EQ(table->at("k").value, "over SCRAM");
+}
+
+TEST(KafkaTable, SaysTheClustersPrincipalMayNotUseATopic) {
+  auto options = options_for(test::unique_topic(test::kafka_env()["KAFKA_FORBIDDEN_TOPIC_PREFIX"] + "table"), "host-a");
+  options.client = sasl_client();
+  // The test broker lets everyone create topics (no ACL on the cluster), so the topic may be
+  // created; writing and reading it are denied.
+  auto table = KafkaTable::open(options);
+  if (!table.ok()) {
+    EXPECT_EQ(table.error().code, connector::ErrorCode::permission_denied) << table.error().message;
+    return;
+  }
+  const auto started = Clock::now();
+  auto put = (*table)->put("k", "v");
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().code, connector::ErrorCode::permission_denied) << put.error().message;
+  EXPECT_NE(put.error().message.find("uthoriz"), std::string::npos) << put.error().message;
+  auto load = (*table)->load();
+  ASSERT_FALSE(load.ok());
+  EXPECT_EQ(load.error().code, connector::ErrorCode::permission_denied) << load.error().message;
+  EXPECT_LT(Clock::now() - started, 5s) << "an authorization failure is not waited out";
+}
+
 TEST(KafkaTable, RefusesAnUnknownClientProperty) {
   auto options = options_for(test::unique_topic("cluster-table"), "host-a");
   options.client.properties.emplace_back("no.such.property", "1");

@@ -240,6 +240,9 @@ Result<int> partition_count(rd_kafka_t* client, const std::string& topic, std::c
       }
       last = metadata->topic_cnt == 1 ? metadata->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
     }
+    // A topic not known yet may appear; an authorization failure will not go away.
+    const bool may_appear = last == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || last == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    if (!may_appear && !transient(last)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return kafka_error("reading the metadata of topic '" + topic + "'", last);
