@@ -53,7 +53,8 @@ endif()
 # dpkg-shlibdeps), or one built from Debian 13's source into SINKHOST_DEPS_PREFIX (Debian 12,
 # whose 2.0.2 cannot log in with SCRAM to Kafka 4.x). The latter is carried privately in
 # /usr/lib/sinkhost, and the kafka-sink plugin's RUNPATH ($ORIGIN/.., relative, so any install
-# prefix works) finds it there. QuickJS is a static library on both releases: nothing to carry.
+# prefix works) and the daemon's ($ORIGIN/../lib/sinkhost) find it there. QuickJS is a static
+# library on both releases: nothing to carry.
 set(deb_private_rdkafka OFF)
 if(NOT RDKAFKA_LIBDIR IN_LIST CMAKE_C_IMPLICIT_LINK_DIRECTORIES)
   set(deb_private_rdkafka ON)
@@ -69,6 +70,8 @@ if(NOT RDKAFKA_LIBDIR IN_LIST CMAKE_C_IMPLICIT_LINK_DIRECTORIES)
         \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/lib/sinkhost/librdkafka.so.1\" COMMAND_ERROR_IS_FATAL ANY)
     endif()")
   set_target_properties(sinkhost_kafka_sink PROPERTIES INSTALL_RPATH "\$ORIGIN/.." INSTALL_RPATH_USE_LINK_PATH OFF)
+  # The daemon links it too (the runtime's cluster mode, runtime/src/cluster): /usr/bin/../lib/sinkhost.
+  set_target_properties(sinkhost PROPERTIES INSTALL_RPATH "\$ORIGIN/../lib/sinkhost" INSTALL_RPATH_USE_LINK_PATH OFF)
   message(STATUS "Debian package: librdkafka from ${RDKAFKA_LIBDIR} is carried in /usr/lib/sinkhost")
 endif()
 

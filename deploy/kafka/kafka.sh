@@ -723,6 +723,21 @@ cmd_create_topic() {
     || die "creating topic '$name' failed"
 }
 
+# Kafka's own description of a topic (partitions, leaders, and the configs set on it, e.g.
+# "Configs: cleanup.policy=compact"), for tests that check what sinkhost created.
+cmd_describe_topic() {
+  [ $# -eq 1 ] || die "usage: $PROG describe-topic NAME"
+  local bs
+  need java
+  resolve_state_dir
+  running_pid >/dev/null || die "no running broker in $STATE_DIR (run '$0 start')"
+  bs="$(env_value KAFKA_BOOTSTRAP)"
+  [ -n "$bs" ] || die "no KAFKA_BOOTSTRAP in $ENV_FILE"
+  set_version "$(env_value KAFKA_VERSION)"
+  run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bs" --describe --topic "$1" \
+    || die "describing topic '$1' failed"
+}
+
 usage() {
   cat >&2 <<EOF
 usage: $PROG COMMAND
@@ -733,6 +748,7 @@ usage: $PROG COMMAND
   env                            print <state dir>/kafka.env of the running broker
   create-topic NAME PARTITIONS [KEY=VALUE ...]
                                  create a topic (replication factor 1) with topic configs
+  describe-topic NAME            print Kafka's description of a topic (partitions, configs)
 State dir: \${KAFKA_STATE_DIR:-deploy/kafka/.state}. See README.md for ports and users.
 EOF
 }
@@ -746,6 +762,7 @@ case "$cmd" in
   status) cmd_status ;;
   env) cmd_env ;;
   create-topic) cmd_create_topic "$@" ;;
+  describe-topic) cmd_describe_topic "$@" ;;
   -h|--help|help) usage ;;
   *) usage; exit 2 ;;
 esac

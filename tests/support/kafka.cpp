@@ -111,6 +111,16 @@ void create_topic(const std::string& name, int partitions, const std::vector<std
   ASSERT_EQ(exit_code, 0) << "creating topic " << name << " failed:\n" << output;
 }
 
+std::string describe_topic(const std::string& name) {
+  auto env = kafka_env();
+  const std::string command = "KAFKA_STATE_DIR=" + env["KAFKA_STATE_DIR"] + " bash " + SINKHOST_SOURCE_DIR +
+                              "/deploy/kafka/kafka.sh describe-topic " + name;
+  int exit_code = -1;
+  auto output = run_command(command + " 2>&1", &exit_code);
+  EXPECT_EQ(exit_code, 0) << "describing topic " << name << " failed:\n" << output;
+  return output;
+}
+
 std::string kafka_file(const std::string& env_key) {
   auto env = kafka_env();
   std::ifstream in(env[env_key]);

@@ -64,6 +64,10 @@ std::string unique_topic(const std::string& prefix);
 // topic configs such as "max.message.bytes=1024".
 void create_topic(const std::string& name, int partitions, const std::vector<std::string>& configs = {});
 
+// Kafka's own description of a topic on the test broker (deploy/kafka/kafka.sh describe-topic:
+// "PartitionCount: 3 ... Configs: cleanup.policy=compact,..."); fails the test if it cannot.
+std::string describe_topic(const std::string& name);
+
 // The text of a file named in the Kafka env file (certificates and keys: KAFKA_CA_PEM, ...).
 std::string kafka_file(const std::string& env_key);
 

@@ -35,12 +35,12 @@ for rule in "${rules[@]}"; do
   done < <(grep -rn --include='*.cpp' --include='*.hpp' --include='*.h' '#[[:space:]]*include[[:space:]]*"sinkhost/' "$root/$folder" || true)
 done
 
-# The runtime's public headers name no SQLite or private runtime type: they include only system
-# headers and other public sinkhost headers.
+# The runtime's public headers name no SQLite, librdkafka or private runtime type: they include
+# only system headers and other public sinkhost headers.
 while IFS=: read -r file line text; do
-  echo "${file#"$root"/}:$line: a public runtime header includes a private or SQLite header: $text"
+  echo "${file#"$root"/}:$line: a public runtime header includes a private, SQLite or librdkafka header: $text"
   failures=$((failures + 1))
-done < <(grep -rnE '#[[:space:]]*include[[:space:]]*("[^s"][^"]*"|"s[^i][^"]*"|<sqlite3\.h>)' "$root/runtime/include" || true)
+done < <(grep -rnE '#[[:space:]]*include[[:space:]]*("[^s"][^"]*"|"s[^i][^"]*"|<sqlite3\.h>|<librdkafka/)' "$root/runtime/include" || true)
 
 if [ $failures -gt 0 ]; then
   echo "check_includes: $failures include(s) break the module rules (docs/architecture.md, \"Modules and their dependencies\")" >&2
