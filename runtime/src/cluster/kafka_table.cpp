@@ -71,12 +71,16 @@ Properties producer_properties(std::chrono::milliseconds timeout) {
 
 // assign() without subscribe() or commit: librdkafka needs some group.id for its consumer, but
 // this one never joins or commits, so the id is never used. read_committed: records of a
-// transaction that was aborted (a fenced writer's) are never read.
+// transaction that was aborted (a fenced writer's) are never read. fetch.wait.max.ms: the broker
+// answers a fetch at the end of a partition after this long at most, which bounds how late a
+// write reaches a reader (with the default 500 ms it took about 1 s, measured); 10 fetches a
+// second while idle are the price.
 Properties consumer_properties() {
   return {{"group.id", "sinkhost-table-reader"}, {"enable.auto.commit", "false"},
           {"enable.auto.offset.store", "false"}, {"enable.partition.eof", "true"},
           {"auto.offset.reset", "earliest"},     {"isolation.level", "read_committed"},
-          {"allow.auto.create.topics", "false"}, {"client.id", "sinkhost-cluster-table"}};
+          {"allow.auto.create.topics", "false"}, {"client.id", "sinkhost-cluster-table"},
+          {"fetch.wait.max.ms", "100"}};
 }
 
 RecordHeaders headers_of(const rd_kafka_message_t& message) {
@@ -211,6 +215,8 @@ KafkaTable::~KafkaTable() = default;
 
 const std::string& KafkaTable::topic() const { return options_.topic; }
 
+const WriterStamp& KafkaTable::writer() const { return options_.writer; }
+
 void KafkaTable::set_generation(std::int32_t generation) { generation_.store(generation, std::memory_order_relaxed); }
 
 Result<TablePosition> KafkaTable::put(std::string_view key, std::string_view value) { return write(key, &value); }
@@ -248,6 +254,13 @@ Result<TablePosition> KafkaTable::write(std::string_view key, const std::string_
 }
 
 Result<TableContents> KafkaTable::load() {
+  TableContents table;
+  auto loaded = load([&table](TableRecord record) { apply_record(table, std::move(record)); });
+  if (!loaded.ok()) return loaded.error();
+  return table;
+}
+
+Result<void> KafkaTable::load(const RecordVisitor& visit) {
   rd_kafka_t* consumer = clients_->consumer.get();
   const auto deadline = Clock::now() + options_.timeout;
   auto partitions = partition_count(consumer, options_.topic, options_.timeout);
@@ -255,55 +268,79 @@ Result<TableContents> KafkaTable::load() {
 
   // Where each partition ends now, and where reading starts.
   std::vector<std::int64_t> end(static_cast<std::size_t>(*partitions));
-  std::vector<std::int64_t> next(end.size());
+  next_.assign(end.size(), 0);
   PartitionListPtr assignment(rd_kafka_topic_partition_list_new(*partitions));
   for (std::int32_t partition = 0; partition < *partitions; ++partition) {
     std::int64_t low = 0;
     auto high = high_watermark(consumer, options_.topic, partition, deadline, low);
     if (!high.ok()) return high.error();
     end[static_cast<std::size_t>(partition)] = *high;
-    next[static_cast<std::size_t>(partition)] = low;
+    next_[static_cast<std::size_t>(partition)] = low;
     rd_kafka_topic_partition_list_add(assignment.get(), options_.topic.c_str(), partition)->offset =
         RD_KAFKA_OFFSET_BEGINNING;
   }
   if (auto code = rd_kafka_assign(consumer, assignment.get())) {
     return kafka_error("reading table topic '" + options_.topic + "'", code);
   }
+  return read_until(end, visit);
+}
 
+Result<void> KafkaTable::read_to_end(const RecordVisitor& visit) {
+  if (next_.empty()) {
+    return make_error(ErrorCode::failed_precondition,
+                      "table topic '" + options_.topic + "' was not loaded: load it before reading on");
+  }
+  rd_kafka_t* consumer = clients_->consumer.get();
+  const auto deadline = Clock::now() + options_.timeout;
+  std::vector<std::int64_t> end(next_.size());
+  for (std::size_t partition = 0; partition < end.size(); ++partition) {
+    std::int64_t low = 0;
+    auto high = high_watermark(consumer, options_.topic, static_cast<std::int32_t>(partition), deadline, low);
+    if (!high.ok()) return high.error();
+    end[partition] = *high;
+  }
+  return read_until(end, visit);
+}
+
+Result<void> KafkaTable::read_until(const std::vector<std::int64_t>& end, const RecordVisitor& visit) {
+  rd_kafka_t* consumer = clients_->consumer.get();
+  const auto deadline = Clock::now() + options_.timeout;
   const auto reached_end = [&] {
     for (std::size_t i = 0; i < end.size(); ++i) {
-      if (next[i] < end[i]) return false;
+      if (next_[i] < end[i]) return false;
     }
     return true;
   };
-  TableContents table;
+  const auto last = static_cast<std::int32_t>(next_.size()) - 1;
   while (!reached_end()) {
     if (Clock::now() >= deadline) {
-      return make_error(ErrorCode::unavailable, "loading table topic '" + options_.topic +
+      return make_error(ErrorCode::unavailable, "reading table topic '" + options_.topic +
                                                     "': not read to its end in " +
                                                     std::to_string(options_.timeout.count()) + " ms");
     }
     MessagePtr message(rd_kafka_consumer_poll(consumer, 100));
     if (!message) continue;
-    auto& slot = next[static_cast<std::size_t>(std::clamp(message->partition, 0, *partitions - 1))];
+    // A compacted partition has gaps: its end-of-partition event says where reading stands.
+    auto& next = next_[static_cast<std::size_t>(std::clamp(message->partition, 0, last))];
     if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      slot = std::max(slot, message->offset);
+      next = std::max(next, message->offset);
       continue;
     }
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (unreadable(message->err)) return kafka_error("loading table topic '" + options_.topic + "'", message->err);
+      if (unreadable(message->err)) return kafka_error("reading table topic '" + options_.topic + "'", message->err);
       continue;  // transient: librdkafka retries
     }
-    slot = std::max(slot, message->offset + 1);
-    if (auto record = table_record(*message, options_.topic)) apply_record(table, std::move(*record));
+    next = std::max(next, message->offset + 1);
+    if (auto record = table_record(*message, options_.topic)) visit(std::move(*record));
   }
-  return table;
+  return {};
 }
 
 Result<std::vector<TableRecord>> KafkaTable::poll(std::chrono::milliseconds timeout) {
   rd_kafka_t* consumer = clients_->consumer.get();
   std::vector<TableRecord> records;
   const auto deadline = Clock::now() + timeout;
+  const auto last = static_cast<std::int32_t>(next_.size()) - 1;
   while (records.size() < kPollBatch) {
     // Wait for the first record until the deadline; after it, take only what is already there.
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -314,6 +351,10 @@ Result<std::vector<TableRecord>> KafkaTable::poll(std::chrono::milliseconds time
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (unreadable(message->err)) return kafka_error("reading table topic '" + options_.topic + "'", message->err);
       continue;
+    }
+    if (last >= 0) {
+      auto& next = next_[static_cast<std::size_t>(std::clamp(message->partition, 0, last))];
+      next = std::max(next, message->offset + 1);
     }
     if (auto record = table_record(*message, options_.topic)) records.push_back(std::move(*record));
   }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -65,21 +66,36 @@ class KafkaTable {
   // and returns the last value of each key (tombstones remove keys). Afterwards poll delivers
   // the records written after what load read.
   Result<TableContents> load();
+  // As load, but hands every record read to `visit` in its partition's order instead of keeping
+  // the last value of each key, for readers that fold records by rules of their own.
+  using RecordVisitor = std::function<void(TableRecord)>;
+  Result<void> load(const RecordVisitor& visit);
   // The records written since the last load or poll (this table's own writes included), in
   // each partition's order; waits up to `timeout` for the first. Call load first: before it,
   // nothing is read. Apply them with apply_record to keep a loaded table current.
   Result<std::vector<TableRecord>> poll(std::chrono::milliseconds timeout);
+  // Hands `visit` the records written since the last load, poll or read_to_end, up to each
+  // partition's high watermark at the time of the call: afterwards, every write that was
+  // acknowledged before the call was seen (one request to the brokers for the watermarks).
+  // Fails with unavailable when the end is not reached within the table's timeout.
+  Result<void> read_to_end(const RecordVisitor& visit);
 
   const std::string& topic() const;
+  // The stamp the table was opened with (its generation may have changed since).
+  const WriterStamp& writer() const;
 
  private:
   struct Clients;
   KafkaTable(KafkaTableOptions options, std::unique_ptr<Clients> clients);
   Result<TablePosition> write(std::string_view key, const std::string_view* value);
+  // Reads until every partition's next offset reached `end`, handing records to `visit`.
+  Result<void> read_until(const std::vector<std::int64_t>& end, const RecordVisitor& visit);
 
   KafkaTableOptions options_;
   std::atomic<std::int32_t> generation_;
   std::unique_ptr<Clients> clients_;
+  // The offset of the next record to read in each partition (load, poll and read_to_end move it).
+  std::vector<std::int64_t> next_;
 };
 
 }  // namespace sinkhost::runtime::cluster
