@@ -302,7 +302,7 @@ deliver() {
   cpu_ticks "$DPID"
   machine_ticks
   sample_status "$DPID"
-  RUN_BUSY="$(awk -v b="$((MT_BUSY - busy0))" -v a="$((MT_ALL - all0))" -v c="$(nproc)" 'BEGIN { printf "%.2f", a > 0 ? c * b / a : 0 }')"
+  RUN_BUSY="$(awk -v b="$((MT_BUSY - busy0))" -v a="$((MT_ALL - all0))" -v c="$(nproc)" 'BEGIN { printf "%.2f", (a > 0 ? c * b / a : 0) }')"
   RUN_S="$(awk -v a="$t0" -v b="$NOW_US" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')"
   RUN_CPU_S="$(awk -v a="$cpu0" -v b="$CPU_TICKS" -v t="$TICKS" 'BEGIN { printf "%.2f", (b - a) / t }')"
   for id in "${ids[@]}"; do curl_json POST "/connectors/$id/stop"; done
