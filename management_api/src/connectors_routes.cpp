@@ -118,6 +118,8 @@ json view_to_json(const runtime::ConnectorView& view, SettingsForms forms, const
       {"updateTime", connector::format_rfc3339(d.update_time_ms)},
   };
   if (d.checkpoint) item["position"] = d.checkpoint->commit;
+  // In a cluster: the host that runs it (docs/cluster.md).
+  if (!view.owner.empty()) item["host"] = view.owner;
   if (d.error) item["errorDetails"] = {{"code", d.error->code}, {"message", d.error->message}};
   if (view.metrics && view.metrics->records_dead_lettered.load(std::memory_order_relaxed) > 0) {
     item["deadLetteredRecords"] = view.metrics->records_dead_lettered.load(std::memory_order_relaxed);

@@ -3,6 +3,7 @@
 // of --auth basic; `sinkhost token generate/rotate` the data protection token; `sinkhost config
 // check` prints the effective configuration (flags, SINKHOST_* environment, --config file).
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "sinkhost/management_api/auth.hpp"
 #include "sinkhost/management_api/grpc_server.hpp"
 #include "sinkhost/management_api/server.hpp"
+#include "sinkhost/runtime/cluster/cluster_host.hpp"
 #include "sinkhost/runtime/connector_service.hpp"
 #include "sinkhost/runtime/embedded_log/event_log.hpp"
 #include "sinkhost/runtime/kurrentdb_source/kurrentdb_source.hpp"
@@ -243,6 +245,47 @@ connector::Result<std::unique_ptr<runtime::EventSource>> open_source(
   return source;
 }
 
+// The cluster this host joins (--cluster ...), or nullopt on a single host.
+connector::Result<std::optional<runtime::cluster::ClusterHostOptions>> cluster_options(const Options& o,
+                                                                                       std::uint16_t http_port) {
+  if (o.cluster.empty()) {
+    if (!o.cluster_group.empty()) {
+      return connector::make_error(connector::ErrorCode::invalid_argument, "--cluster-group needs --cluster");
+    }
+    return std::optional<runtime::cluster::ClusterHostOptions>();
+  }
+  constexpr std::string_view kScheme = "kafka://";
+  if (!o.cluster.starts_with(kScheme) || o.cluster.size() == kScheme.size()) {
+    return connector::make_error(connector::ErrorCode::invalid_argument,
+                                 "--cluster must be kafka://HOST:PORT[,HOST:PORT...], not '" + o.cluster + "'");
+  }
+  if (o.cluster_group.empty()) {
+    return connector::make_error(connector::ErrorCode::invalid_argument, "--cluster needs --cluster-group NAME");
+  }
+  runtime::cluster::ClusterHostOptions options;
+  options.client.bootstrap_servers = o.cluster.substr(kScheme.size());
+  for (const auto& option : o.cluster_kafka_options) {
+    const auto equals = option.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return connector::make_error(connector::ErrorCode::invalid_argument,
+                                   "--cluster-kafka-option must be KEY=VALUE, not '" + option + "'");
+    }
+    auto value = option.substr(equals + 1);
+    if (option.find("password") < equals) runtime::SecretRedactor::global().add("--cluster-kafka-option", value);
+    options.client.properties.emplace_back(option.substr(0, equals), std::move(value));
+  }
+  options.group = o.cluster_group;
+  options.host_id = o.cluster_host_id;
+  if (options.host_id.empty()) {
+    char name[256] = {};
+    ::gethostname(name, sizeof name - 1);
+    options.host_id = std::string(name) + ":" + std::to_string(http_port);
+  }
+  options.slots = o.cluster_slots;
+  options.session_timeout = std::chrono::milliseconds(o.cluster_session_timeout_ms);
+  return std::optional(std::move(options));
+}
+
 int serve(const Options& o, const std::optional<runtime::KurrentDbConnection>& source_store,
           const runtime::PluginRegistry& plugins, std::optional<runtime::SecretBytes> token,
           std::shared_ptr<management_api::Authenticator> authenticator, const Listeners& listeners) {
@@ -255,7 +298,19 @@ int serve(const Options& o, const std::optional<runtime::KurrentDbConnection>& s
   if (!store.ok()) return fail(store.error().message);
   // A wrong token stops the start here, instead of a host running with settings it cannot
   // decrypt. The token itself is wiped once the key is derived.
-  auto secrets = runtime::open_data_protection(**store, token ? &*token : nullptr);
+  auto cluster_wanted = cluster_options(o, listeners.port);
+  if (!cluster_wanted.ok()) return fail(cluster_wanted.error().message);
+  std::unique_ptr<runtime::cluster::ClusterHost> cluster;
+  runtime::DefinitionStore* definitions = store->get();
+  if (*cluster_wanted) {
+    auto opened = runtime::cluster::ClusterHost::open(**cluster_wanted);
+    if (!opened.ok()) return fail("cannot reach cluster '" + o.cluster_group + "': " + opened.error().message);
+    cluster = std::move(*opened);
+    definitions = &cluster->store();
+  }
+  // In a cluster, the cluster's key (the same on every host); otherwise the data directory's.
+  auto secrets = cluster ? cluster->open_data_protection(token ? &*token : nullptr)
+                         : runtime::open_data_protection(**store, token ? &*token : nullptr);
   token.reset();
   if (!secrets.ok()) return fail("refusing to start: " + secrets.error().message);
   if (!*secrets) {
@@ -266,9 +321,9 @@ int serve(const Options& o, const std::optional<runtime::KurrentDbConnection>& s
   if (!source.ok()) return fail(source.error().message);
   std::optional<runtime::ConnectorService> service;
   if (*source) {
-    service.emplace(**source, **store, plugins, *secrets);
+    service.emplace(**source, *definitions, plugins, *secrets);
   } else {
-    service.emplace(**log, **store, plugins, *secrets);
+    service.emplace(**log, *definitions, plugins, *secrets);
   }
   auto& connectors = *service;
   management_api::Api api(**log, connectors, o.api);
@@ -284,7 +339,13 @@ int serve(const Options& o, const std::optional<runtime::KurrentDbConnection>& s
   if (auto listening = server.listen(); !listening.ok()) return fail(listening.error().message);
   auto grpc = start_grpc(o, **log, authenticator, listeners);
   if (!grpc.ok()) return fail(grpc.error().message);
+  if (cluster) connectors.join_cluster(cluster->membership());
   if (auto restored = connectors.restore(); !restored.ok()) return fail(restored.error().message);
+  if (cluster) {
+    if (auto joined = cluster->join(connectors); !joined.ok()) {
+      return fail("cannot join cluster '" + o.cluster_group + "': " + joined.error().message);
+    }
+  }
 
   spdlog::info("sinkhost {} listening on {}://{}:{} (data directory {}, --auth {})", SINKHOST_VERSION,
                server.https() ? "https" : "http", host.find(':') != std::string::npos ? "[" + host + "]" : host,
@@ -294,6 +355,8 @@ int serve(const Options& o, const std::optional<runtime::KurrentDbConnection>& s
   server.run();
   notify_service_manager("STOPPING=1");
   if (grpc.value()) grpc.value()->stop();
+  // Leaving the group hands this host's connectors to the others at once.
+  if (cluster) cluster->close();
   connectors.shutdown();
   spdlog::info("sinkhost stopped");
   return 0;
@@ -330,6 +393,11 @@ int main(int argc, char** argv) {
   if (!token.ok()) return fail(token.error().message);
   auto source_store = source_connection(options);
   if (!source_store.ok()) return fail(source_store.error().message);
+  if (!options.cluster.empty() && !*source_store) {
+    return fail(
+        "--cluster needs an external event store (--source kurrentdb://...): every host of a cluster must "
+        "read the same events, and each host's embedded log is its own");
+  }
   if (*source_store) {
     // The gRPC face serves the embedded log, which such a host does not read.
     if (options.grpc_listen_given && options.grpc_listen != "none") {

@@ -84,6 +84,29 @@ void add_daemon_options(CLI::App& app, Options& o) {
   app.add_option("--data-protection-token-file", o.token_file,
                  "File holding the data protection token that encrypts secret connector settings (default: the "
                  "environment variable SINKHOST_DATA_PROTECTION_TOKEN; see `sinkhost token generate`)");
+  app.add_option("--cluster", o.cluster,
+                 "kafka://HOST:PORT[,HOST:PORT...]: run as one host of a cluster that shares its connectors, "
+                 "coordinated through this Kafka cluster; needs --cluster-group and an external --source "
+                 "(docs/cluster.md)");
+  app.add_option("--cluster-group", o.cluster_group,
+                 "The cluster's name: its hosts' consumer group, and the prefix of its topics (sinkhost-NAME-*)");
+  app.add_option("--cluster-host-id", o.cluster_host_id,
+                 "This host's name in the cluster, shown as the host of its connectors (default: the machine's "
+                 "host name and the --listen port, HOSTNAME:PORT)");
+  app.add_option("--cluster-slots", o.cluster_slots,
+                 "Partitions of the assignment topic, each a slot of connectors; fixed when the cluster's first "
+                 "host creates it")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  app.add_option("--cluster-session-timeout-ms", o.cluster_session_timeout_ms,
+                 "A host that stops answering loses its connectors to the others after this long (the broker's "
+                 "group.min.session.timeout.ms bounds it, 6000 by default)")
+      ->check(CLI::Range(1000, 300000))
+      ->capture_default_str();
+  app.add_option("--cluster-kafka-option", o.cluster_kafka_options,
+                 "KEY=VALUE: a librdkafka property of the cluster's Kafka clients (security.protocol, sasl.*, "
+                 "ssl.*); repeat for each")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_flag("--settings-reference", o.print_settings_reference,
                "Print the settings reference of every loaded plugin (Markdown) and exit");
   app.add_flag("--version", o.print_version,

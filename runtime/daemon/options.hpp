@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -40,6 +41,13 @@ struct Options {
   std::size_t max_connections = 1000;
   unsigned request_timeout_seconds = 30;
   std::string token_file;
+  // Cluster mode (docs/cluster.md): empty, or kafka://HOST:PORT[,HOST:PORT...].
+  std::string cluster;
+  std::string cluster_group;
+  std::string cluster_host_id;  // default: the machine's host name and the --listen port
+  int cluster_slots = 64;
+  int cluster_session_timeout_ms = 6000;
+  std::vector<std::string> cluster_kafka_options;  // KEY=VALUE librdkafka properties (security)
   bool print_settings_reference = false;
   bool print_version = false;
 };

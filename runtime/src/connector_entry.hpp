@@ -35,6 +35,9 @@ struct ConnectorService::Entry {
   AutoRestartSettings auto_restart;
   std::int64_t failures_in_a_row = 0;
   std::uint64_t restart_ticket = 0;
+  // Guarded by `mutex`: whether the connector runs on this host (always on a single host; in a
+  // cluster, from adopt to release).
+  bool placed_here = true;
 
   ConnectorView snapshot() const {
     std::lock_guard lock(mutex);

@@ -34,11 +34,14 @@ Result<void> ConnectorService::start(const std::string& id, std::optional<LogPos
 ConnectorWorker::Hooks ConnectorService::worker_hooks(const std::shared_ptr<Entry>& entry, const std::string& id) {
   return {
       .on_state =
-          [entry](ConnectorState state) {
-            std::lock_guard lock(entry->mutex);
-            entry->view.state = state;
-            entry->view.state_update_time_ms = now_ms();
-            entry->state_changed.notify_all();
+          [entry, this](ConnectorState state) {
+            {
+              std::lock_guard lock(entry->mutex);
+              entry->view.state = state;
+              entry->view.state_update_time_ms = now_ms();
+              entry->state_changed.notify_all();
+            }
+            report_state(*entry);
           },
       .on_stopped = [entry, this, id](std::optional<Error> error) { run_ended(*entry, id, std::move(error)); },
   };
@@ -73,6 +76,7 @@ void ConnectorService::run_ended(Entry& entry, const std::string& id, std::optio
     entry.view.state_update_time_ms = now_ms();
     entry.state_changed.notify_all();
   }
+  report_state(entry);
   if (restart_in) {
     spdlog::warn("[{}] restarting by itself in {} ms (autoRestart)", id, restart_in->count());
     restarts_->schedule(id, ticket, std::chrono::steady_clock::now() + *restart_in);
@@ -131,8 +135,20 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
     }
     definition = entry->view.definition;
   }
+  bool placed_here = false;
+  {
+    std::lock_guard lock(entry->mutex);
+    placed_here = entry->placed_here;
+  }
   // A previous run ended on its own (it failed): its thread has finished or is finishing.
   if (entry->worker) entry->worker.reset();
+  if (!placed_here) {
+    if (from) {
+      const auto checkpoint = checkpoint_before(*from);
+      if (auto saved = store_.save_checkpoint(definition.id, checkpoint); !saved.ok()) return saved;
+    }
+    return request_run_elsewhere(entry);
+  }
 
   // Decrypted as late as possible, and only into the settings the worker takes over.
   auto run = settings_->for_run(definition);
@@ -143,7 +159,7 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
   entry->metrics->forget_checkpoint();  // from here on the definition holds it, until the new run saves one
   if (from) {
     checkpoint = checkpoint_before(*from);
-    if (auto saved = store_.save_checkpoint(definition.id, checkpoint); !saved.ok()) return saved;
+    if (auto saved = store_.save_checkpoint(definition.id, *checkpoint); !saved.ok()) return saved;
   }
   // Without a checkpoint: from the first event, or after the newest one the source knows now;
   // an external store not reached yet tells it when the subscription first reaches it (and pins
@@ -176,6 +192,7 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
     entry->view.state = ConnectorState::activating;
     entry->view.state_update_time_ms = now_ms();
   }
+  report_state(*entry);
 
   auto hooks = worker_hooks(entry, definition.id);
   ConnectorWorker::Options options{

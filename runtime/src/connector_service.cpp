@@ -32,17 +32,7 @@ std::optional<connector::FieldViolation> check_name(const std::string& name) {
 
 }  // namespace
 
-const char* to_string(ConnectorState state) {
-  switch (state) {
-    case ConnectorState::activating: return "CONNECTOR_STATE_ACTIVATING";
-    case ConnectorState::running: return "CONNECTOR_STATE_RUNNING";
-    case ConnectorState::deactivating: return "CONNECTOR_STATE_DEACTIVATING";
-    case ConnectorState::stopped: return "CONNECTOR_STATE_STOPPED";
-  }
-  return "CONNECTOR_STATE_UNKNOWN";
-}
-
-ConnectorService::ConnectorService(EventSource& source, StateStore& store, const PluginRegistry& plugins,
+ConnectorService::ConnectorService(EventSource& source, DefinitionStore& store, const PluginRegistry& plugins,
                                    std::shared_ptr<const SecretBox> secrets)
     : source_(source),
       store_(store),
@@ -51,7 +41,7 @@ ConnectorService::ConnectorService(EventSource& source, StateStore& store, const
       restarts_(std::make_unique<RestartScheduler>(
           [this](const std::string& id, std::uint64_t ticket) { restart_due(id, ticket); })) {}
 
-ConnectorService::ConnectorService(EventLog& log, StateStore& store, const PluginRegistry& plugins,
+ConnectorService::ConnectorService(EventLog& log, DefinitionStore& store, const PluginRegistry& plugins,
                                    std::shared_ptr<const SecretBox> secrets)
     : owned_source_(std::make_unique<EmbeddedLogSource>(log)),
       source_(*owned_source_),
@@ -108,6 +98,7 @@ Result<void> ConnectorService::restore() {
   }
   for (auto& definition : *definitions) {
     auto entry = std::make_shared<Entry>();
+    entry->placed_here = !cluster_;
     entry->view.definition = std::move(definition);
     entry->view.state_update_time_ms = now_ms();
     std::lock_guard lock(map_mutex_);
@@ -115,6 +106,7 @@ Result<void> ConnectorService::restore() {
   }
   for (auto& [id, entry] : entries_) {
     if (!entry->view.definition.run_requested || entry->view.definition.delete_time_ms) continue;
+    if (!entry->placed_here) continue;  // a cluster's: its host runs it
     if (auto started = start_locked(entry, std::nullopt); !started.ok()) {
       spdlog::error("[{}] could not be started again: {}", id, started.error().message);
     }
@@ -171,6 +163,7 @@ Result<void> ConnectorService::create(const std::string& id, const std::optional
 
   // A deleted id may be used again: the new connector starts from scratch.
   auto entry = std::make_shared<Entry>();
+  entry->placed_here = !cluster_;  // in a cluster, the host of its slot adopts it
   auto& d = entry->view.definition;
   d.id = id;
   d.name = name.value_or(id);

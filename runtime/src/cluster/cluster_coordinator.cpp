@@ -15,7 +15,10 @@ namespace {
 // After a failed read of the connectors table, the thread waits this long before the next.
 constexpr std::chrono::milliseconds kRetryPause{1000};
 
+bool is_connector(std::string_view key) { return !key.starts_with('$'); }
+
 void apply_config(ConnectorConfigs& configs, const TableRecord& record) {
+  if (!is_connector(record.key)) return;
   if (record.value) {
     configs.insert_or_assign(record.key, *record.value);
   } else {
@@ -33,7 +36,9 @@ Result<std::unique_ptr<ClusterCoordinator>> ClusterCoordinator::start(ClusterCoo
   coordinator->table_ = std::move(*table);
   auto loaded = coordinator->table_->load();
   if (!loaded.ok()) return loaded.error();
-  for (auto& [id, value] : *loaded) coordinator->configs_.emplace(id, std::move(value.value));
+  for (auto& [id, value] : *loaded) {
+    if (is_connector(id)) coordinator->configs_.emplace(id, std::move(value.value));
+  }
 
   ClusterCoordinator* self = coordinator.get();
   MembershipListener membership_listener{[self](const SlotChange& change) { self->slots_assigned(change); },
@@ -82,13 +87,25 @@ void ClusterCoordinator::follow_table() {
     if (records->empty()) continue;
     std::lock_guard lock(mutex_);
     for (const auto& record : *records) apply_config(configs_, record);
+    if (listener_.changed) {
+      // The owner applies a changed configuration itself: what runs is marked current.
+      for (auto& [id, config] : running_) {
+        if (auto found = configs_.find(id); found != configs_.end()) config = found->second;
+      }
+    }
     reconcile();
+    if (listener_.changed) {
+      for (const auto& record : *records) {
+        if (is_connector(record.key)) listener_.changed(record.key, record.value);
+      }
+    }
   }
 }
 
 void ClusterCoordinator::slots_assigned(const SlotChange& change) {
   table_->set_generation(change.generation);
   std::lock_guard lock(mutex_);
+  if (listener_.assigned) listener_.assigned(change);
   slots_.insert(change.slots.begin(), change.slots.end());
   reconcile();
 }
@@ -115,6 +132,11 @@ void ClusterCoordinator::stop_connector(const std::string& id) {
   spdlog::info("[cluster] {} stops connector {}", options_.membership.host_id, id);
   if (listener_.stop) listener_.stop(id);
   running_.erase(id);
+}
+
+ConnectorConfigs ClusterCoordinator::configs() const {
+  std::lock_guard lock(mutex_);
+  return configs_;
 }
 
 ConnectorConfigs ClusterCoordinator::running() const {

@@ -140,18 +140,34 @@ Result<void> check_compacted(rd_kafka_t* client, const std::string& topic, std::
   return {};
 }
 
-// The partition's high watermark (and its first offset in `low`). A partition of a topic just
-// created has no leader for a moment: transient errors are retried until `deadline`.
-Result<std::int64_t> high_watermark(rd_kafka_t* consumer, const std::string& topic, std::int32_t partition,
-                                    Clock::time_point deadline, std::int64_t& low) {
+// Every partition's first offset (`which` = RD_KAFKA_OFFSET_BEGINNING) or high watermark
+// (RD_KAFKA_OFFSET_END), asked in one ListOffsets request per broker rather than one per
+// partition. A partition of a topic just created has no leader for a moment: transient errors
+// are retried until `deadline`.
+Result<std::vector<std::int64_t>> partition_offsets(rd_kafka_t* consumer, const std::string& topic,
+                                                    std::size_t partitions, std::int64_t which,
+                                                    Clock::time_point deadline) {
   for (;;) {
+    PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions)));
+    for (std::size_t partition = 0; partition < partitions; ++partition) {
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), static_cast<std::int32_t>(partition))->offset =
+          which;
+    }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    std::int64_t high = 0;
-    auto code = rd_kafka_query_watermark_offsets(consumer, topic.c_str(), partition, &low, &high,
-                                                 static_cast<int>(std::max<long long>(left.count(), 1)));
-    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) return high;
+    auto code =
+        rd_kafka_offsets_for_times(consumer, list.get(), static_cast<int>(std::max<long long>(left.count(), 1)));
+    std::vector<std::int64_t> offsets(partitions, 0);
+    for (int i = 0; code == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; ++i) {
+      const auto& element = list->elems[i];
+      if (element.err) {
+        code = element.err;
+      } else {
+        offsets.at(static_cast<std::size_t>(element.partition)) = element.offset;
+      }
+    }
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) return offsets;
     if (!transient(code) || Clock::now() >= deadline) {
-      return kafka_error("reading the end of table topic '" + topic + "' partition " + std::to_string(partition), code);
+      return kafka_error("reading the offsets of table topic '" + topic + "'", code);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -278,13 +294,14 @@ Result<void> KafkaTable::load(const RecordVisitor& visit) {
   // Where each partition ends now, and where reading starts.
   std::vector<std::int64_t> end(static_cast<std::size_t>(*partitions));
   next_.assign(end.size(), 0);
+  auto low = partition_offsets(consumer, options_.topic, end.size(), RD_KAFKA_OFFSET_BEGINNING, deadline);
+  if (!low.ok()) return low.error();
+  auto high = partition_offsets(consumer, options_.topic, end.size(), RD_KAFKA_OFFSET_END, deadline);
+  if (!high.ok()) return high.error();
+  end = std::move(*high);
+  next_ = std::move(*low);
   PartitionListPtr assignment(rd_kafka_topic_partition_list_new(*partitions));
   for (std::int32_t partition = 0; partition < *partitions; ++partition) {
-    std::int64_t low = 0;
-    auto high = high_watermark(consumer, options_.topic, partition, deadline, low);
-    if (!high.ok()) return high.error();
-    end[static_cast<std::size_t>(partition)] = *high;
-    next_[static_cast<std::size_t>(partition)] = low;
     rd_kafka_topic_partition_list_add(assignment.get(), options_.topic.c_str(), partition)->offset =
         RD_KAFKA_OFFSET_BEGINNING;
   }
@@ -301,14 +318,9 @@ Result<void> KafkaTable::read_to_end(const RecordVisitor& visit) {
   }
   rd_kafka_t* consumer = clients_->consumer.get();
   const auto deadline = Clock::now() + options_.timeout;
-  std::vector<std::int64_t> end(next_.size());
-  for (std::size_t partition = 0; partition < end.size(); ++partition) {
-    std::int64_t low = 0;
-    auto high = high_watermark(consumer, options_.topic, static_cast<std::int32_t>(partition), deadline, low);
-    if (!high.ok()) return high.error();
-    end[partition] = *high;
-  }
-  return read_until(end, visit);
+  auto end = partition_offsets(consumer, options_.topic, next_.size(), RD_KAFKA_OFFSET_END, deadline);
+  if (!end.ok()) return end.error();
+  return read_until(*end, visit);
 }
 
 Result<void> KafkaTable::read_until(const std::vector<std::int64_t>& end, const RecordVisitor& visit) {

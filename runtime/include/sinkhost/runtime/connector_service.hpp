@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,7 +17,7 @@
 #include "sinkhost/runtime/plugin_registry.hpp"
 #include "sinkhost/runtime/secrets/redaction.hpp"
 #include "sinkhost/runtime/secrets/secret_box.hpp"
-#include "sinkhost/runtime/state_store.hpp"
+#include "sinkhost/runtime/definition_store.hpp"
 
 namespace sinkhost::runtime {
 
@@ -40,6 +41,9 @@ struct ConnectorView {
   std::shared_ptr<const ConnectorMetrics> metrics;
   // A STOPPED connector whose run failed (errorDetails says why) and that restarts by itself.
   std::optional<PendingRestart> restart;
+  // In a cluster: the host that runs the connector (empty until one reported it); on a single
+  // host: empty.
+  std::string owner;
 
   // The transient problem the sink keeps retrying through (a broker down), while it lasts. Only
   // a RUNNING connector has one: a condition a sink reports while it is still being opened
@@ -68,8 +72,6 @@ struct ConnectorView {
     return ConnectorMetrics::Condition{connector::code_name(health.last_error->code), health.last_error->message};
   }
 };
-
-const char* to_string(ConnectorState state);  // "CONNECTOR_STATE_RUNNING", ...
 
 struct ListQuery {
   std::vector<ConnectorState> states;            // empty: any
@@ -105,10 +107,10 @@ struct ListResult {
 class ConnectorService {
  public:
   // Connectors read `source` and save their checkpoints in `store`.
-  ConnectorService(EventSource& source, StateStore& store, const PluginRegistry& plugins,
+  ConnectorService(EventSource& source, DefinitionStore& store, const PluginRegistry& plugins,
                    std::shared_ptr<const SecretBox> secrets = nullptr);
   // The same on the embedded log (an EmbeddedLogSource the service owns).
-  ConnectorService(EventLog& log, StateStore& store, const PluginRegistry& plugins,
+  ConnectorService(EventLog& log, DefinitionStore& store, const PluginRegistry& plugins,
                    std::shared_ptr<const SecretBox> secrets = nullptr);
   ~ConnectorService();
 
@@ -152,6 +154,37 @@ class ConnectorService {
   // running run again at the next start of the host.
   void shutdown();
 
+  // ---- Cluster mode (docs/architecture.md, "Cluster mode") ----
+  // Every host keeps a copy of every connector's definition and runs those placed on it.
+  // Commands work on any host: they change the definition in the store (the cluster's tables),
+  // and the host the connector is placed on runs it as the definition says.
+  struct ClusterMembership {
+    std::string host_id;
+    // A connector placed here changed state (from a worker's or a command's thread): the
+    // view to publish.
+    std::function<void(const ConnectorView& view)> state_changed;
+  };
+  // Before restore(): from here on a connector runs here only once adopted.
+  void join_cluster(ClusterMembership membership);
+  // A definition the store holds now (any host's write): updates this host's copy. When the
+  // connector is placed here, it starts when the user asked it to run and stopped (from
+  // definition.checkpoint), and stops when they asked it to stop.
+  void replicate(const ConnectorDefinition& definition);
+  // The connector is placed on this host now (its slot was assigned here): as replicate, from
+  // definition.checkpoint, and its state is published from now on.
+  void adopt(const ConnectorDefinition& definition);
+  // The connector is no longer placed here: its run stops (the run the user asked for stays).
+  void release(const std::string& id);
+  // What the host a connector is placed on reports of its run (ignored when it is placed here).
+  struct ReplicaStatus {
+    std::string owner;
+    ConnectorState state = ConnectorState::stopped;
+    std::int64_t state_update_time_ms = 0;
+    std::optional<ErrorDetails> error;
+    std::optional<SourcePosition> checkpoint;
+  };
+  void show_status(const std::string& id, const ReplicaStatus& status);
+
  private:
   struct Entry;
   std::shared_ptr<Entry> find(const std::string& id) const;  // deleted ones included
@@ -164,10 +197,17 @@ class ConnectorService {
   // From the restart scheduler's thread.
   void restart_due(const std::string& id, std::uint64_t ticket);
   Result<void> require_stopped(const std::shared_ptr<Entry>& entry, const char* command) const;
+  // Cluster mode (connector_replicas.cpp); the commands mutex is held.
+  std::shared_ptr<Entry> replica_entry(const ConnectorDefinition& definition);
+  void follow_run_requested(const std::shared_ptr<Entry>& entry, std::optional<SourcePosition> checkpoint);
+  // Hands a connector's view to the cluster when it is placed here (no lock of it held).
+  void report_state(const Entry& entry);
+  // A start of a connector placed on another host: only the run the user asked for is stored.
+  Result<void> request_run_elsewhere(const std::shared_ptr<Entry>& entry);
 
   std::unique_ptr<EventSource> owned_source_;
   EventSource& source_;
-  StateStore& store_;
+  DefinitionStore& store_;
   const PluginRegistry& plugins_;
   // Checking, sealing and unsealing settings (runtime/src/connector_settings.hpp).
   std::unique_ptr<const ConnectorSettings> settings_;
@@ -179,6 +219,7 @@ class ConnectorService {
   std::map<std::string, std::shared_ptr<Entry>> entries_;
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> restored_{false};
+  std::unique_ptr<const ClusterMembership> cluster_;  // set once, before restore()
 };
 
 }  // namespace sinkhost::runtime

@@ -13,6 +13,7 @@
 #include "sinkhost/runtime/connector_metrics.hpp"
 #include "sinkhost/runtime/checkpoint_store.hpp"
 #include "sinkhost/runtime/common_settings.hpp"
+#include "sinkhost/runtime/connector_state.hpp"
 #include "sinkhost/runtime/record_filter.hpp"
 #include "sinkhost/runtime/source.hpp"
 
@@ -21,8 +22,6 @@ namespace sinkhost::runtime {
 using connector::Error;
 using connector::LogPosition;
 using connector::Result;
-
-enum class ConnectorState { activating, running, deactivating, stopped };
 
 // The nice value connector workers give their threads (and so every thread their sink starts):
 // delivery yields the CPU to the management API when both want it. 0..19; default 10. Set once,

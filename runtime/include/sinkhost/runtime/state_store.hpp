@@ -9,43 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "sinkhost/connector/position.hpp"
-#include "sinkhost/runtime/checkpoint_store.hpp"
 #include "sinkhost/connector/result.hpp"
-#include "sinkhost/connector/settings.hpp"
+#include "sinkhost/runtime/definition_store.hpp"
 
 namespace sinkhost::runtime {
-
-using connector::LogPosition;
-using connector::Result;
-using connector::Settings;
-
-// What went wrong the last time a connector ran (shown as `errorDetails`).
-struct ErrorDetails {
-  std::string code;
-  std::string message;
-};
-
-// Secret setting name -> its value encrypted by SecretBox ("sinkhost:enc:v1:...").
-using SealedSettings = std::map<std::string, std::string>;
-
-// A connector as the user defined it, plus what must survive a restart.
-struct ConnectorDefinition {
-  std::string id;
-  std::string name;
-  std::string instance_type_name;
-  // What every route shows: secret settings hold the mask (kSecretMask), never their value.
-  Settings settings;
-  // The values of the secret settings, encrypted; decrypted only to start the connector.
-  SealedSettings sealed_settings;
-  bool run_requested = false;                // the state the user asked for: started or stopped
-  std::optional<SourcePosition> checkpoint;  // last committed position
-  std::optional<ErrorDetails> error;
-  std::int64_t create_time_ms = 0;
-  std::int64_t update_time_ms = 0;
-  std::int64_t settings_update_time_ms = 0;
-  std::optional<std::int64_t> delete_time_ms;  // set: soft-deleted
-};
 
 // How the data protection key of a data directory is derived from its token, and the proof
 // that a token is the right one (see secrets/secret_box.hpp). One per state.db.
@@ -60,26 +27,23 @@ struct DataProtectionRecord {
 
 // Persists connector definitions and checkpoints in SQLite (state.db in the data directory).
 // Thread-safe: every call takes the store's mutex.
-class StateStore final : public CheckpointStore {
+class StateStore final : public DefinitionStore {
  public:
   static Result<std::unique_ptr<StateStore>> open(const std::string& path);
   ~StateStore() override;
 
-  Result<std::vector<ConnectorDefinition>> load_all();
-  // Inserts or replaces the definition columns (name, type, settings, run-requested, times,
-  // deletion); leaves the checkpoint and error alone.
-  Result<void> save_definition(const ConnectorDefinition& definition);
-  // Replaces everything stored for the connector, checkpoint and error included (create on a
-  // deleted id).
-  Result<void> replace(const ConnectorDefinition& definition);
+  // DefinitionStore
+  Result<std::vector<ConnectorDefinition>> load_all() override;
+  Result<void> save_definition(const ConnectorDefinition& definition) override;
+  Result<void> replace(const ConnectorDefinition& definition) override;
+  Result<void> save_run_requested(const std::string& id, bool run_requested) override;
+  Result<void> save_error(const std::string& id, const std::optional<ErrorDetails>& error) override;
   // nullopt clears the checkpoint.
   Result<void> save_checkpoint(const std::string& id, std::optional<SourcePosition> position);
   // CheckpointStore: a connector's delivery thread commits here. Stores the commit position.
   Result<void> save_checkpoint(const std::string& id, SourcePosition position) override {
     return save_checkpoint(id, std::optional<SourcePosition>(position));
   }
-  Result<void> save_run_requested(const std::string& id, bool run_requested);
-  Result<void> save_error(const std::string& id, const std::optional<ErrorDetails>& error);
 
   // The data protection record; nullopt before a token was first given.
   Result<std::optional<DataProtectionRecord>> load_data_protection();
@@ -99,7 +63,7 @@ class StateStore final : public CheckpointStore {
 
   // Rewrites state.db without free pages and empties its WAL, so that values replaced since
   // (old ciphertexts, clear-text secrets of an older version) are gone from every file.
-  Result<void> compact();
+  Result<void> compact() override;
 
  private:
   struct Impl;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -31,10 +32,18 @@ struct ClusterCoordinatorOptions {
 struct ConnectorListener {
   std::function<void(const std::string& id, const std::string& config)> start;
   std::function<void(const std::string& id)> stop;
+  // Optional: slots were assigned to this host, before their connectors start (the generation
+  // the writes for them must carry).
+  std::function<void(const SlotChange& change)> assigned;
+  // Optional: a record of the connectors table, any connector's and any host's (nullopt:
+  // erased), after the starts and stops it caused. With it, a changed configuration of a
+  // running connector is only reported here: the owner applies it (no stop and start).
+  std::function<void(const std::string& id, const std::optional<std::string>& config)> changed;
 };
 
 // Decides which connectors this host runs in a cluster: those of the connectors table whose
-// slot (slot_of) the group assigned to this host.
+// slot (slot_of) the group assigned to this host. Keys that begin with '$' are not connectors
+// (no connector id can hold one) and are skipped.
 //  - slots assigned: their connectors start;
 //  - slots revoked: their connectors stop before the revocation returns, so the next owner,
 //    which gets the slots only afterwards, never runs one at the same time;
@@ -56,6 +65,8 @@ class ClusterCoordinator {
   Result<void> put_config(std::string_view id, std::string_view config);
   Result<void> erase_config(std::string_view id);
 
+  // Every connector of the table, with its configuration.
+  ConnectorConfigs configs() const;
   // The connectors this host runs now, with their configurations.
   ConnectorConfigs running() const;
   // The slots whose connectors this host runs.

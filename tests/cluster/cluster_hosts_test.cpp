@@ -1,0 +1,253 @@
+// Cluster mode end to end (docs/cluster.md): sinkhost hosts started with --cluster and
+// --cluster-group share the connectors of one store (a sinkhost serving KurrentDB's client
+// protocol, as in tests/source), coordinated through the test broker; what they deliver is read
+// back with kcat.
+#include <signal.h>
+
+#include <map>
+#include <set>
+
+#include "sinkhost/runtime/cluster/slots.hpp"
+#include "source_helpers.hpp"
+
+namespace sinkhost::test {
+namespace {
+
+using nlohmann::json;
+
+// A cluster of `hosts` sinkhost processes reading `store`, in group `group` of the test broker.
+class Cluster {
+ public:
+  Cluster(const TempDir& dir, const Store& store, std::string group, int slots)
+      : dir_(dir), store_(store), group_(std::move(group)), slots_(slots) {}
+
+  SinkhostProcess& add_host() {
+    const auto index = hosts_.size();
+    auto args = source_args(store_.connection_string());
+    args.insert(args.end(), {"--cluster", "kafka://" + kafka_bootstrap(), "--cluster-group", group_,
+                             "--cluster-host-id", host_id(index), "--cluster-slots", std::to_string(slots_)});
+    hosts_.push_back(std::make_unique<SinkhostProcess>(dir_.path() + "/" + host_id(index), args));
+    return *hosts_.back();
+  }
+  SinkhostProcess& host(std::size_t index) { return *hosts_.at(index); }
+  std::size_t size() const { return hosts_.size(); }
+  static std::string host_id(std::size_t index) { return "host-" + std::to_string(index); }
+  int slots() const { return slots_; }
+
+  std::string logs() const {
+    std::string out;
+    for (std::size_t i = 0; i < hosts_.size(); ++i) out += "---- " + host_id(i) + "\n" + hosts_[i]->log();
+    return out;
+  }
+
+ private:
+  const TempDir& dir_;
+  const Store& store_;
+  std::string group_;
+  int slots_;
+  std::vector<std::unique_ptr<SinkhostProcess>> hosts_;
+};
+
+// `count` connector ids that fall into distinct slots of `slots` (one connector per slot).
+std::vector<std::string> one_id_per_slot(int count, int slots) {
+  std::vector<std::string> ids;
+  std::set<int> taken;
+  for (int n = 0; static_cast<int>(ids.size()) < count; ++n) {
+    auto id = "cluster-sink-" + std::to_string(n);
+    if (taken.insert(runtime::cluster::slot_of(id, slots)).second) ids.push_back(id);
+  }
+  return ids;
+}
+
+// GET /connectors on `port`: connector id -> its item.
+std::map<std::string, json> list_connectors(std::uint16_t port) {
+  std::map<std::string, json> out;
+  try {
+    auto response = http_request(port, "GET", "/connectors");
+    auto body = json::parse(response.body, nullptr, false);
+    if (!body.contains("items")) return out;
+    for (const auto& item : body["items"]) out[item["connectorId"].get<std::string>()] = item;
+  } catch (const std::exception&) {
+  }
+  return out;
+}
+
+// How many of `ids` run on each host, as GET /connectors on `port` shows; empty when one of them
+// is not RUNNING or has no host yet.
+std::map<std::string, int> running_per_host(std::uint16_t port, const std::vector<std::string>& ids) {
+  auto listed = list_connectors(port);
+  std::map<std::string, int> per_host;
+  for (const auto& id : ids) {
+    auto found = listed.find(id);
+    if (found == listed.end() || found->second.value("state", "") != "CONNECTOR_STATE_RUNNING" ||
+        !found->second.contains("host")) {
+      return {};
+    }
+    ++per_host[found->second["host"].get<std::string>()];
+  }
+  return per_host;
+}
+
+std::string describe(const std::map<std::string, int>& per_host) {
+  std::string out;
+  for (const auto& [host, count] : per_host) out += host + ": " + std::to_string(count) + " ";
+  return out.empty() ? "(not all running)" : out;
+}
+
+// Per connector (header esdb-connector-id), the log positions it delivered, in topic order.
+std::map<std::string, std::vector<std::uint64_t>> positions_per_connector(const std::vector<ConsumedMessage>& all) {
+  std::map<std::string, std::vector<std::uint64_t>> out;
+  for (const auto& m : all) {
+    out[m.header("esdb-connector-id")].push_back(std::stoull(m.header("esdb-record-log-position")));
+  }
+  return out;
+}
+
+class ClusterHosts : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(store_.start()); }
+
+  // Events in one stream, so that every connector's records share one key and one partition.
+  std::vector<std::uint64_t> append(int count, int first = 0) {
+    std::vector<std::uint64_t> positions;
+    for (int i = first; i < first + count; ++i) {
+      positions.push_back(store_.append_one("order-1", "OrderPlaced", {{"n", i}}));
+    }
+    return positions;
+  }
+
+  TempDir dir_;
+  Store store_{dir_.path() + "/store"};
+  std::string group_ = unique_topic("cluster");
+};
+
+TEST_F(ClusterHosts, ThirtyConnectorsSpreadEvenlyAndRestCallsWorkOnAnyHost) {
+  Cluster cluster(dir_, store_, group_, 30);
+  for (int i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(cluster.add_host().start());
+  const auto topic = unique_topic("cluster-spread");
+  create_topic(topic, 1);
+  const json keyed = {{"partitionKeyExtraction:enabled", "true"}, {"partitionKeyExtraction:source", "stream"}};
+  const auto ids = one_id_per_slot(30, cluster.slots());
+  // Each created on one host and started on another: neither need be the host that runs it.
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto created = http_request(cluster.host(i % 3).port(), "POST", "/connectors/" + ids[i],
+                                json{{"settings", kafka_settings(topic, keyed)}}.dump());
+    ASSERT_EQ(created.status, 200) << created.body << cluster.logs();
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto started = http_request(cluster.host((i + 1) % 3).port(), "POST", "/connectors/" + ids[i] + "/start");
+    ASSERT_EQ(started.status, 200) << started.body;
+  }
+  std::map<std::string, int> per_host;
+  ASSERT_TRUE(eventually([&] { return (per_host = running_per_host(cluster.host(0).port(), ids)).size() == 3; },
+                         std::chrono::seconds(60)))
+      << describe(running_per_host(cluster.host(0).port(), ids)) << "\n"
+      << cluster.logs();
+  for (const auto& [host, count] : per_host) EXPECT_NEAR(count, 10, 1) << describe(per_host);
+  // Every host shows every connector, with the same host.
+  for (std::size_t h = 1; h < 3; ++h) {
+    EXPECT_TRUE(eventually([&] { return running_per_host(cluster.host(h).port(), ids) == per_host; }))
+        << Cluster::host_id(h) << " shows " << describe(running_per_host(cluster.host(h).port(), ids));
+  }
+
+  const auto positions = append(5);
+  const auto delivered = positions_per_connector(consume(topic, ids.size() * positions.size()));
+  for (const auto& id : ids) {
+    auto found = delivered.find(id);
+    ASSERT_NE(found, delivered.end()) << id << " delivered nothing\n" << cluster.logs();
+    EXPECT_EQ(found->second, positions) << id;
+  }
+
+  // A stop on one host stops the connector where it runs; a delete on another removes it everywhere.
+  const auto& last = ids.back();
+  auto stopped = http_request(cluster.host(0).port(), "POST", "/connectors/" + last + "/stop");
+  ASSERT_EQ(stopped.status, 200) << stopped.body;
+  for (std::size_t h = 0; h < 3; ++h) {
+    EXPECT_TRUE(eventually([&] {
+      return try_connector_view(cluster.host(h).port(), last).value("state", "") == "CONNECTOR_STATE_STOPPED";
+    })) << Cluster::host_id(h)
+        << ": " << try_connector_view(cluster.host(h).port(), last).dump();
+  }
+  auto deleted = http_request(cluster.host(1).port(), "DELETE", "/connectors/" + last);
+  ASSERT_EQ(deleted.status, 200) << deleted.body;
+  for (std::size_t h = 0; h < 3; ++h) {
+    EXPECT_TRUE(eventually([&] {
+      return http_request(cluster.host(h).port(), "GET", "/connectors/" + last).status == 404;
+    })) << Cluster::host_id(h);
+  }
+}
+
+TEST_F(ClusterHosts, AKilledHostsConnectorsResumeOnTheOthersFromTheirCheckpoints) {
+  Cluster cluster(dir_, store_, group_, 6);
+  for (int i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(cluster.add_host().start());
+  const auto topic = unique_topic("cluster-failover");
+  create_topic(topic, 1);
+  const auto ids = one_id_per_slot(6, cluster.slots());
+  for (const auto& id : ids) {
+    ASSERT_NO_FATAL_FAILURE(create_and_start_connector(cluster.host(0).port(), id, kafka_settings(topic)));
+  }
+  std::map<std::string, int> per_host;
+  ASSERT_TRUE(eventually([&] { return (per_host = running_per_host(cluster.host(0).port(), ids)).size() == 3; },
+                         std::chrono::seconds(60)))
+      << describe(running_per_host(cluster.host(0).port(), ids)) << "\n"
+      << cluster.logs();
+  auto positions = append(20);
+
+  // host-2 dies while events keep coming.
+  std::atomic<bool> appending{true};
+  std::vector<std::uint64_t> live;
+  std::thread writer([&] {
+    for (int i = 0; appending && i < 400; ++i) {
+      live.push_back(store_.append_one("order-1", "OrderPlaced", {{"n", 1000 + i}}));
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  cluster.host(2).kill_hard();
+  const auto killed_at = Clock::now();
+  const bool moved = eventually(
+      [&] {
+        auto now = running_per_host(cluster.host(0).port(), ids);
+        return now.size() == 2 && !now.contains(Cluster::host_id(2));
+      },
+      std::chrono::seconds(30));
+  const double failover = seconds_since(killed_at);
+  appending = false;
+  writer.join();
+  ASSERT_TRUE(moved) << describe(running_per_host(cluster.host(0).port(), ids)) << "\n" << cluster.logs();
+  std::printf("CLUSTER-RESULT connectors of a killed host running again after %.2f s\n", failover);
+  EXPECT_LE(failover, 10.0) << "the session timeout is 6 s";
+
+  positions.insert(positions.end(), live.begin(), live.end());
+  // Every event reaches every connector, in order; those of host-2's connectors delivered since
+  // their last checkpoint may come twice.
+  std::vector<ConsumedMessage> all;
+  std::map<std::string, std::vector<std::uint64_t>> delivered;
+  const auto complete = [&] {
+    all = consume(topic, ids.size() * positions.size(), std::chrono::seconds(5));
+    delivered = positions_per_connector(all);
+    for (const auto& id : ids) {
+      std::set<std::uint64_t> seen(delivered[id].begin(), delivered[id].end());
+      if (seen.size() < positions.size()) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(eventually(complete, std::chrono::seconds(60))) << cluster.logs();
+  for (const auto& id : ids) {
+    const auto& got = delivered[id];
+    std::set<std::uint64_t> seen(got.begin(), got.end());
+    EXPECT_EQ(std::vector<std::uint64_t>(seen.begin(), seen.end()), positions) << id << ": nothing lost";
+    // In order, but for a replay since the last checkpoint: each position is larger than the one
+    // before, or a replay starts over at an earlier one already delivered.
+    std::uint64_t highest = 0;
+    for (auto position : got) {
+      if (position <= highest) {
+        EXPECT_TRUE(seen.contains(position));
+      }
+      highest = std::max(highest, position);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sinkhost::test
