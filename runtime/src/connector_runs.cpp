@@ -204,6 +204,7 @@ Result<void> ConnectorService::start_locked(const std::shared_ptr<Entry>& entry,
       .committed = checkpoint.value_or(SourcePosition{}),
       .filter = std::move(run->filter),
       .metrics = entry->metrics,
+      .may_deliver = cluster_ ? cluster_->may_deliver : nullptr,
   };
   entry->worker = std::make_unique<ConnectorWorker>(source_, store_, std::move(options), std::move(hooks));
   entry->worker->start();

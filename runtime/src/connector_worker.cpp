@@ -34,6 +34,8 @@ constexpr std::chrono::milliseconds kCloseDeadline{10000};
 constexpr int kMaxRestartsInARow = 2;
 // The wait before a restart that follows another at the same checkpoint.
 constexpr std::chrono::milliseconds kRestartPause{500};
+// How often a delivery thread whose gate (Options::may_deliver) is closed asks it again.
+constexpr std::chrono::milliseconds kGatePoll{100};
 // The nice value of delivery threads (see run()). At 10, CFS gives a management API thread about
 // ten times the CPU share of a delivery thread when both want to run.
 std::atomic<int> delivery_niceness{10};
@@ -329,14 +331,18 @@ std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& s
   std::optional<Error> failure;
   while (!failure) {
     std::optional<Error> restart_reason;
+    const bool gated = options_.may_deliver && !options_.may_deliver();
     {
       std::unique_lock lock(mutex_);
       auto has_work = [&] {
-        const bool can_send = run.tracker.in_flight() < kMaxInFlight && !run.sink_full;
+        const bool can_send = !gated && run.tracker.in_flight() < kMaxInFlight && !run.sink_full;
         return stop_requested_ || sink_failure_ || restart_reason_ || !outcomes_.empty() ||
                (can_send && (batch_ready_ || (run.batch && run.next < run.batch->size)));
       };
-      if (auto deadline = run.commits.deadline(run.tracker.committable())) {
+      auto deadline = run.commits.deadline(run.tracker.committable());
+      // While gated, the gate is asked again at this pace.
+      if (gated && (!deadline || *deadline > Clock::now() + kGatePoll)) deadline = Clock::now() + kGatePoll;
+      if (deadline) {
         wake_.wait_until(lock, *deadline, has_work);
       } else {
         wake_.wait(lock, has_work);
@@ -356,7 +362,9 @@ std::optional<Error> ConnectorWorker::stream(std::unique_ptr<connector::Sink>& s
       failure = restart(run, sink, *restart_reason);
       continue;
     }
-    if ((failure = send(run, *sink))) break;
+    // Asked again: the wait may have begun before a pause of the process that closed the gate.
+    const bool open = !options_.may_deliver || options_.may_deliver();
+    if (open && (failure = send(run, *sink))) break;
     failure = run.commits.maybe_save(run.tracker.committable());
   }
 

@@ -249,5 +249,128 @@ TEST_F(ClusterHosts, AKilledHostsConnectorsResumeOnTheOthersFromTheirCheckpoints
   }
 }
 
+// A host cut off from the group (here: paused with SIGSTOP past its session timeout) loses its
+// connectors to the others; when it runs again it sends nothing for them, so every event
+// appended after the pause reaches Kafka exactly once per connector.
+TEST_F(ClusterHosts, AHostPausedPastItsSessionDeliversNothingForConnectorsItLost) {
+  Cluster cluster(dir_, store_, group_, 6);
+  for (int i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(cluster.add_host().start());
+  const auto topic = unique_topic("cluster-fence");
+  create_topic(topic, 1);
+  const auto ids = one_id_per_slot(6, cluster.slots());
+  for (const auto& id : ids) {
+    ASSERT_NO_FATAL_FAILURE(create_and_start_connector(cluster.host(0).port(), id, kafka_settings(topic)));
+  }
+  ASSERT_TRUE(
+      eventually([&] { return running_per_host(cluster.host(0).port(), ids).size() == 3; }, std::chrono::seconds(60)))
+      << describe(running_per_host(cluster.host(0).port(), ids)) << "\n"
+      << cluster.logs();
+
+  std::mutex mutex;
+  std::vector<std::uint64_t> positions;
+  std::atomic<bool> appending{true};
+  std::atomic<bool> held{false};
+  std::thread writer([&] {
+    for (int i = 0; appending; ++i) {
+      if (!held) {
+        auto position = store_.append_one("order-1", "OrderPlaced", {{"n", i}});
+        std::lock_guard lock(mutex);
+        positions.push_back(position);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // Everything appended so far is read (and maybe in flight) on host-2 before it stops.
+  held = true;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::uint64_t paused_after = 0;
+  {
+    std::lock_guard lock(mutex);
+    paused_after = positions.back();
+  }
+  const auto pid = cluster.host(2).pid();
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  held = false;
+  const bool moved = eventually(
+      [&] {
+        auto now = running_per_host(cluster.host(0).port(), ids);
+        return now.size() == 2 && !now.contains(Cluster::host_id(2));
+      },
+      std::chrono::seconds(30));
+  ::kill(pid, SIGCONT);
+  ASSERT_TRUE(moved) << describe(running_per_host(cluster.host(0).port(), ids)) << "\n" << cluster.logs();
+  // host-2 runs again while events keep coming; it rejoins and takes a share back.
+  ASSERT_TRUE(
+      eventually([&] { return running_per_host(cluster.host(0).port(), ids).size() == 3; }, std::chrono::seconds(60)))
+      << describe(running_per_host(cluster.host(0).port(), ids)) << "\n"
+      << cluster.logs();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  appending = false;
+  writer.join();
+
+  std::map<std::string, std::vector<std::uint64_t>> delivered;
+  const auto complete = [&] {
+    delivered = positions_per_connector(consume(topic, ids.size() * positions.size(), std::chrono::seconds(5)));
+    for (const auto& id : ids) {
+      if (std::set<std::uint64_t>(delivered[id].begin(), delivered[id].end()).size() < positions.size()) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(eventually(complete, std::chrono::seconds(60))) << cluster.logs();
+  EXPECT_NE(cluster.host(2).log().find("did not run for"), std::string::npos) << cluster.host(2).log();
+  for (const auto& id : ids) {
+    std::map<std::uint64_t, int> times;
+    for (auto position : delivered[id]) ++times[position];
+    for (auto position : positions) {
+      ASSERT_GE(times[position], 1) << id << " lost position " << position;
+      if (position > paused_after) {
+        EXPECT_EQ(times[position], 1) << id << ": position " << position
+                                      << ", appended after host-2 stopped, was delivered twice";
+      }
+    }
+  }
+  if (HasFailure())
+    std::printf("positions up to %llu were appended before host-2 stopped\n%s",
+                static_cast<unsigned long long>(paused_after), cluster.logs().c_str());
+}
+
+// A host added to a running cluster takes its share, and connectors that stay where they are
+// keep running without a stop.
+TEST_F(ClusterHosts, AHostAddedTakesItsShareWithoutStoppingTheOthers) {
+  Cluster cluster(dir_, store_, group_, 6);
+  for (int i = 0; i < 2; ++i) ASSERT_NO_FATAL_FAILURE(cluster.add_host().start());
+  const auto topic = unique_topic("cluster-grow");
+  create_topic(topic, 1);
+  const auto ids = one_id_per_slot(6, cluster.slots());
+  for (const auto& id : ids) {
+    ASSERT_NO_FATAL_FAILURE(create_and_start_connector(cluster.host(1).port(), id, kafka_settings(topic)));
+  }
+  ASSERT_TRUE(
+      eventually([&] { return running_per_host(cluster.host(0).port(), ids).size() == 2; }, std::chrono::seconds(60)))
+      << cluster.logs();
+  const auto before = list_connectors(cluster.host(0).port());
+  ASSERT_NO_FATAL_FAILURE(cluster.add_host().start());
+  std::map<std::string, int> per_host;
+  ASSERT_TRUE(eventually([&] { return (per_host = running_per_host(cluster.host(0).port(), ids)).size() == 3; },
+                         std::chrono::seconds(60)))
+      << describe(running_per_host(cluster.host(0).port(), ids)) << "\n"
+      << cluster.logs();
+  EXPECT_EQ(per_host[Cluster::host_id(2)], 2) << describe(per_host);
+  const auto after = list_connectors(cluster.host(0).port());
+  int stayed = 0;
+  for (const auto& id : ids) {
+    if (after.at(id)["host"] != before.at(id)["host"]) continue;
+    ++stayed;
+    EXPECT_EQ(after.at(id)["stateUpdateTime"], before.at(id)["stateUpdateTime"])
+        << id << " stayed on " << after.at(id)["host"] << " but its state changed";
+  }
+  EXPECT_EQ(stayed, 4);
+  const auto positions = append(3);
+  const auto delivered = positions_per_connector(consume(topic, ids.size() * positions.size()));
+  for (const auto& id : ids)
+    EXPECT_EQ(delivered.count(id) ? delivered.at(id) : std::vector<std::uint64_t>{}, positions) << id;
+}
+
 }  // namespace
 }  // namespace sinkhost::test

@@ -20,6 +20,13 @@ constexpr const char* kDataProtectionKey = "$data-protection";
 constexpr std::chrono::seconds kDataProtectionSettle{2};
 // How long the status thread waits for another host's status in one poll.
 constexpr std::chrono::milliseconds kStatusPoll{100};
+// How often the pause watch ticks.
+constexpr std::chrono::milliseconds kPauseTick{100};
+
+std::int64_t steady_ns(std::chrono::steady_clock::time_point at) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count();
+}
+
 // How often the host of a connector that failed to start retries reading its checkpoint.
 constexpr int kCheckpointAttempts = 3;
 
@@ -153,7 +160,49 @@ Result<std::shared_ptr<const SecretBox>> ClusterHost::open_data_protection(const
 }
 
 ConnectorService::ClusterMembership ClusterHost::membership() {
-  return {.host_id = options_.host_id, .state_changed = [this](const ConnectorView& view) { state_changed(view); }};
+  return {.host_id = options_.host_id,
+          .state_changed = [this](const ConnectorView& view) { state_changed(view); },
+          .may_deliver = [this] { return may_deliver(); }};
+}
+
+// The pause fence. A host whose process was paused (SIGSTOP, a frozen VM) for about its session
+// timeout may have lost its connectors to other hosts without knowing it yet: when it runs
+// again, its delivery threads, its subscriptions and its group membership all resume at once,
+// and the membership may hear that its slots were lost only after a delivery thread sent records
+// the new owner sends too. A thread of its own (sh-cluster-lease) ticks every 100 ms; a gap of
+// more than half the session timeout between two ticks is a pause. From the moment a pause
+// shows (to the delivery threads, which compare the clock with the last tick before each
+// send) until the group has assigned slots again, or, when it does not take any away, until a
+// full session timeout and two heartbeats have passed after it (time enough for the group to
+// have refused a stale member), no connector of this host hands a record to its sink.
+std::chrono::steady_clock::duration ClusterHost::pause_threshold() const { return options_.session_timeout / 2; }
+
+bool ClusterHost::may_deliver() const {
+  const auto now = steady_ns(std::chrono::steady_clock::now());
+  const auto threshold = std::chrono::duration_cast<std::chrono::nanoseconds>(pause_threshold()).count();
+  const auto last_tick = last_tick_ns_.load(std::memory_order_acquire);
+  if (last_tick != 0 && now - last_tick > threshold) return false;  // paused; the watch has not run since
+  return now >= fenced_until_ns_.load(std::memory_order_acquire);
+}
+
+void ClusterHost::watch_for_pauses() {
+  ::pthread_setname_np(::pthread_self(), "sh-cluster-lease");
+  const auto threshold = pause_threshold();
+  auto last = std::chrono::steady_clock::now();
+  while (!stopping_.load(std::memory_order_acquire)) {
+    std::this_thread::sleep_for(kPauseTick);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last > threshold) {
+      const auto fence = now + options_.session_timeout + 2 * std::chrono::milliseconds(1500);
+      fenced_until_ns_.store(steady_ns(fence), std::memory_order_release);
+      spdlog::warn(
+          "[cluster] host {} did not run for {:.1f} s: its connectors send nothing until the group has said "
+          "which it still owns",
+          options_.host_id, std::chrono::duration<double>(now - last).count());
+    }
+    last = now;
+    last_tick_ns_.store(steady_ns(now), std::memory_order_release);
+  }
 }
 
 Result<void> ClusterHost::join(ConnectorService& service) {
@@ -176,7 +225,12 @@ Result<void> ClusterHost::join(ConnectorService& service) {
             connector_placed(id);
           },
       .stop = [this](const std::string& id) { service_->release(id); },
-      .assigned = [this](const SlotChange& change) { checkpoints_->set_generation(change.generation); },
+      .assigned =
+          [this](const SlotChange& change) {
+            checkpoints_->set_generation(change.generation);
+            // The group has said where this host stands: a fence raised by a pause ends.
+            fenced_until_ns_.store(0, std::memory_order_release);
+          },
       .changed = [this](const std::string& id,
                         const std::optional<std::string>& value) { definition_changed(id, value); },
   };
@@ -186,6 +240,8 @@ Result<void> ClusterHost::join(ConnectorService& service) {
   for (const auto& [id, config] : coordinator_->configs()) {
     if (auto definition = store_->accept(id, config)) service.replicate(*definition);
   }
+  last_tick_ns_.store(steady_ns(std::chrono::steady_clock::now()), std::memory_order_release);
+  pause_thread_ = std::thread([this] { watch_for_pauses(); });
   status_thread_ = std::thread([this] { follow_statuses(); });
   spdlog::info("[cluster] host {} joined cluster '{}' ({} slots)", options_.host_id, options_.group, options_.slots);
   return {};
@@ -276,6 +332,7 @@ void ClusterHost::close() {
   if (coordinator_) coordinator_->close();
   stopping_.store(true, std::memory_order_release);
   if (status_thread_.joinable()) status_thread_.join();
+  if (pause_thread_.joinable()) pause_thread_.join();
 }
 
 }  // namespace sinkhost::runtime::cluster

@@ -163,6 +163,9 @@ class ConnectorService {
     // A connector placed here changed state (from a worker's or a command's thread): the
     // view to publish.
     std::function<void(const ConnectorView& view)> state_changed;
+    // Whether this host's connectors may hand new records to their sinks (false while it may
+    // have lost them to another host: ConnectorWorker::Options::may_deliver).
+    std::function<bool()> may_deliver;
   };
   // Before restore(): from here on a connector runs here only once adopted.
   void join_cluster(ClusterMembership membership);

@@ -55,6 +55,9 @@ class ConnectorWorker final : public connector::DeliveryListener {
     SourcePosition committed;                    // position already checkpointed
     std::shared_ptr<const RecordFilter> filter;  // which events to deliver
     std::shared_ptr<ConnectorMetrics> metrics;
+    // When set and false, nothing new is handed to the sink until it is true again (a host of a
+    // cluster that may have lost its connectors); acknowledgements and checkpoints go on.
+    std::function<bool()> may_deliver;
   };
 
   ConnectorWorker(EventSource& source, CheckpointStore& checkpoints, Options options, Hooks hooks);

@@ -79,6 +79,10 @@ class ClusterHost {
   void state_changed(const ConnectorView& view);
   void follow_statuses();
   void publish_statuses();
+  // The pause fence: see may_deliver() in cluster_host.cpp.
+  bool may_deliver() const;
+  void watch_for_pauses();
+  std::chrono::steady_clock::duration pause_threshold() const;
 
   ClusterHostOptions options_;
   std::unique_ptr<KafkaCheckpointStore> checkpoints_;
@@ -94,6 +98,11 @@ class ClusterHost {
   std::map<std::string, StatusRecord> pending_;  // statuses to publish, newest per connector
   std::atomic<bool> stopping_{false};
   std::thread status_thread_;
+  // Steady-clock nanoseconds: the pause watch's last tick, and the end of the fence it raised
+  // after a pause (0: none).
+  std::atomic<std::int64_t> last_tick_ns_{0};
+  std::atomic<std::int64_t> fenced_until_ns_{0};
+  std::thread pause_thread_;
 };
 
 }  // namespace sinkhost::runtime::cluster
