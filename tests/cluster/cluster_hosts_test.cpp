@@ -9,6 +9,7 @@
 
 #include "sinkhost/runtime/cluster/slots.hpp"
 #include "source_helpers.hpp"
+#include "token.hpp"
 
 namespace sinkhost::test {
 namespace {
@@ -21,9 +22,10 @@ class Cluster {
   Cluster(const TempDir& dir, const Store& store, std::string group, int slots)
       : dir_(dir), store_(store), group_(std::move(group)), slots_(slots) {}
 
-  SinkhostProcess& add_host() {
+  SinkhostProcess& add_host(const std::vector<std::string>& extra = {}) {
     const auto index = hosts_.size();
     auto args = source_args(store_.connection_string());
+    args.insert(args.end(), extra.begin(), extra.end());
     args.insert(args.end(), {"--cluster", "kafka://" + kafka_bootstrap(), "--cluster-group", group_,
                              "--cluster-host-id", host_id(index), "--cluster-slots", std::to_string(slots_)});
     hosts_.push_back(std::make_unique<SinkhostProcess>(dir_.path() + "/" + host_id(index), args));
@@ -370,6 +372,69 @@ TEST_F(ClusterHosts, AHostAddedTakesItsShareWithoutStoppingTheOthers) {
   const auto delivered = positions_per_connector(consume(topic, ids.size() * positions.size()));
   for (const auto& id : ids)
     EXPECT_EQ(delivered.count(id) ? delivered.at(id) : std::vector<std::uint64_t>{}, positions) << id;
+}
+
+// Every host of a cluster has the same data protection token: secret settings are sealed with
+// the cluster's key in its topics (the host a connector runs on opens them), and a host with
+// another token, or none, refuses to join.
+TEST_F(ClusterHosts, SecretsStaySealedInTheTopicsAndAHostWithAnotherTokenIsRefused) {
+  Cluster cluster(dir_, store_, group_, 6);
+  const auto token = write_token_file(dir_.path());
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_NO_FATAL_FAILURE(cluster.add_host({"--data-protection-token-file", token}).start());
+  }
+  auto env = kafka_env();
+  const std::string password = env["KAFKA_SASL_PASSWORD"];
+  ASSERT_FALSE(password.empty());
+  const auto topic = unique_topic("cluster-secret");
+  create_topic(topic, 1);
+  const auto ids = one_id_per_slot(2, cluster.slots());
+  for (const auto& id : ids) {
+    auto settings = kafka_settings(topic, {{"bootstrapServers", env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"]},
+                                           {"authentication:securityProtocol", "saslPlaintext"},
+                                           {"authentication:saslMechanism", "scramSha256"},
+                                           {"authentication:username", env["KAFKA_SASL_USERNAME"]},
+                                           {"authentication:password", password}});
+    ASSERT_NO_FATAL_FAILURE(create_and_start_connector(cluster.host(0).port(), id, settings));
+  }
+  ASSERT_TRUE(
+      eventually([&] { return running_per_host(cluster.host(1).port(), ids).size() >= 1; }, std::chrono::seconds(60)))
+      << cluster.logs();
+  const auto positions = append(2);
+  // Whichever host runs each connector opened its password with the cluster's key.
+  const auto delivered = positions_per_connector(consume(topic, ids.size() * positions.size()));
+  for (const auto& id : ids) {
+    EXPECT_EQ(delivered.count(id) ? delivered.at(id) : std::vector<std::uint64_t>{}, positions) << id;
+  }
+  for (std::size_t h = 0; h < 2; ++h) {
+    auto settings = get_json(cluster.host(h).port(), "/connectors/" + ids[0] + "/settings");
+    EXPECT_EQ(settings["settings"]["authentication:password"], "********") << settings.dump();
+  }
+  // Not in clear in any of the cluster's topics, nor in a log.
+  for (const char* table : {"connectors", "status", "checkpoints"}) {
+    int code = -1;
+    auto records = run_command("kcat -C -b " + kafka_bootstrap() + " -t sinkhost-" + group_ + "-" + table +
+                                   " -o beginning -e -q -f '%k %s\\n' 2>&1",
+                               &code);
+    ASSERT_EQ(code, 0) << records;
+    EXPECT_EQ(records.find(password), std::string::npos) << table << ":\n" << records;
+    if (std::string(table) == "connectors") {
+      EXPECT_NE(records.find("sinkhost:enc:v1:"), std::string::npos) << records;
+    }
+  }
+  EXPECT_EQ(cluster.logs().find(password), std::string::npos);
+
+  const auto other =
+      write_token_file(dir_.path(), "sinkhost-dpt1-ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8", "other");
+  auto& wrong = cluster.add_host({"--data-protection-token-file", other});
+  EXPECT_NE(wrong.run_expecting_exit(), 0);
+  EXPECT_NE(wrong.log().find("this host's data protection token is not the one of cluster"), std::string::npos)
+      << wrong.log();
+  auto& none = cluster.add_host();
+  EXPECT_NE(none.run_expecting_exit(), 0);
+  EXPECT_NE(none.log().find("encrypts secret settings with a data protection token and this host was given none"),
+            std::string::npos)
+      << none.log();
 }
 
 }  // namespace
