@@ -257,6 +257,18 @@ std::string mask_password(std::string value) {
   return value.replace(colon + 1, at - colon - 1, runtime::kSecretMask);
 }
 
+// --cluster-kafka-option KEY=VALUE, repeated: all of them, the value of a *password* key masked.
+std::string masked_kafka_options(const std::vector<std::string>& options) {
+  std::string out;
+  for (const auto& option : options) {
+    if (!out.empty()) out += ", ";
+    const auto equals = option.find('=');
+    const bool secret = equals != std::string::npos && option.substr(0, equals).find("password") != std::string::npos;
+    out += secret ? option.substr(0, equals + 1) + std::string(runtime::kSecretMask) : option;
+  }
+  return out;
+}
+
 std::string yaml_quoted(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
@@ -279,6 +291,7 @@ std::string effective_configuration(const CLI::App& app, const std::map<std::str
       value = is_flag(*option) ? "false" : option->get_default_str();
     }
     if (name == "source") value = mask_password(value);
+    if (name == "cluster-kafka-option") value = masked_kafka_options(option->results());
     std::string origin = "default";
     if (auto it = origins.find(name); it != origins.end())
       origin = it->second;

@@ -264,15 +264,34 @@ connector::Result<std::optional<runtime::cluster::ClusterHostOptions>> cluster_o
   }
   runtime::cluster::ClusterHostOptions options;
   options.client.bootstrap_servers = o.cluster.substr(kScheme.size());
-  for (const auto& option : o.cluster_kafka_options) {
-    const auto equals = option.find('=');
-    if (equals == std::string::npos || equals == 0) {
+  std::vector<std::pair<std::string, std::string>> lines;  // (where, KEY=VALUE)
+  if (!o.cluster_kafka_config.empty()) {
+    std::ifstream in(o.cluster_kafka_config);
+    if (!in) {
       return connector::make_error(connector::ErrorCode::invalid_argument,
-                                   "--cluster-kafka-option must be KEY=VALUE, not '" + option + "'");
+                                   "--cluster-kafka-config " + o.cluster_kafka_config + " cannot be read");
     }
-    auto value = option.substr(equals + 1);
-    if (option.find("password") < equals) runtime::SecretRedactor::global().add("--cluster-kafka-option", value);
-    options.client.properties.emplace_back(option.substr(0, equals), std::move(value));
+    int number = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++number;
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+      const auto first = line.find_first_not_of(" \t");
+      if (first == std::string::npos || line[first] == '#' || line[first] == '!') continue;
+      lines.emplace_back(o.cluster_kafka_config + " line " + std::to_string(number), line.substr(first));
+    }
+  }
+  for (const auto& option : o.cluster_kafka_options) lines.emplace_back("--cluster-kafka-option", option);
+  for (const auto& [where, line] : lines) {
+    const auto equals = line.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      // The line is not repeated: it may hold a password.
+      return connector::make_error(connector::ErrorCode::invalid_argument, where + ": not KEY=VALUE");
+    }
+    auto value = line.substr(equals + 1);
+    if (line.substr(0, equals).find("password") != std::string::npos) {
+      runtime::SecretRedactor::global().add("--cluster-kafka-option", value);
+    }
+    options.client.properties.emplace_back(line.substr(0, equals), std::move(value));
   }
   options.group = o.cluster_group;
   options.host_id = o.cluster_host_id;

@@ -107,6 +107,9 @@ void add_daemon_options(CLI::App& app, Options& o) {
                  "KEY=VALUE: a librdkafka property of the cluster's Kafka clients (security.protocol, sasl.*, "
                  "ssl.*); repeat for each")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--cluster-kafka-config", o.cluster_kafka_config,
+                 "A file of librdkafka properties for the cluster's Kafka clients, KEY=VALUE per line (# comments), "
+                 "as Kafka's client.properties; --cluster-kafka-option wins over it");
   app.add_flag("--settings-reference", o.print_settings_reference,
                "Print the settings reference of every loaded plugin (Markdown) and exit");
   app.add_flag("--version", o.print_version,

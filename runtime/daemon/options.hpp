@@ -48,6 +48,7 @@ struct Options {
   int cluster_slots = 64;
   int cluster_session_timeout_ms = 6000;
   std::vector<std::string> cluster_kafka_options;  // KEY=VALUE librdkafka properties (security)
+  std::string cluster_kafka_config;                // a file of such properties, one per line
   bool print_settings_reference = false;
   bool print_version = false;
 };

@@ -4,6 +4,7 @@
 // back with kcat.
 #include <signal.h>
 
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -19,15 +20,21 @@ using nlohmann::json;
 // A cluster of `hosts` sinkhost processes reading `store`, in group `group` of the test broker.
 class Cluster {
  public:
-  Cluster(const TempDir& dir, const Store& store, std::string group, int slots)
-      : dir_(dir), store_(store), group_(std::move(group)), slots_(slots) {}
+  // `cluster_args`: how the hosts reach the brokers (default: the test broker's PLAINTEXT
+  // listener).
+  Cluster(const TempDir& dir, const Store& store, std::string group, int slots,
+          std::vector<std::string> cluster_args = {})
+      : dir_(dir), store_(store), group_(std::move(group)), slots_(slots), cluster_args_(std::move(cluster_args)) {
+    if (cluster_args_.empty()) cluster_args_ = {"--cluster", "kafka://" + kafka_bootstrap()};
+  }
 
   SinkhostProcess& add_host(const std::vector<std::string>& extra = {}) {
     const auto index = hosts_.size();
     auto args = source_args(store_.connection_string());
     args.insert(args.end(), extra.begin(), extra.end());
-    args.insert(args.end(), {"--cluster", "kafka://" + kafka_bootstrap(), "--cluster-group", group_,
-                             "--cluster-host-id", host_id(index), "--cluster-slots", std::to_string(slots_)});
+    args.insert(args.end(), cluster_args_.begin(), cluster_args_.end());
+    args.insert(args.end(), {"--cluster-group", group_, "--cluster-host-id", host_id(index), "--cluster-slots",
+                             std::to_string(slots_)});
     hosts_.push_back(std::make_unique<SinkhostProcess>(dir_.path() + "/" + host_id(index), args));
     return *hosts_.back();
   }
@@ -47,6 +54,7 @@ class Cluster {
   const Store& store_;
   std::string group_;
   int slots_;
+  std::vector<std::string> cluster_args_;
   std::vector<std::unique_ptr<SinkhostProcess>> hosts_;
 };
 
@@ -378,14 +386,23 @@ TEST_F(ClusterHosts, AHostAddedTakesItsShareWithoutStoppingTheOthers) {
 // the cluster's key in its topics (the host a connector runs on opens them), and a host with
 // another token, or none, refuses to join.
 TEST_F(ClusterHosts, SecretsStaySealedInTheTopicsAndAHostWithAnotherTokenIsRefused) {
-  Cluster cluster(dir_, store_, group_, 6);
+  auto env = kafka_env();
+  const std::string password = env["KAFKA_SASL_PASSWORD"];
+  ASSERT_FALSE(password.empty());
+  // The hosts reach the cluster over SASL/SCRAM too, with the credentials in a properties file.
+  const auto properties = dir_.path() + "/cluster.properties";
+  {
+    std::ofstream out(properties);
+    out << "# the cluster's clients\nsecurity.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-256\n"
+        << "sasl.username=" << env["KAFKA_SASL_USERNAME"] << "\nsasl.password=" << password << "\n";
+  }
+  Cluster cluster(
+      dir_, store_, group_, 6,
+      {"--cluster", "kafka://" + env["KAFKA_SASL_PLAINTEXT_BOOTSTRAP"], "--cluster-kafka-config", properties});
   const auto token = write_token_file(dir_.path());
   for (int i = 0; i < 2; ++i) {
     ASSERT_NO_FATAL_FAILURE(cluster.add_host({"--data-protection-token-file", token}).start());
   }
-  auto env = kafka_env();
-  const std::string password = env["KAFKA_SASL_PASSWORD"];
-  ASSERT_FALSE(password.empty());
   const auto topic = unique_topic("cluster-secret");
   create_topic(topic, 1);
   const auto ids = one_id_per_slot(2, cluster.slots());
@@ -435,6 +452,28 @@ TEST_F(ClusterHosts, SecretsStaySealedInTheTopicsAndAHostWithAnotherTokenIsRefus
   EXPECT_NE(none.log().find("encrypts secret settings with a data protection token and this host was given none"),
             std::string::npos)
       << none.log();
+}
+
+TEST_F(ClusterHosts, AClusterNeedsAnExternalSourceAGroupAndAKafkaAddress) {
+  const auto refused = [&](const std::string& name, std::vector<std::string> args, const std::string& message) {
+    SinkhostProcess host(dir_.path() + "/" + name, std::move(args));
+    EXPECT_NE(host.run_expecting_exit(), 0) << name;
+    EXPECT_NE(host.log().find(message), std::string::npos) << name << ":\n" << host.log();
+  };
+  const auto kafka = "kafka://" + kafka_bootstrap();
+  refused("embedded", {"--cluster", kafka, "--cluster-group", "g"}, "--cluster needs an external event store");
+  auto args = source_args(store_.connection_string());
+  auto with = [&](std::vector<std::string> more) {
+    auto all = args;
+    all.insert(all.end(), more.begin(), more.end());
+    return all;
+  };
+  refused("no-group", with({"--cluster", kafka}), "--cluster needs --cluster-group NAME");
+  refused("no-cluster", with({"--cluster-group", "g"}), "--cluster-group needs --cluster");
+  refused("scheme", with({"--cluster", kafka_bootstrap(), "--cluster-group", "g"}),
+          "--cluster must be kafka://HOST:PORT[,HOST:PORT...]");
+  refused("option", with({"--cluster", kafka, "--cluster-group", "g", "--cluster-kafka-option", "sasl.password"}),
+          "--cluster-kafka-option: not KEY=VALUE");
 }
 
 }  // namespace
