@@ -280,6 +280,20 @@ void ClusterHost::definition_changed(const std::string& id, const std::optional<
     definition->checkpoint = *checkpoint;
   }
   service_->replicate(*definition);
+  // A status that came before the definition (another topic, no order between them).
+  std::optional<StatusRecord> seen;
+  {
+    std::lock_guard lock(seen_mutex_);
+    if (auto found = seen_statuses_.find(id); found != seen_statuses_.end()) seen = found->second;
+  }
+  if (seen) show_status(id, *seen);
+}
+
+void ClusterHost::show_status(const std::string& id, const StatusRecord& status) {
+  service_->show_status(id, ConnectorService::ReplicaStatus{.owner = status.host,
+                                                            .state = status.state,
+                                                            .state_update_time_ms = status.state_update_time_ms,
+                                                            .error = status.error});
 }
 
 void ClusterHost::state_changed(const ConnectorView& view) {
@@ -307,11 +321,11 @@ void ClusterHost::follow_statuses() {
     if (!record.value || record.key.starts_with('$')) return;
     auto status = decode_status(*record.value);
     if (!status.ok() || status->host == options_.host_id) return;
-    service_->show_status(record.key,
-                          ConnectorService::ReplicaStatus{.owner = status->host,
-                                                          .state = status->state,
-                                                          .state_update_time_ms = status->state_update_time_ms,
-                                                          .error = status->error});
+    {
+      std::lock_guard lock(seen_mutex_);
+      seen_statuses_.insert_or_assign(record.key, *status);
+    }
+    show_status(record.key, *status);
   };
   for (auto& [key, value] : initial_statuses_) show(TableRecord{key, value, std::nullopt, 0, -1});
   initial_statuses_.clear();

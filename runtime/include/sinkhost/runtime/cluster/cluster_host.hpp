@@ -78,6 +78,8 @@ class ClusterHost {
   void definition_changed(const std::string& id, const std::optional<std::string>& value);
   void state_changed(const ConnectorView& view);
   void follow_statuses();
+  // Shows another host's report of connector `id` in the service.
+  void show_status(const std::string& id, const StatusRecord& status);
   void publish_statuses();
   // The pause fence: see may_deliver() in cluster_host.cpp.
   bool may_deliver() const;
@@ -94,6 +96,9 @@ class ClusterHost {
   // The status table as open() read it (and open_data_protection read on), until the status
   // thread shows it.
   std::map<std::string, std::optional<std::string>> initial_statuses_;
+  // The last status each other host reported per connector, for a definition that comes later.
+  std::mutex seen_mutex_;
+  std::map<std::string, StatusRecord> seen_statuses_;
   std::mutex pending_mutex_;
   std::map<std::string, StatusRecord> pending_;  // statuses to publish, newest per connector
   std::atomic<bool> stopping_{false};
