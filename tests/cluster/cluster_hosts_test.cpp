@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "sinkhost/runtime/cluster/slots.hpp"
 #include "source_helpers.hpp"
@@ -133,7 +134,14 @@ class ClusterHosts : public ::testing::Test {
 
 TEST_F(ClusterHosts, ThirtyConnectorsSpreadEvenlyAndRestCallsWorkOnAnyHost) {
   Cluster cluster(dir_, store_, group_, 30);
-  for (int i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(cluster.add_host().start());
+  // The three hosts of a new cluster start at once: they race to create its topics.
+  for (int i = 0; i < 3; ++i) cluster.add_host();
+  {
+    std::vector<std::thread> starting;
+    for (int i = 0; i < 3; ++i) starting.emplace_back([&cluster, i] { cluster.host(i).start(); });
+    for (auto& thread : starting) thread.join();
+  }
+  ASSERT_FALSE(HasFailure()) << cluster.logs();
   const auto topic = unique_topic("cluster-spread");
   create_topic(topic, 1);
   const json keyed = {{"partitionKeyExtraction:enabled", "true"}, {"partitionKeyExtraction:source", "stream"}};
@@ -167,6 +175,17 @@ TEST_F(ClusterHosts, ThirtyConnectorsSpreadEvenlyAndRestCallsWorkOnAnyHost) {
     ASSERT_NE(found, delivered.end()) << id << " delivered nothing\n" << cluster.logs();
     EXPECT_EQ(found->second, positions) << id;
   }
+  // Each checkpoint reaches the last event on the host that runs the connector, and every
+  // connector keeps running, whichever host wrote its first checkpoint (its create).
+  const auto caught_up = [&](const std::string& id) {
+    for (std::size_t h = 0; h < 3; ++h) {
+      auto view = try_connector_view(cluster.host(h).port(), id);
+      if (view.value("host", "") == Cluster::host_id(h)) return position_of(view) == positions.back();
+    }
+    return false;
+  };
+  for (const auto& id : ids) EXPECT_TRUE(eventually([&] { return caught_up(id); })) << id << "\n" << cluster.logs();
+  EXPECT_EQ(running_per_host(cluster.host(0).port(), ids), per_host) << cluster.logs();
 
   // A stop on one host stops the connector where it runs; a delete on another removes it everywhere.
   const auto& last = ids.back();
@@ -376,10 +395,36 @@ TEST_F(ClusterHosts, AHostAddedTakesItsShareWithoutStoppingTheOthers) {
         << id << " stayed on " << after.at(id)["host"] << " but its state changed";
   }
   EXPECT_EQ(stayed, 4);
+
+  // A connector created and started on the new host, in a slot that host-0 kept: host-0 runs it,
+  // and its checkpoints (the first written by the new host) are host-0's to write.
+  std::string late;
+  for (int n = 0; late.empty(); ++n) {
+    const auto candidate = "late-sink-" + std::to_string(n);
+    for (const auto& id : ids) {
+      if (after.at(id)["host"] == Cluster::host_id(0) &&
+          runtime::cluster::slot_of(id, cluster.slots()) == runtime::cluster::slot_of(candidate, cluster.slots())) {
+        late = candidate;
+      }
+    }
+  }
+  ASSERT_NO_FATAL_FAILURE(create_and_start_connector(cluster.host(2).port(), late, kafka_settings(topic)));
+  auto all = ids;
+  all.push_back(late);
   const auto positions = append(3);
-  const auto delivered = positions_per_connector(consume(topic, ids.size() * positions.size()));
-  for (const auto& id : ids)
+  const auto delivered = positions_per_connector(consume(topic, all.size() * positions.size()));
+  for (const auto& id : all) {
     EXPECT_EQ(delivered.count(id) ? delivered.at(id) : std::vector<std::uint64_t>{}, positions) << id;
+  }
+  EXPECT_TRUE(eventually([&] {
+    return position_of(try_connector_view(cluster.host(0).port(), late)) == positions.back();
+  })) << try_connector_view(cluster.host(0).port(), late).dump()
+      << "\n"
+      << cluster.logs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto view = try_connector_view(cluster.host(0).port(), late);
+  EXPECT_EQ(view.value("state", ""), "CONNECTOR_STATE_RUNNING") << view.dump() << "\n" << cluster.host(0).log();
+  EXPECT_EQ(view.value("host", ""), Cluster::host_id(0)) << view.dump();
 }
 
 // Every host of a cluster has the same data protection token: secret settings are sealed with

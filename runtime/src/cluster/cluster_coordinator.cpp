@@ -42,7 +42,8 @@ Result<std::unique_ptr<ClusterCoordinator>> ClusterCoordinator::start(ClusterCoo
 
   ClusterCoordinator* self = coordinator.get();
   MembershipListener membership_listener{[self](const SlotChange& change) { self->slots_assigned(change); },
-                                         [self](const SlotChange& change) { self->slots_revoked(change); }};
+                                         [self](const SlotChange& change) { self->slots_revoked(change); },
+                                         [self](std::int32_t generation) { self->generation_changed(generation); }};
   auto membership = GroupMembership::join(coordinator->options_.membership, std::move(membership_listener));
   if (!membership.ok()) return membership.error();
   coordinator->membership_ = std::move(*membership);
@@ -103,11 +104,15 @@ void ClusterCoordinator::follow_table() {
 }
 
 void ClusterCoordinator::slots_assigned(const SlotChange& change) {
-  table_->set_generation(change.generation);
   std::lock_guard lock(mutex_);
-  if (listener_.assigned) listener_.assigned(change);
   slots_.insert(change.slots.begin(), change.slots.end());
   reconcile();
+}
+
+void ClusterCoordinator::generation_changed(std::int32_t generation) {
+  table_->set_generation(generation);
+  std::lock_guard lock(mutex_);
+  if (listener_.generation) listener_.generation(generation);
 }
 
 void ClusterCoordinator::slots_revoked(const SlotChange& change) {

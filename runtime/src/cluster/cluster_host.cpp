@@ -225,9 +225,9 @@ Result<void> ClusterHost::join(ConnectorService& service) {
             connector_placed(id);
           },
       .stop = [this](const std::string& id) { service_->release(id); },
-      .assigned =
-          [this](const SlotChange& change) {
-            checkpoints_->set_generation(change.generation);
+      .generation =
+          [this](std::int32_t generation) {
+            checkpoints_->set_generation(generation);
             // The group has said where this host stands: a fence raised by a pause ends.
             fenced_until_ns_.store(0, std::memory_order_release);
           },

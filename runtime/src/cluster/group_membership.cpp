@@ -189,6 +189,7 @@ void GroupMembership::slots_added(std::vector<int> slots, std::int32_t generatio
   }
   spdlog::info("[cluster] {} in group '{}', generation {}: {} slot(s) assigned", options_.host_id, options_.group_id,
                generation, slots.size());
+  if (listener_.generation) listener_.generation(generation);
   if (!slots.empty() && listener_.assigned) listener_.assigned(SlotChange{std::move(slots), generation, false});
 }
 

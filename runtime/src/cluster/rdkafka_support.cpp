@@ -194,8 +194,31 @@ Result<bool> ensure_topic(rd_kafka_t* client, const TopicSpec& topic, std::chron
   return true;
 }
 
+namespace {
+Result<std::map<std::string, std::string>> describe_topic_configs(rd_kafka_t* client, const std::string& topic,
+                                                                  std::chrono::milliseconds timeout);
+}  // namespace
+
 Result<std::map<std::string, std::string>> topic_configs(rd_kafka_t* client, const std::string& topic,
                                                          std::chrono::milliseconds timeout) {
+  // A topic another host has just created may be unknown to the broker answering for a moment
+  // (hosts of a new cluster start together and race to create its topics).
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto configs = describe_topic_configs(client, topic, std::max(left, std::chrono::milliseconds(1)));
+    if (configs.ok() || configs.error().code != ErrorCode::not_found || std::chrono::steady_clock::now() >= deadline) {
+      return configs;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+namespace {
+// One DescribeConfigs request; not_found when the broker does not know the topic.
+Result<std::map<std::string, std::string>> describe_topic_configs(rd_kafka_t* client, const std::string& topic,
+                                                                  std::chrono::milliseconds timeout) {
   ConfigResourcePtr resource(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str()));
   const std::string what = "describing the configuration of topic '" + topic + "'";
   auto event = admin_call(client, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout, what,
@@ -211,6 +234,9 @@ Result<std::map<std::string, std::string>> topic_configs(rd_kafka_t* client, con
     return make_error(ErrorCode::internal, what + ": the broker answered for " + std::to_string(count) + " resources");
   if (auto code = rd_kafka_ConfigResource_error(described[0])) {
     const char* detail = rd_kafka_ConfigResource_error_string(described[0]);
+    if (code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      return make_error(ErrorCode::not_found, what + ": " + rd_kafka_err2str(code));
+    }
     return kafka_error(what, code, detail != nullptr ? detail : "");
   }
   std::size_t entries = 0;
@@ -222,6 +248,7 @@ Result<std::map<std::string, std::string>> topic_configs(rd_kafka_t* client, con
   }
   return result;
 }
+}  // namespace
 
 Result<int> partition_count(rd_kafka_t* client, const std::string& topic, std::chrono::milliseconds timeout) {
   TopicPtr handle(rd_kafka_topic_new(client, topic.c_str(), nullptr));

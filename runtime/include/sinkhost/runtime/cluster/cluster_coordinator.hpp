@@ -32,9 +32,10 @@ struct ClusterCoordinatorOptions {
 struct ConnectorListener {
   std::function<void(const std::string& id, const std::string& config)> start;
   std::function<void(const std::string& id)> stop;
-  // Optional: slots were assigned to this host, before their connectors start (the generation
-  // the writes for them must carry).
-  std::function<void(const SlotChange& change)> assigned;
+  // Optional: the group generation this host holds from now on (every assignment it took part
+  // in, with or without new slots; before the connectors of new slots start): the generation
+  // its writes must carry.
+  std::function<void(std::int32_t generation)> generation;
   // Optional: a record of the connectors table, any connector's and any host's (nullopt:
   // erased), after the starts and stops it caused. With it, a changed configuration of a
   // running connector is only reported here: the owner applies it (no stop and start).
@@ -83,6 +84,7 @@ class ClusterCoordinator {
   void follow_table();
   void slots_assigned(const SlotChange& change);
   void slots_revoked(const SlotChange& change);
+  void generation_changed(std::int32_t generation);
   // Runs the plan for what is owned and known now; the mutex is held.
   void reconcile();
   void stop_connector(const std::string& id);

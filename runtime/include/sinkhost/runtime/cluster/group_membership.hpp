@@ -50,8 +50,11 @@ struct SlotChange {
 // connectors inside it keeps two hosts from running one. It must return within
 // max.poll.interval.ms (5 minutes), or the group drops this host.
 struct MembershipListener {
-  std::function<void(const SlotChange&)> assigned;
-  std::function<void(const SlotChange&)> revoked;
+  std::function<void(const SlotChange&)> assigned;  // slots added (never called with none)
+  std::function<void(const SlotChange&)> revoked;   // slots given up (never called with none)
+  // Optional: every assignment this host took part in, with or without new slots, before
+  // `assigned`: the group generation this host holds from now on.
+  std::function<void(std::int32_t generation)> generation;
 };
 
 // This host's membership in the cluster's Kafka consumer group. The group's members subscribe
