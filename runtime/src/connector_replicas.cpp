@@ -74,23 +74,30 @@ void ConnectorService::adopt(const ConnectorDefinition& definition) {
   follow_run_requested(entry, definition.checkpoint);
 }
 
-void ConnectorService::release(const std::string& id) {
+void ConnectorService::release(const std::vector<std::string>& ids) {
   std::lock_guard commands(commands_mutex_);
-  auto entry = find(id);
-  if (!entry) return;
-  {
-    std::lock_guard lock(entry->mutex);
-    if (!entry->placed_here) return;
-    // From here on the run's end is not reported: the connector's next owner reports its state.
-    entry->placed_here = false;
+  std::vector<std::pair<std::string, std::shared_ptr<Entry>>> stopping;
+  for (const auto& id : ids) {
+    auto entry = find(id);
+    if (!entry) continue;
+    {
+      std::lock_guard lock(entry->mutex);
+      if (!entry->placed_here) continue;
+      // From here on the run's end is not reported: the connector's next owner reports its state.
+      entry->placed_here = false;
+    }
+    entry->forget_restarts();
+    // Asked all first, so that they flush in parallel.
+    if (entry->worker) entry->worker->request_stop();
+    stopping.emplace_back(id, std::move(entry));
   }
-  entry->forget_restarts();
-  if (entry->worker) {
-    entry->worker->request_stop();
-    entry->worker->join();
-    entry->worker.reset();
+  for (auto& [id, entry] : stopping) {
+    if (entry->worker) {
+      entry->worker->join();
+      entry->worker.reset();
+    }
+    spdlog::info("[{}] no longer runs on this host", id);
   }
-  spdlog::info("[{}] no longer runs on this host", id);
 }
 
 void ConnectorService::show_status(const std::string& id, const ReplicaStatus& status) {

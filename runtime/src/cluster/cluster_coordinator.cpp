@@ -119,12 +119,12 @@ void ClusterCoordinator::slots_revoked(const SlotChange& change) {
   std::lock_guard lock(mutex_);
   for (int slot : change.slots) slots_.erase(slot);
   // Only the revoked slots' connectors: the next owner may start them once this returns.
-  for (const auto& id : connectors_in_slots(change.slots, options_.membership.slots, running_)) stop_connector(id);
+  stop_connectors(connectors_in_slots(change.slots, options_.membership.slots, running_));
 }
 
 void ClusterCoordinator::reconcile() {
   const auto plan = plan_connectors(slots_, options_.membership.slots, configs_, running_);
-  for (const auto& id : plan.stop) stop_connector(id);
+  stop_connectors(plan.stop);
   for (const auto& [id, config] : plan.start) {
     spdlog::info("[cluster] {} starts connector {} (slot {})", options_.membership.host_id, id,
                  slot_of(id, options_.membership.slots));
@@ -133,10 +133,15 @@ void ClusterCoordinator::reconcile() {
   }
 }
 
-void ClusterCoordinator::stop_connector(const std::string& id) {
-  spdlog::info("[cluster] {} stops connector {}", options_.membership.host_id, id);
-  if (listener_.stop) listener_.stop(id);
-  running_.erase(id);
+void ClusterCoordinator::stop_connectors(const std::vector<std::string>& ids) {
+  if (ids.empty()) return;
+  for (const auto& id : ids) spdlog::info("[cluster] {} stops connector {}", options_.membership.host_id, id);
+  if (listener_.stop_all) {
+    listener_.stop_all(ids);
+  } else if (listener_.stop) {
+    for (const auto& id : ids) listener_.stop(id);
+  }
+  for (const auto& id : ids) running_.erase(id);
 }
 
 ConnectorConfigs ClusterCoordinator::configs() const {

@@ -224,7 +224,8 @@ Result<void> ClusterHost::join(ConnectorService& service) {
             store_->accept(id, config);
             connector_placed(id);
           },
-      .stop = [this](const std::string& id) { service_->release(id); },
+      .stop = [this](const std::string& id) { service_->release({id}); },
+      .stop_all = [this](const std::vector<std::string>& ids) { service_->release(ids); },
       .generation =
           [this](std::int32_t generation) {
             checkpoints_->set_generation(generation);

@@ -136,7 +136,7 @@ TEST_F(ConnectorReplicasTest, AConnectorRunsOnlyOnceItIsPlacedHere) {
   EXPECT_EQ(reported().back(), (std::pair<std::string, ConnectorState>{"svc-sink", ConnectorState::running}));
 
   // Placed on another host now: the run stops, the run the user asked for stays.
-  service_->release("svc-sink");
+  service_->release({"svc-sink"});
   EXPECT_EQ(state("svc-sink"), ConnectorState::stopped);
   EXPECT_TRUE(tables_.run_requested("svc-sink"));
   source_.append("s-1", "B");

@@ -176,8 +176,9 @@ class ConnectorService {
   // The connector is placed on this host now (its slot was assigned here): as replicate, from
   // definition.checkpoint, and its state is published from now on.
   void adopt(const ConnectorDefinition& definition);
-  // The connector is no longer placed here: its run stops (the run the user asked for stays).
-  void release(const std::string& id);
+  // The connectors are no longer placed here: their runs stop, all at once (the run the user
+  // asked for stays).
+  void release(const std::vector<std::string>& ids);
   // What the host a connector is placed on reports of its run (ignored when it is placed here).
   struct ReplicaStatus {
     std::string owner;

@@ -32,6 +32,9 @@ struct ClusterCoordinatorOptions {
 struct ConnectorListener {
   std::function<void(const std::string& id, const std::string& config)> start;
   std::function<void(const std::string& id)> stop;
+  // Optional: stops several connectors at once (their runs stop in parallel); without it, `stop`
+  // is called for each in turn.
+  std::function<void(const std::vector<std::string>& ids)> stop_all;
   // Optional: the group generation this host holds from now on (every assignment it took part
   // in, with or without new slots; before the connectors of new slots start): the generation
   // its writes must carry.
@@ -87,7 +90,7 @@ class ClusterCoordinator {
   void generation_changed(std::int32_t generation);
   // Runs the plan for what is owned and known now; the mutex is held.
   void reconcile();
-  void stop_connector(const std::string& id);
+  void stop_connectors(const std::vector<std::string>& ids);
 
   ClusterCoordinatorOptions options_;
   ConnectorListener listener_;
