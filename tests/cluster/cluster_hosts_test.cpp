@@ -184,7 +184,20 @@ TEST_F(ClusterHosts, ThirtyConnectorsSpreadEvenlyAndRestCallsWorkOnAnyHost) {
     }
     return false;
   };
-  for (const auto& id : ids) EXPECT_TRUE(eventually([&] { return caught_up(id); })) << id << "\n" << cluster.logs();
+  std::vector<std::string> behind;
+  const bool all_caught_up = eventually(
+      [&] {
+        behind.clear();
+        for (const auto& id : ids) {
+          if (!caught_up(id)) behind.push_back(id);
+        }
+        return behind.empty();
+      },
+      std::chrono::seconds(60));
+  EXPECT_TRUE(all_caught_up) << behind.size() << " connectors behind, the first " << behind.front() << ": "
+                             << try_connector_view(cluster.host(0).port(), behind.front()).dump() << "\n"
+                             << cluster.logs();
+
   EXPECT_EQ(running_per_host(cluster.host(0).port(), ids), per_host) << cluster.logs();
 
   // A stop on one host stops the connector where it runs; a delete on another removes it everywhere.

@@ -112,7 +112,13 @@ Result<std::unique_ptr<ClusterHost>> ClusterHost::open(ClusterHostOptions option
       },
       .save_checkpoint = [self](const std::string& id,
                                 SourcePosition position) { return self->checkpoints_->save_checkpoint(id, position); },
-      .reset_checkpoint = [self](const std::string& id) { return self->checkpoints_->reset_checkpoint(id); },
+      .reset_checkpoint = [self](const std::string& id) -> Result<void> {
+        // Nothing to reset for a new connector: no write, whose generation (this host's) could
+        // be newer than the one its owner holds in the middle of a rebalance.
+        auto held = self->checkpoints_->load_checkpoint(id);
+        if (held.ok() && !*held) return {};
+        return self->checkpoints_->reset_checkpoint(id);
+      },
   });
   return host;
 }
