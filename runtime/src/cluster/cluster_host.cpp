@@ -276,9 +276,11 @@ void ClusterHost::definition_changed(const std::string& id, const std::optional<
   auto definition = store_->accept(id, value);
   if (!definition) return;
   auto placed = service_->get(id);
-  const bool here = placed.ok() && placed->owner == options_.host_id;
-  if (here && definition->run_requested) {
-    // It may start now: from the checkpoint the table holds (a reset on another host wrote one).
+  const bool starts_here = placed.ok() && placed->owner == options_.host_id && definition->run_requested &&
+                           placed->state == ConnectorState::stopped && !placed->restart;
+  if (starts_here) {
+    // It starts now (replicate): from the checkpoint the table holds (a reset on another host
+    // wrote one). A connector that runs already needs no read of the table.
     auto checkpoint = checkpoints_->load_checkpoint(id);
     if (!checkpoint.ok()) {
       spdlog::error("[cluster] connector {}: its checkpoint cannot be read ({})", id, checkpoint.error().message);

@@ -80,19 +80,8 @@ class ConnectorReplicasTest : public ::testing::Test {
   }
   void TearDown() override { service_->shutdown(); }
 
-  connector::Settings logger(const std::string& file) {
-    return {{"instanceTypeName", "serilog-sink"},
-            {"output", "file"},
-            {"path", dir_.path() + "/" + file},
-            {"subscription:initialPosition", "earliest"},
-            {"autocommit:interval", "10"}};
-  }
-  std::size_t lines(const std::string& file) {
-    std::ifstream in(dir_.path() + "/" + file);
-    std::size_t n = 0;
-    for (std::string line; std::getline(in, line);) ++n;
-    return n;
-  }
+  connector::Settings logger(const std::string& file) { return test::logger_settings(dir_.path(), file); }
+  std::size_t lines(const std::string& file) { return test::count_lines(dir_.path() + "/" + file); }
   ConnectorState state(const std::string& id) { return service_->get(id)->state; }
   // The definition as the tables hold it, with the checkpoint the tables hold.
   ConnectorDefinition stored(const std::string& id) {

@@ -32,19 +32,8 @@ class ConnectorServiceTest : public ::testing::Test {
     store_ = std::move(store).value();
     service_ = std::make_unique<ConnectorService>(source_, *store_, plugins_);
   }
-  connector::Settings logger(const std::string& file) {
-    return {{"instanceTypeName", "serilog-sink"},
-            {"output", "file"},
-            {"path", dir_.path() + "/" + file},
-            {"subscription:initialPosition", "earliest"},
-            {"autocommit:interval", "10"}};
-  }
-  std::size_t lines(const std::string& file) {
-    std::ifstream in(dir_.path() + "/" + file);
-    std::size_t n = 0;
-    for (std::string line; std::getline(in, line);) ++n;
-    return n;
-  }
+  connector::Settings logger(const std::string& file) { return test::logger_settings(dir_.path(), file); }
+  std::size_t lines(const std::string& file) { return test::count_lines(dir_.path() + "/" + file); }
   bool checkpoint_is(const std::string& id, std::uint64_t position) {
     for (int i = 0; i < 500; ++i) {
       auto view = service_->get(id);

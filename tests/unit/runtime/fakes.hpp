@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -214,5 +215,21 @@ class FakeCheckpointStore final : public CheckpointStore {
   std::vector<SourcePosition> saved_;
   std::optional<connector::Error> fail_with_;
 };
+
+// A logger-sink connector writing JSON lines to DIRECTORY/FILE, from the first event, with a
+// quick autocommit; and how many lines such a file holds.
+inline connector::Settings logger_settings(const std::string& directory, const std::string& file) {
+  return {{"instanceTypeName", "serilog-sink"},
+          {"output", "file"},
+          {"path", directory + "/" + file},
+          {"subscription:initialPosition", "earliest"},
+          {"autocommit:interval", "10"}};
+}
+inline std::size_t count_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
 
 }  // namespace sinkhost::runtime::test
