@@ -2,16 +2,17 @@
 # Delivery benchmark, side by side in one run on one broker: the real sinkhost daemon's
 # kafka-sink against kcat (on the same librdkafka), against a plain librdkafka producer with
 # sinkhost's per-message headers (produce_lines.c; kcat's -H headers are the same on every
-# message) and against Kafka Connect standalone (FileStreamSource), with the same values, keys
-# and producer settings. Prints numbers and ratios; not a test (docs/performance.md has the
-# figures and the command).
+# message), the same plain producer with kcat's constant headers (which separates what the tool
+# costs from what the headers cost) and against Kafka Connect standalone (FileStreamSource),
+# with the same values, keys and producer settings. Prints numbers and ratios; not a test
+# (docs/performance.md has the figures and the command).
 #
 #   tests/bench/delivery_compare.sh [--build DIR] [--events N] [--repeat R] [--bootstrap HOST:PORT]
 #                                   [--partitions "1 3"] [--no-ten] [--no-connect] [--keep-tmp]
 #
 #   --build DIR        build directory with bin/sinkhost (default ./build)
-#   --events N         events in the backlog, messages per run (default 200000)
-#   --repeat R         runs of kcat, plain and sinkhost per partition count (default 3)
+#   --events N         events in the backlog, messages per run (default 1000000)
+#   --repeat R         runs of kcat, const, plain and sinkhost per partition count (default 2)
 #   --bootstrap H:P    use this running broker (PLAINTEXT) instead of starting a private one
 #   --partitions LIST  partition counts of that comparison (default "1 3")
 #   --no-ten           skip 10 connectors at once
@@ -27,8 +28,8 @@ export LC_ALL=C
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD=./build
-EVENTS=200000
-REPEAT=3
+EVENTS=1000000
+REPEAT=2
 BOOTSTRAP=""
 PARTITIONS="1 3"
 TEN=1
@@ -83,6 +84,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
 
 # A sleep without a process: read with a timeout on a pipe nobody writes to.
 exec {SLEEP_FD}<> <(:)
@@ -115,10 +117,19 @@ create_topic() {
     >"$TMP/topic.out" 2>&1 || { cat "$TMP/topic.out" >&2; die "cannot create topic $name"; }
 }
 # The number of messages in TOPIC (sum of end offsets of its PARTITIONS partitions).
+# A busy broker may time a query out: ask again before giving up.
 topic_count() {
-  local topic="$1" parts="$2" p args=()
+  local topic="$1" parts="$2" p args=() out attempt
   for ((p = 0; p < parts; p++)); do args+=(-t "$topic:$p:-1"); done
-  kcat -Q -b "$BOOTSTRAP" "${args[@]}" 2>/dev/null | awk '{ s += $NF } END { printf "%d\n", s }'
+  for attempt in 1 2 3 4 5; do
+    if out="$(kcat -Q -b "$BOOTSTRAP" "${args[@]}" 2>"$TMP/query.err")"; then
+      awk '{ s += $NF } END { printf "%d\n", s }' <<<"$out"
+      return 0
+    fi
+    nap 1
+  done
+  cat "$TMP/query.err" >&2
+  die "cannot query the end offsets of topic $topic"
 }
 # min max count of the message timestamps in TOPIC (LogAppendTime topics: when each landed).
 topic_timestamps() {
@@ -155,6 +166,11 @@ awk -v n="$EVENTS" -v batch="$BATCH" -v dir="$TMP" -v minute="$(date -u +%Y-%m-%
     }
   }'
 VALUE_BYTES="$(head -1 "$TMP/connect.txt" | tr -d '\n' | wc -c)"
+# The producers' inputs are written here, once, not before each timed run (writing hundreds of
+# megabytes just before a run had the kernel write them back during it). Their connector id has
+# the length of the connectors' ids (bench-pP-rR).
+PRODUCER_ID=bench-p0-r0
+sed -i "s/@ID@/$PRODUCER_ID/" "$TMP/plain.txt"
 
 # The producer settings of both sides (kafka-sink sets idempotence, acks=all through it,
 # sticky.partitioning.linger.ms=0, message.timeout.ms=0 and the queue bound itself; the
@@ -188,6 +204,13 @@ kcat_headers() {  # kcat_headers CONNECTOR_ID
     -H "esdb-record-headers-tenant=acme" -H "esdb-record-headers-source=bench")
 }
 
+kcat_headers "$PRODUCER_ID"
+const_headers=()
+for ((i = 1; i < ${#KCAT_HEADERS[@]}; i += 2)); do const_headers+=("${KCAT_HEADERS[i]}"); done
+awk -v headers="$(IFS=$'\t'; echo "${const_headers[*]}")" \
+  '{ i = index($0, "|"); print substr($0, 1, i - 1) "\t" substr($0, i + 1) "\t" headers }' "$TMP/kcat.txt" >"$TMP/const.txt"
+sync
+
 # ---------------------------------------------------------------------------------------------
 # The daemon and a keep-alive HTTP client in bash (polling with curl would fork a process every
 # few milliseconds on the cores being measured).
@@ -220,6 +243,13 @@ stop_daemon() {
 }
 http() {  # http METHOD PATH [BODY] -> HTTP_STATUS HTTP_BODY
   local method="$1" path="$2" body="${3-}" line len attempt
+  # A connection that is readable before we asked anything was closed by the server (its idle
+  # timeout passes during long runs of the other producers): writing to it would kill the script
+  # with SIGPIPE, so open a new one.
+  if [ -n "$HFD" ] && read -r -t 0 -u "$HFD"; then
+    exec {HFD}>&-
+    HFD=""
+  fi
   for attempt in 1 2; do
     [ -n "$HFD" ] || exec {HFD}<>"/dev/tcp/127.0.0.1/$PORT"
     len=0
@@ -308,9 +338,8 @@ deliver() {
   for id in "${ids[@]}"; do curl_json POST "/connectors/$id/stop"; done
 }
 
-# kcat_run TOPIC CONNECTOR_ID: sets RUN_S, RUN_CPU_S.
+# kcat_run TOPIC: sets RUN_S, RUN_CPU_S.
 kcat_run() {
-  kcat_headers "$2"
   now_us; local t0=$NOW_US
   LD_LIBRARY_PATH="$KCAT_LIB" /usr/bin/time -f '%U %S' -o "$TMP/kcat.time" \
     /usr/bin/kcat -P -b "$BOOTSTRAP" -t "$1" -K '|' -l "$TMP/kcat.txt" "${KCAT_PROPS[@]}" "${KCAT_HEADERS[@]}" \
@@ -320,13 +349,13 @@ kcat_run() {
   RUN_CPU_S="$(awk '{ printf "%.2f", $1 + $2 }' "$TMP/kcat.time")"
 }
 
-# plain_run TOPIC CONNECTOR_ID: the plain producer (produce_lines.c) with the messages and
-# headers of plain.txt; sets RUN_S, RUN_CPU_S.
+# plain_run TOPIC LINES: the plain producer (produce_lines.c) with the messages and headers of
+# LINES (plain.txt: sinkhost's per-message headers; const.txt: kcat's constant ones); sets
+# RUN_S, RUN_CPU_S.
 plain_run() {
-  sed "s/@ID@/$2/" "$TMP/plain.txt" >"$TMP/plain-run.txt"
   now_us; local t0=$NOW_US
   LD_LIBRARY_PATH="$KCAT_LIB" /usr/bin/time -f '%U %S' -o "$TMP/plain.time" \
-    "$TMP/produce_lines" "$BOOTSTRAP" "$1" "$TMP/plain-run.txt" "${PLAIN_PROPS[@]}" \
+    "$TMP/produce_lines" "$BOOTSTRAP" "$1" "$2" "${PLAIN_PROPS[@]}" \
     2>>"$TMP/plain.err" || die "produce_lines failed (see $TMP/plain.err)"
   now_us
   RUN_S="$(awk -v a="$t0" -v b="$NOW_US" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')"
@@ -351,6 +380,7 @@ for parts in $PARTITIONS; do
   for ((r = 1; r <= REPEAT; r++)); do
     create_topic "dc-$RUN_ID-kcat-p$parts-r$r" "$parts"
     create_topic "dc-$RUN_ID-plain-p$parts-r$r" "$parts"
+    create_topic "dc-$RUN_ID-const-p$parts-r$r" "$parts"
     create_topic "dc-$RUN_ID-sinkhost-p$parts-r$r" "$parts"
   done
 done
@@ -385,36 +415,42 @@ echo "kcat: $(kcat -V 2>&1 | sed -n 's/.*\(librdkafka [0-9.]*\).*/\1/p' | head -
 echo
 
 # ---------------------------------------------------------------------------------------------
-# 1-3: one connector against kcat (static headers) and against the plain producer with the same
-# per-message headers, same topic layout; the order of the three rotates from run to run.
+# 1-3: one connector against kcat (static headers), the plain producer with kcat's messages
+# (const) and the plain producer with sinkhost's per-message headers (plain), same topic layout;
+# the order of the four rotates from run to run.
 
 ONE_RATE_P3="" ONE_CPU_P3="" ONE_BUSY=()
-row() { printf '%-5s %-4s %10s %10s %10s %8s %8s %9s %9s %9s\n' "$@"; }
-row parts run kcat plain sinkhost "sh/kcat" "sh/plain" "kcat µs" "plain µs" "sh µs"
+row() { printf '%-5s %-4s %10s %10s %10s %10s %8s %8s %8s %8s %9s %9s %9s %9s\n' "$@"; }
+row parts run kcat const plain sinkhost "sh/kcat" "sh/kcat*" "sh/plain" "cst/kcat" "kcat µs" "const µs" "plain µs" "sh µs"
 for parts in $PARTITIONS; do
   rows=()
   for ((r = 1; r <= REPEAT; r++)); do
     id="bench-p$parts-r$r"
     curl_json POST "/connectors/$id" "$(connector_json "dc-$RUN_ID-sinkhost-p$parts-r$r")"
-    case $((r % 3)) in 1) order="kcat plain sinkhost" ;; 2) order="sinkhost kcat plain" ;; 0) order="plain sinkhost kcat" ;; esac
+    case $((r % 4)) in 1) order="kcat const plain sinkhost" ;; 2) order="sinkhost kcat const plain" ;;
+      3) order="plain sinkhost kcat const" ;; 0) order="const plain sinkhost kcat" ;; esac
     for side in $order; do
+      sync  # no write-back of the previous run's files during this one
       case "$side" in
-        kcat) kcat_run "dc-$RUN_ID-kcat-p$parts-r$r" "$id"; kc_s=$RUN_S kc_cpu=$RUN_CPU_S ;;
-        plain) plain_run "dc-$RUN_ID-plain-p$parts-r$r" "$id"; pl_s=$RUN_S pl_cpu=$RUN_CPU_S ;;
+        kcat) kcat_run "dc-$RUN_ID-kcat-p$parts-r$r"; kc_s=$RUN_S kc_cpu=$RUN_CPU_S ;;
+        const) plain_run "dc-$RUN_ID-const-p$parts-r$r" "$TMP/const.txt"; co_s=$RUN_S co_cpu=$RUN_CPU_S ;;
+        plain) plain_run "dc-$RUN_ID-plain-p$parts-r$r" "$TMP/plain.txt"; pl_s=$RUN_S pl_cpu=$RUN_CPU_S ;;
         sinkhost) deliver "$id"; sh_s=$RUN_S sh_cpu=$RUN_CPU_S; [ "$parts" = 3 ] && ONE_BUSY+=("$RUN_BUSY") ;;
       esac
       check_count "dc-$RUN_ID-$side-p$parts-r$r" "$parts" "$EVENTS"
     done
-    rows+=("$(awk -v n="$EVENTS" -v k="$kc_s" -v p="$pl_s" -v s="$sh_s" -v kc="$kc_cpu" -v pc="$pl_cpu" -v sc="$sh_cpu" \
-      'BEGIN { printf "%.0f %.0f %.0f %.2f %.2f %.1f %.1f %.1f\n", n / k, n / p, n / s, k / s, p / s, kc * 1e6 / n, pc * 1e6 / n, sc * 1e6 / n }')")
+    rows+=("$(awk -v n="$EVENTS" -v k="$kc_s" -v c="$co_s" -v p="$pl_s" -v s="$sh_s" -v kc="$kc_cpu" -v cc="$co_cpu" \
+      -v pc="$pl_cpu" -v sc="$sh_cpu" 'BEGIN { printf "%.0f %.0f %.0f %.0f %.2f %.2f %.2f %.2f %.1f %.1f %.1f %.1f\n", n / k, n / c, n / p, n / s,
+        k / s, k * p / (s * c), p / s, k / c, kc * 1e6 / n, cc * 1e6 / n, pc * 1e6 / n, sc * 1e6 / n }')")
     # shellcheck disable=SC2086
     row "$parts" "$r" ${rows[-1]}
   done
   mean="$(printf '%s\n' "${rows[@]}" | awk '{ for (i = 1; i <= NF; i++) t[i] += $i } END {
-    printf "%.0f %.0f %.0f %.2f %.2f %.1f %.1f %.1f\n", t[1] / NR, t[2] / NR, t[3] / NR, t[3] / t[1], t[3] / t[2], t[6] / NR, t[7] / NR, t[8] / NR }')"
+    printf "%.0f %.0f %.0f %.0f %.2f %.2f %.2f %.2f %.1f %.1f %.1f %.1f\n", t[1] / NR, t[2] / NR, t[3] / NR, t[4] / NR, t[4] / t[1],
+      t[4] * t[2] / (t[1] * t[3]), t[4] / t[3], t[2] / t[1], t[9] / NR, t[10] / NR, t[11] / NR, t[12] / NR }')"
   # shellcheck disable=SC2086
   row "$parts" mean $mean
-  read -r _ _ ms _ _ _ _ mcs <<<"$mean"
+  read -r _ _ _ ms _ _ _ _ _ _ _ mcs <<<"$mean"
   if [ "$parts" = 3 ] || [ -z "$ONE_RATE_P3" ]; then ONE_RATE_P3=$ms ONE_CPU_P3=$mcs ONE_PARTS=$parts; fi
 done
 # Bytes the broker stored (private broker only): kcat's constant headers compress away, the
@@ -422,14 +458,17 @@ done
 log_bytes() { find "$KAFKA_STATE_DIR/data" -path "*/$1-[0-9]*/*.log" -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
 if [ "$STARTED_BROKER" = 1 ]; then
   for parts in $PARTITIONS; do
-    awk -v k="$(log_bytes "dc-$RUN_ID-kcat-p$parts-r1")" -v p="$(log_bytes "dc-$RUN_ID-plain-p$parts-r1")" \
-      -v s="$(log_bytes "dc-$RUN_ID-sinkhost-p$parts-r1")" -v n="$EVENTS" -v parts="$parts" \
-      'BEGIN { printf "bytes stored per message by the broker, %d partition(s), run 1: kcat %.1f, plain %.1f, sinkhost %.1f\n", parts, k / n, p / n, s / n }'
+    awk -v k="$(log_bytes "dc-$RUN_ID-kcat-p$parts-r1")" -v c="$(log_bytes "dc-$RUN_ID-const-p$parts-r1")" \
+      -v p="$(log_bytes "dc-$RUN_ID-plain-p$parts-r1")" -v s="$(log_bytes "dc-$RUN_ID-sinkhost-p$parts-r1")" -v n="$EVENTS" -v parts="$parts" \
+      'BEGIN { printf "bytes stored per message by the broker, %d partition(s), run 1: kcat %.1f, const %.1f, plain %.1f, sinkhost %.1f\n", parts, k / n, c / n, p / n, s / n }'
   done
 fi
-echo "(msg/s; sh/kcat, sh/plain = sinkhost's rate / theirs; µs = CPU (utime+stime) per message of kcat, of the plain"
-echo " producer, of the whole daemon. sinkhost timed from POST start to the committed checkpoint at the last event,"
-echo " kcat and the plain producer from exec to exit, after their last delivery report)"
+echo "(msg/s; const = the plain producer with kcat's constant headers, plain = with sinkhost's per-message ones;"
+echo " sh/kcat, sh/plain = sinkhost's rate / theirs, cst/kcat = const's rate / kcat's; sh/kcat* = sinkhost's rate /"
+echo " (kcat's rate x plain / const), kcat scaled by what sinkhost's varying headers cost the plain producer;"
+echo " µs = CPU (utime+stime) per message of each producer process, of the whole daemon. sinkhost timed from"
+echo " POST start to the committed checkpoint at the last event, kcat and the plain producer from exec to exit,"
+echo " after their last delivery report)"
 echo
 
 # ---------------------------------------------------------------------------------------------
