@@ -15,8 +15,8 @@
 #                                  [--rate EVENTS_PER_S] [--no-failover] [--bootstrap HOST:PORT]
 #                                  [--keep-tmp]
 #
-#   --build DIR             directory with bin/sinkhost and lib/sinkhost/plugins (default
-#                           /tmp/cluster-bench-bin if it exists, else the repository's build)
+#   --build DIR             directory with bin/sinkhost and lib/sinkhost/plugins (default: the
+#                           repository's build)
 #   --events N              events in the store's backlog (default 60000)
 #   --connectors C          connectors, each to a 3-partition topic of its own (default 6)
 #   --repeat R              rounds of all host counts (and of the failover) (default 1); round r
@@ -60,8 +60,10 @@ START_TIMEOUT=30        # s for a process to answer /health
 SETTLE_TIMEOUT=90       # s for a new cluster to place every connector
 STOP_TIMEOUT=30         # s after SIGTERM before SIGKILL
 
-die() { echo "cluster_compare: error: $*" >&2; exit 1; }
-log() { echo "cluster_compare: $*" >&2; }
+BENCH_NAME=cluster_compare
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT/tests/bench/lib.sh"
+HTTP_READ_TIMEOUT=10  # a paused or killed host must not hold the script
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -93,7 +95,7 @@ if [ "$FAILOVER" = 1 ] && [ "$FAILOVER_HOSTS" -lt 2 ]; then
   FAILOVER=0
 fi
 if [ -z "$BUILD" ]; then
-  if [ -x /tmp/cluster-bench-bin/bin/sinkhost ]; then BUILD=/tmp/cluster-bench-bin; else BUILD="$ROOT/build"; fi
+  BUILD="$ROOT/build"
 fi
 SINKHOST="$(cd "$BUILD" 2>/dev/null && pwd)/bin/sinkhost"
 [ -x "$SINKHOST" ] || die "no $BUILD/bin/sinkhost (build it: SINKHOST_BUILD_TARGETS=sinkhost deploy/build.sh $BUILD)"
@@ -105,14 +107,8 @@ KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
 TICKS="$(getconf CLK_TCK)"
 
 TMP="$(mktemp -d /tmp/cluster-compare.XXXXXX)"
-STORE_PID="" APPENDER_PID="" STARTED_BROKER=0 SLEEP_FD=""
+STORE_PID="" APPENDER_PID=""
 declare -a HOST_PID=() HOST_PORT=()
-declare -A HFDS=() USED_PORTS=()
-
-# A sleep without a process: read with a timeout on a pipe nobody writes to.
-exec {SLEEP_FD}<> <(:)
-nap() { read -r -t "$1" -u "$SLEEP_FD" _ || true; }
-now_us() { NOW_US="${EPOCHREALTIME/./}"; }
 
 # alive PID: the process exists and is not a zombie (kill -0 succeeds on an unreaped child).
 alive() {
@@ -163,31 +159,12 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------------------------------------
 # Broker and topics
 
-if [ -z "$BOOTSTRAP" ]; then
-  export KAFKA_STATE_DIR=/tmp/bench-kafka KAFKA_PLAINTEXT_PORT=23092 KAFKA_CONTROLLER_PORT=23093 \
-    KAFKA_SASL_PLAINTEXT_PORT=23094 KAFKA_SSL_PORT=23095 KAFKA_MTLS_PORT=23096 KAFKA_SASL_SSL_PORT=23097
-  log "starting a private broker (state $KAFKA_STATE_DIR, port $KAFKA_PLAINTEXT_PORT)"
-  STARTED_BROKER=1
-  "$ROOT/deploy/kafka/kafka.sh" start >&2
-  BOOTSTRAP="127.0.0.1:$KAFKA_PLAINTEXT_PORT"
-else
-  "$ROOT/deploy/kafka/kafka.sh" fetch >&2   # TopicCommand's jars
-fi
+start_private_broker /tmp/bench-kafka
 kcat -L -b "$BOOTSTRAP" -m 10 >/dev/null 2>&1 || die "no broker answers at $BOOTSTRAP"
 BROKER_PID=""
 [ "$STARTED_BROKER" = 1 ] && BROKER_PID="$(cat "$KAFKA_STATE_DIR/kafka.pid" 2>/dev/null || true)"
 
 RUN_ID="cc-$(date +%s)"
-create_topic() {  # create_topic NAME PARTITIONS
-  java -Xshare:auto -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
-    --create --if-not-exists --topic "$1" --partitions "$2" --replication-factor 1 \
-    >"$TMP/topic.out" 2>&1 || { cat "$TMP/topic.out" >&2; die "cannot create topic $1"; }
-}
-topic_count() {  # topic_count TOPIC: messages in it (sum of its partitions' end offsets)
-  local p args=()
-  for ((p = 0; p < PARTS; p++)); do args+=(-t "$1:$p:-1"); done
-  kcat -Q -b "$BOOTSTRAP" "${args[@]}" 2>/dev/null | awk '{ s += $NF } END { printf "%d\n", s }'
-}
 topic_name() { echo "$RUN_ID-h$1-r$2-c$3"; }  # topic_name HOSTS ROUND CONNECTOR
 
 log "creating $(((${#HOST_LIST[@]} * REPEAT + 1) * CONNECTORS)) topics of $PARTS partitions (TopicCommand, one JVM each)"
@@ -235,16 +212,6 @@ DISTINCT_SLOTS=${#TAKEN_SLOTS[@]}
 # ---------------------------------------------------------------------------------------------
 # The store and its backlog (the events of delivery_compare.sh: ~250-byte JSON, 100 streams)
 
-free_port() {  # free_port -> PORT (nothing listens there, and not handed out before)
-  local p
-  for ((p = 40000 + RANDOM % 20000; ; p = 40000 + RANDOM % 20000)); do
-    [ -n "${USED_PORTS[$p]-}" ] && continue
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
-    USED_PORTS[$p]=1
-    PORT=$p
-    return
-  done
-}
 wait_health() {  # wait_health PORT PID LOG
   local deadline=$((SECONDS + START_TIMEOUT))
   until curl -sf -o /dev/null "http://127.0.0.1:$1/health"; do
@@ -253,89 +220,24 @@ wait_health() {  # wait_health PORT PID LOG
     nap 0.05
   done
 }
-cpu_ticks() {  # cpu_ticks PID -> CPU_TICKS (utime + stime, every thread)
-  local a
-  read -r -a a <"/proc/$1/stat"
-  CPU_TICKS=$((a[13] + a[14]))
-}
-machine_ticks() {  # machine_ticks -> MT_BUSY MT_ALL (clock ticks of all cores since boot)
-  local user nice system idle iowait irq softirq steal rest
-  read -r _ user nice system idle iowait irq softirq steal rest </proc/stat
-  MT_ALL=$((user + nice + system + idle + iowait + irq + softirq + steal))
-  MT_BUSY=$((MT_ALL - idle - iowait))
-}
 
 log "writing $EVENTS events"
-mkdir -p "$TMP/batches"
-awk -v n="$EVENTS" -v batch="$BATCH" -v dir="$TMP" '
-  BEGIN {
-    pad = sprintf("%248s", ""); gsub(/ /, "x", pad)
-    for (i = 0; i < n; i++) {
-      b = int(i / batch)
-      stream = "order-" (b % 100)
-      head = "{\"orderId\":\"order-" i "\",\"customer\":\"customer-42\",\"total\":125.5,\"note\":\""
-      data = head substr(pad, 1, 248 - length(head)) "\"}"
-      file = sprintf("%s/batches/%06d.%s.json", dir, b, stream)
-      sep = (i % batch == 0) ? "[" : ","
-      printf "%s{\"eventId\":\"cccccccc-0000-4000-8000-%012d\",\"eventType\":\"OrderPlaced\",\"data\":%s,\"metadata\":{\"tenant\":\"acme\",\"source\":\"bench\"}}", sep, i, data > file
-      if (i % batch == batch - 1 || i == n - 1) { print "]" > file; close(file) }
-    }
-    print length(data) > (dir "/value_bytes")
-  }'
-VALUE_BYTES="$(cat "$TMP/value_bytes")"
+write_backlog "$EVENTS" "$BATCH" cccccccc
 
-free_port; STORE_PORT=$PORT
-free_port; GRPC_PORT=$PORT
+free_port; STORE_PORT=$FREE_PORT
+free_port; GRPC_PORT=$FREE_PORT
 log "starting the store (HTTP $STORE_PORT, gRPC $GRPC_PORT) and appending the backlog over HTTP"
 "$SINKHOST" --data-dir "$TMP/store" --listen "127.0.0.1:$STORE_PORT" --grpc-listen "127.0.0.1:$GRPC_PORT" \
   --delivery-nice 0 --log-level warn >>"$TMP/store.log" 2>&1 &
 STORE_PID=$!
 wait_health "$STORE_PORT" "$STORE_PID" "$TMP/store.log"
-LAST=0
-for f in "$TMP"/batches/*.json; do
-  stream="${f##*/}"; stream="${stream#*.}"; stream="${stream%.json}"
-  answer="$(curl -sS -f -X POST "http://127.0.0.1:$STORE_PORT/streams/$stream" \
-    -H 'Content-Type: application/vnd.eventstore.events+json' --data-binary "@$f")" || die "append failed"
-  [[ "$answer" =~ \"lastPosition\":([0-9]+) ]] && LAST="${BASH_REMATCH[1]}"
-done
-[ "$LAST" = "$EVENTS" ] || die "the store's log ends at $LAST, expected $EVENTS"
-rm -rf "$TMP/batches"
+append_backlog "$STORE_PORT" "$EVENTS"
+LAST=$EVENTS
 
 # ---------------------------------------------------------------------------------------------
-# A keep-alive HTTP client in bash (polling with curl would fork a process every few ms on the
-# cores being measured), one connection per port.
+# REST calls over lib.sh's keep-alive client, one connection per port.
 
-http() {  # http PORT METHOD PATH [BODY] -> HTTP_STATUS HTTP_BODY; fails when nobody answers
-  local port="$1" method="$2" path="$3" body="${4-}" line len fd
-  for _ in 1 2; do
-    if [ -z "${HFDS[$port]-}" ]; then
-      { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
-      HFDS[$port]=$fd
-    fi
-    fd="${HFDS[$port]}"
-    len=0
-    if printf '%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
-         "$method" "$path" "${#body}" "$body" 1>&"$fd" 2>/dev/null && IFS= read -r -t 10 line <&"$fd"; then
-      line="${line%$'\r'}"
-      HTTP_STATUS="${line#* }"; HTTP_STATUS="${HTTP_STATUS%% *}"
-      while IFS= read -r -t 10 line <&"$fd"; do
-        line="${line%$'\r'}"
-        [ -z "$line" ] && break
-        case "${line,,}" in content-length:*) len="${line#*:}"; len="${len// /}" ;; esac
-      done
-      HTTP_BODY=""
-      [ "$len" -gt 0 ] && IFS= read -r -t 10 -N "$len" HTTP_BODY <&"$fd"
-      return 0
-    fi
-    http_close "$port"
-  done
-  return 1
-}
-http_close() {  # http_close PORT
-  local fd="${HFDS[$1]-}"
-  [ -n "$fd" ] && exec {fd}>&-
-  unset "HFDS[$1]"
-}
+http() { http_request "$@"; }  # http PORT METHOD PATH [BODY] -> HTTP_STATUS HTTP_BODY; fails when nobody answers
 # read_items: the items of a GET /connectors answer in HTTP_BODY -> IT_HOST, IT_STATE, IT_POS
 # (connector id -> host, state, committed position) and IT_ERROR (ids of failed connectors).
 declare -A IT_HOST=() IT_STATE=() IT_POS=()
@@ -376,14 +278,12 @@ log_problems() {  # log_problems LOG...: warning and error lines of host logs, c
 # A cluster of hosts
 
 CL_DIR="" CL_HOSTS=0
-# start_cluster HOSTS GROUP DIR: host-0 first, the others together once it answers (hosts of a
-# new group started at the same moment race to create its topics: one that finds a topic
-# already there but not yet described by the broker exits with "cannot reach cluster ...:
-# describing the configuration of topic ...: Unknown topic or partition"). Sets CL_EXEC_US
+# start_cluster HOSTS GROUP DIR: every host at once, as an operator's script would start them
+# (the hosts of a new group race to create its topics, which they must survive). Sets CL_EXEC_US
 # (after the last exec).
 start_host() {  # start_host INDEX GROUP
   local i="$1"
-  free_port; HOST_PORT[i]=$PORT
+  free_port; HOST_PORT[i]=$FREE_PORT
   "$SINKHOST" --data-dir "$CL_DIR/host-$i" --listen "127.0.0.1:${HOST_PORT[i]}" --grpc-listen none \
     --source "kurrentdb://127.0.0.1:$GRPC_PORT?tls=false" --cluster "kafka://$BOOTSTRAP" --cluster-group "$2" \
     --cluster-host-id "host-$i" --cluster-slots "$SLOTS" --cluster-session-timeout-ms "$SESSION_MS" \
@@ -395,11 +295,9 @@ start_cluster() {
   CL_HOSTS="$1" CL_DIR="$3"
   HOST_PID=() HOST_PORT=()
   mkdir -p "$CL_DIR"
-  start_host 0 "$2"
-  wait_health "${HOST_PORT[0]}" "${HOST_PID[0]}" "$CL_DIR/host-0.log"
-  for ((i = 1; i < CL_HOSTS; i++)); do start_host "$i" "$2"; done
+  for ((i = 0; i < CL_HOSTS; i++)); do start_host "$i" "$2"; done
   now_us; CL_EXEC_US=$NOW_US
-  for ((i = 1; i < CL_HOSTS; i++)); do wait_health "${HOST_PORT[i]}" "${HOST_PID[i]}" "$CL_DIR/host-$i.log"; done
+  for ((i = 0; i < CL_HOSTS; i++)); do wait_health "${HOST_PORT[i]}" "${HOST_PID[i]}" "$CL_DIR/host-$i.log"; done
 }
 stop_cluster() {  # sets STOP_S, STOP_KILLED
   local i pids=()
@@ -428,20 +326,15 @@ placement() {
   PER_HOST="$(for h in "${!count[@]}"; do echo "$h:${count[$h]}"; done | sort | tr '\n' ' ')"
   PER_HOST="${PER_HOST% }"
 }
-# settle: creates the connectors (not started) on host-0 and waits until every host shows each
-# placed on a host, the same placement everywhere, over as many hosts as the slots allow,
-# unchanged for 1 s. All on host-0, the oldest member: a create writes the connector's
-# checkpoint record stamped with the receiving host's group generation, and a host that the
-# rebalances after it joined gave no new slot keeps writing with its first generation (the
-# membership tells the checkpoint store of a generation only with new slots); a connector it
-# runs that was created on a newer host then stops at its first checkpoint with "this host no
-# longer owns connector ... (generation 1 < 3, written by host host-2)". Sets SETTLE_S (from the last host's exec) and CREATE_S (the
-# mean time of one POST /connectors/{id}, retries included).
+# settle: creates the connectors (not started), each on the next host in turn (a command works on
+# any host), and waits until every host shows each placed on a host, the same placement
+# everywhere, over as many hosts as the slots allow, unchanged for 1 s. Sets SETTLE_S (from the
+# last host's exec) and CREATE_S (the mean time of one POST /connectors/{id}, retries included).
 settle() {  # settle HOSTS ROUND
   local i c first want distinct prev="" since=0 deadline=$((SECONDS + SETTLE_TIMEOUT)) t0
   now_us; t0=$NOW_US
-  i=0
   for ((c = 0; c < CONNECTORS; c++)); do
+    i=$((c % CL_HOSTS))
     http "${HOST_PORT[i]}" POST "/connectors/${IDS[c]}" "$(connector_json "$(topic_name "$1" "$2" "$c")")" \
       || die "POST /connectors/${IDS[c]} on host-$i: no answer"
     # a host that has not joined its group yet refuses (503): retry until the deadline
@@ -668,7 +561,7 @@ failover() {
   SKIP_HOST=""
   FO_LOST=0
   for ((i = 0; i < CONNECTORS; i++)); do
-    count="$(topic_count "$(topic_name "$CL_HOSTS" "$r" "$i")")"
+    count="$(topic_count "$(topic_name "$CL_HOSTS" "$r" "$i")" "$PARTS")"
     sum=$((sum + count))
     ((count < final)) && FO_LOST=$((FO_LOST + final - count))
   done
@@ -719,7 +612,7 @@ for ((r = 1; r <= REPEAT; r++)); do
     placement 0
     spread="$PER_HOST"
     for ((c = 0; c < CONNECTORS; c++)); do
-      count="$(topic_count "$(topic_name "$h" "$r" "$c")")"
+      count="$(topic_count "$(topic_name "$h" "$r" "$c")" "$PARTS")"
       ((count >= LAST)) || die "topic $(topic_name "$h" "$r" "$c") holds $count messages, fewer than the $LAST events"
       ((count == LAST)) || log "WARNING: topic $(topic_name "$h" "$r" "$c") holds $count messages for $LAST events"
     done

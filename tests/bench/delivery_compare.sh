@@ -37,8 +37,9 @@ CONNECT=1
 KEEP_TMP=0
 BATCH=1000   # events per HTTP append (the backlog is not timed)
 
-die() { echo "delivery_compare: error: $*" >&2; exit 1; }
-log() { echo "delivery_compare: $*" >&2; }
+BENCH_NAME=delivery_compare
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT/tests/bench/lib.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -74,7 +75,7 @@ if [ -n "$KCAT_PREFIX" ] && [ -e "$KCAT_PREFIX/lib/librdkafka.so.1" ]; then KCAT
 kcat() { LD_LIBRARY_PATH="$KCAT_LIB" /usr/bin/kcat "$@"; }
 
 TMP="$(mktemp -d /tmp/delivery-compare.XXXXXX)"
-DPID="" CPID="" STARTED_BROKER=0 HFD="" SLEEP_FD=""
+DPID="" CPID=""
 cleanup() {
   set +e
   [ -n "$CPID" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null
@@ -86,51 +87,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
 
-# A sleep without a process: read with a timeout on a pipe nobody writes to.
-exec {SLEEP_FD}<> <(:)
-nap() { read -r -t "$1" -u "$SLEEP_FD" _ || true; }
-now_us() { NOW_US="${EPOCHREALTIME/./}"; }
-
 # ---------------------------------------------------------------------------------------------
 # Broker and topics
 
-if [ -z "$BOOTSTRAP" ]; then
-  export KAFKA_STATE_DIR=/tmp/bench-kafka KAFKA_PLAINTEXT_PORT=23092 KAFKA_CONTROLLER_PORT=23093 \
-    KAFKA_SASL_PLAINTEXT_PORT=23094 KAFKA_SSL_PORT=23095 KAFKA_MTLS_PORT=23096 KAFKA_SASL_SSL_PORT=23097
-  log "starting a private broker (state $KAFKA_STATE_DIR, port $KAFKA_PLAINTEXT_PORT)"
-  STARTED_BROKER=1
-  "$ROOT/deploy/kafka/kafka.sh" start >&2
-  BOOTSTRAP="127.0.0.1:$KAFKA_PLAINTEXT_PORT"
-else
-  "$ROOT/deploy/kafka/kafka.sh" fetch >&2   # TopicCommand's jars
-fi
+start_private_broker /tmp/bench-kafka
 kcat -L -b "$BOOTSTRAP" -m 10 >/dev/null 2>&1 || die "no broker answers at $BOOTSTRAP"
 
 RUN_ID="$(date +%s)"
-# create_topic NAME PARTITIONS [KEY=VALUE ...]: before any clock starts.
-create_topic() {
-  local name="$1" parts="$2" c configs=()
-  shift 2
-  for c in "$@"; do configs+=(--config "$c"); done
-  java -Xshare:auto -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
-    --create --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 "${configs[@]}" \
-    >"$TMP/topic.out" 2>&1 || { cat "$TMP/topic.out" >&2; die "cannot create topic $name"; }
-}
-# The number of messages in TOPIC (sum of end offsets of its PARTITIONS partitions).
-# A busy broker may time a query out: ask again before giving up.
-topic_count() {
-  local topic="$1" parts="$2" p args=() out attempt
-  for ((p = 0; p < parts; p++)); do args+=(-t "$topic:$p:-1"); done
-  for attempt in 1 2 3 4 5; do
-    if out="$(kcat -Q -b "$BOOTSTRAP" "${args[@]}" 2>"$TMP/query.err")"; then
-      awk '{ s += $NF } END { printf "%d\n", s }' <<<"$out"
-      return 0
-    fi
-    nap 1
-  done
-  cat "$TMP/query.err" >&2
-  die "cannot query the end offsets of topic $topic"
-}
 # min max count of the message timestamps in TOPIC (LogAppendTime topics: when each landed).
 topic_timestamps() {
   kcat -C -b "$BOOTSTRAP" -t "$1" -o beginning -e -q -f '%T\n' 2>/dev/null |
@@ -212,16 +175,10 @@ awk -v headers="$(IFS=$'\t'; echo "${const_headers[*]}")" \
 sync
 
 # ---------------------------------------------------------------------------------------------
-# The daemon and a keep-alive HTTP client in bash (polling with curl would fork a process every
-# few milliseconds on the cores being measured).
+# The daemon, and REST calls over lib.sh's keep-alive client.
 
-free_port() {
-  local p
-  for ((p = 40000 + RANDOM % 20000; ; p = 40000 + RANDOM % 20000)); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-PORT="$(free_port)"
+free_port
+PORT=$FREE_PORT
 start_daemon() {
   now_us; DAEMON_EXEC_US=$NOW_US
   "$SINKHOST" --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" --grpc-listen none --delivery-nice 0 --log-level warn \
@@ -233,58 +190,19 @@ start_daemon() {
     kill -0 "$DPID" 2>/dev/null || { tail -20 "$TMP/sinkhost.log" >&2; die "sinkhost exited"; }
     nap 0.01
   done
-  HFD=""
+  http_close "$PORT"
 }
 stop_daemon() {
-  [ -n "$HFD" ] && exec {HFD}>&-
-  HFD=""
+  http_close "$PORT"
   kill "$DPID" && wait "$DPID" || true
   DPID=""
 }
 http() {  # http METHOD PATH [BODY] -> HTTP_STATUS HTTP_BODY
-  local method="$1" path="$2" body="${3-}" line len attempt
-  # A connection that is readable before we asked anything was closed by the server (its idle
-  # timeout passes during long runs of the other producers): writing to it would kill the script
-  # with SIGPIPE, so open a new one.
-  if [ -n "$HFD" ] && read -r -t 0 -u "$HFD"; then
-    exec {HFD}>&-
-    HFD=""
-  fi
-  for attempt in 1 2; do
-    [ -n "$HFD" ] || exec {HFD}<>"/dev/tcp/127.0.0.1/$PORT"
-    len=0
-    if printf '%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
-         "$method" "$path" "${#body}" "$body" >&"$HFD" 2>/dev/null && IFS= read -r line <&"$HFD"; then
-      line="${line%$'\r'}"
-      HTTP_STATUS="${line#* }"; HTTP_STATUS="${HTTP_STATUS%% *}"
-      while IFS= read -r line <&"$HFD"; do
-        line="${line%$'\r'}"
-        [ -z "$line" ] && break
-        case "${line,,}" in content-length:*) len="${line#*:}"; len="${len// /}" ;; esac
-      done
-      HTTP_BODY=""
-      [ "$len" -gt 0 ] && IFS= read -r -N "$len" HTTP_BODY <&"$HFD"
-      return 0
-    fi
-    exec {HFD}>&-
-    HFD=""
-  done
-  die "HTTP $method $path: no answer"
+  http_request "$PORT" "$@" || die "HTTP $1 $2: no answer"
 }
 curl_json() {  # curl_json METHOD PATH [BODY]: a REST call outside the clock; fails loudly
   curl -sS -f -X "$1" "http://127.0.0.1:$PORT$2" -H 'Content-Type: application/json' ${3:+-d "$3"} >/dev/null \
     || die "$1 $2 failed"
-}
-cpu_ticks() {  # cpu_ticks PID -> CPU_TICKS (utime + stime, every thread)
-  local a
-  read -r -a a <"/proc/$1/stat"
-  CPU_TICKS=$((a[13] + a[14]))
-}
-machine_ticks() {  # machine_ticks -> MT_BUSY MT_ALL (clock ticks of all cores since boot, from /proc/stat)
-  local name user nice system idle iowait irq softirq steal rest
-  read -r name user nice system idle iowait irq softirq steal rest </proc/stat
-  MT_ALL=$((user + nice + system + idle + iowait + irq + softirq + steal))
-  MT_BUSY=$((MT_ALL - idle - iowait))
 }
 sample_status() {  # sample_status PID: MAX_RSS_KB, MAX_ANON_KB, MAX_THREADS, HWM_KB
   local k v rest
@@ -397,15 +315,8 @@ kcat -P -b "$BOOTSTRAP" -t "dc-$RUN_ID-warmup" -K '|' -l "$TMP/kcat.txt" "${KCAT
 
 log "starting sinkhost and appending the backlog over HTTP"
 start_daemon
-LAST=0
-for f in "$TMP"/batches/*.json; do
-  stream="${f##*/}"; stream="${stream#*.}"; stream="${stream%.json}"
-  answer="$(curl -sS -f -X POST "http://127.0.0.1:$PORT/streams/$stream" \
-    -H 'Content-Type: application/vnd.eventstore.events+json' --data-binary "@$f")" || die "append failed"
-  [[ "$answer" =~ \"lastPosition\":([0-9]+) ]] && LAST="${BASH_REMATCH[1]}"
-done
-[ "$LAST" = "$EVENTS" ] || die "the log ends at $LAST, expected $EVENTS"
-rm -rf "$TMP/batches"
+append_backlog "$PORT" "$EVENTS"
+LAST=$EVENTS
 
 cores="$(nproc)"
 echo "Delivery against kcat and Kafka Connect: $EVENTS messages of $VALUE_BYTES-byte JSON values, key = stream id"

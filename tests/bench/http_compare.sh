@@ -36,8 +36,9 @@ API_PORT=23201
 CAPTURE_PORT=23202
 NGINX=/usr/sbin/nginx
 
-die() { echo "http_compare: error: $*" >&2; exit 1; }
-log() { echo "http_compare: $*" >&2; }
+BENCH_NAME=http_compare
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT/tests/bench/lib.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -64,7 +65,7 @@ for tool in curl wrk python3 awk /usr/bin/time "$NGINX"; do command -v "$tool" >
 TICKS="$(getconf CLK_TCK)"
 
 TMP="$(mktemp -d /tmp/http-compare.XXXXXX)"
-DPID="" NPID="" LPID="" HFD="" SLEEP_FD=""
+DPID="" NPID="" LPID=""
 cleanup() {
   set +e
   [ -n "$LPID" ] && kill "$LPID" 2>/dev/null && wait "$LPID" 2>/dev/null
@@ -76,10 +77,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A sleep without a process: read with a timeout on a pipe nobody writes to.
-exec {SLEEP_FD}<> <(:)
-nap() { read -r -t "$1" -u "$SLEEP_FD" _ || true; }
-now_us() { NOW_US="${EPOCHREALTIME/./}"; }
 elapsed_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e6 }'; }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -195,42 +192,14 @@ start_daemon() {
   die "sinkhost does not answer /health"
 }
 http() {  # http METHOD PATH [BODY] -> HTTP_STATUS HTTP_BODY
-  local method="$1" path="$2" body="${3-}" line len _
-  for _ in 1 2; do
-    [ -n "$HFD" ] || exec {HFD}<>"/dev/tcp/127.0.0.1/$API_PORT"
-    len=0
-    if printf '%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
-         "$method" "$path" "${#body}" "$body" 1>&"$HFD" 2>/dev/null && IFS= read -r line <&"$HFD"; then
-      line="${line%$'\r'}"
-      HTTP_STATUS="${line#* }"; HTTP_STATUS="${HTTP_STATUS%% *}"
-      while IFS= read -r line <&"$HFD"; do
-        line="${line%$'\r'}"
-        [ -z "$line" ] && break
-        case "${line,,}" in content-length:*) len="${line#*:}"; len="${len// /}" ;; esac
-      done
-      HTTP_BODY=""
-      [ "$len" -gt 0 ] && IFS= read -r -N "$len" HTTP_BODY <&"$HFD"
-      return 0
-    fi
-    exec {HFD}>&-
-    HFD=""
-  done
-  die "HTTP $method $path: no answer"
+  http_request "$API_PORT" "$@" || die "HTTP $1 $2: no answer"
 }
 # The daemon closes a connection idle for --request-timeout-seconds (30 s: wrk and curl may run
 # longer), and a write to it would end this script with SIGPIPE: one connection per run.
-close_http() {
-  [ -n "$HFD" ] && exec {HFD}>&-
-  HFD=""
-}
+close_http() { http_close "$API_PORT"; }
 curl_json() {  # curl_json METHOD PATH [BODY]: a REST call outside the clock; fails loudly
   curl -sS -f -X "$1" "http://127.0.0.1:$API_PORT$2" -H 'Content-Type: application/json' ${3:+-d "$3"} >/dev/null \
     || die "$1 $2 failed"
-}
-cpu_ticks() {  # cpu_ticks PID -> CPU_TICKS (utime + stime, every thread)
-  local a
-  read -r -a a <"/proc/$1/stat"
-  CPU_TICKS=$((a[13] + a[14]))
 }
 connector_json() {  # connector_json URL MAX_RECORDS MAX_CONNECTIONS
   cat <<EOF

@@ -40,8 +40,9 @@ KEEP_TMP=0
 BATCH=1000      # events per HTTP append of the backlog (not timed)
 LAT_BATCH=100   # events per append of the latency run
 
-die() { echo "kurrentdb_source_bench: error: $*" >&2; exit 1; }
-log() { echo "kurrentdb_source_bench: $*" >&2; }
+BENCH_NAME=kurrentdb_source_bench
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT/tests/bench/lib.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -73,7 +74,7 @@ TICKS="$(getconf CLK_TCK)"
 kcat() { "$ROOT/deploy/bin/kcat" "$@"; }
 
 TMP="$(mktemp -d /tmp/kurrentdb-source-bench.XXXXXX)"
-STORE_PID="" HOST_PID="" STARTED_BROKER=0 SLEEP_FD="" HFD=""
+STORE_PID="" HOST_PID=""
 cleanup() {
   set +e
   [ -n "$HOST_PID" ] && kill "$HOST_PID" 2>/dev/null && wait "$HOST_PID" 2>/dev/null
@@ -84,40 +85,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A sleep without a process: read with a timeout on a pipe nobody writes to.
-exec {SLEEP_FD}<> <(:)
-nap() { read -r -t "$1" -u "$SLEEP_FD" _ || true; }
-now_us() { NOW_US="${EPOCHREALTIME/./}"; }
-
 # ---------------------------------------------------------------------------------------------
 # Broker and topics
 
-if [ -z "$BOOTSTRAP" ]; then
-  export KAFKA_STATE_DIR=/tmp/bench-kafka-source KAFKA_PLAINTEXT_PORT=23092 KAFKA_CONTROLLER_PORT=23093 \
-    KAFKA_SASL_PLAINTEXT_PORT=23094 KAFKA_SSL_PORT=23095 KAFKA_MTLS_PORT=23096 KAFKA_SASL_SSL_PORT=23097
-  log "starting a private broker (state $KAFKA_STATE_DIR, port $KAFKA_PLAINTEXT_PORT)"
-  STARTED_BROKER=1
-  "$ROOT/deploy/kafka/kafka.sh" start >&2
-  BOOTSTRAP="127.0.0.1:$KAFKA_PLAINTEXT_PORT"
-else
-  "$ROOT/deploy/kafka/kafka.sh" fetch >&2   # TopicCommand's jars
-fi
+start_private_broker /tmp/bench-kafka-source
 kcat -L -b "$BOOTSTRAP" -m 10 >/dev/null 2>&1 || die "no broker answers at $BOOTSTRAP"
 
 RUN_ID="ksb-$(date +%s)"
-create_topic() {  # create_topic NAME PARTITIONS [KEY=VALUE ...]
-  local name="$1" parts="$2" c configs=()
-  shift 2
-  for c in "$@"; do configs+=(--config "$c"); done
-  java -Xshare:auto -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
-    --create --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 "${configs[@]}" \
-    >"$TMP/topic.out" 2>&1 || { cat "$TMP/topic.out" >&2; die "cannot create topic $name"; }
-}
-topic_count() {  # topic_count TOPIC PARTITIONS: messages in it
-  local topic="$1" parts="$2" p args=()
-  for ((p = 0; p < parts; p++)); do args+=(-t "$topic:$p:-1"); done
-  kcat -Q -b "$BOOTSTRAP" "${args[@]}" 2>/dev/null | awk '{ s += $NF } END { printf "%d\n", s }'
-}
 
 log "creating topics"
 for ((r = 1; r <= REPEAT; r++)); do
@@ -134,36 +108,14 @@ seq 1 20000 | kcat -P -b "$BOOTSTRAP" -t "$RUN_ID-warmup" -X enable.idempotence=
 # The events: the backlog's append batches (as delivery_compare.sh writes them)
 
 log "writing $EVENTS events"
-mkdir -p "$TMP/batches"
-awk -v n="$EVENTS" -v batch="$BATCH" -v dir="$TMP" '
-  BEGIN {
-    pad = sprintf("%248s", ""); gsub(/ /, "x", pad)
-    for (i = 0; i < n; i++) {
-      b = int(i / batch)
-      stream = "order-" (b % 100)
-      head = "{\"orderId\":\"order-" i "\",\"customer\":\"customer-42\",\"total\":125.5,\"note\":\""
-      data = head substr(pad, 1, 248 - length(head)) "\"}"
-      file = sprintf("%s/batches/%06d.%s.json", dir, b, stream)
-      sep = (i % batch == 0) ? "[" : ","
-      printf "%s{\"eventId\":\"dddddddd-0000-4000-8000-%012d\",\"eventType\":\"OrderPlaced\",\"data\":%s,\"metadata\":{\"tenant\":\"acme\",\"source\":\"bench\"}}", sep, i, data > file
-      if (i % batch == batch - 1 || i == n - 1) { print "]" > file; close(file) }
-    }
-    print length(data) > (dir "/value_bytes")
-  }'
-VALUE_BYTES="$(cat "$TMP/value_bytes")"
+write_backlog "$EVENTS" "$BATCH" dddddddd
 
 # ---------------------------------------------------------------------------------------------
 # The store (a sinkhost serving KurrentDB's client protocol) and the source host
 
-free_port() {
-  local p
-  for ((p = 40000 + RANDOM % 20000; ; p = 40000 + RANDOM % 20000)); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-STORE_PORT="$(free_port)"
-GRPC_PORT="$(free_port)"
-HOST_PORT="$(free_port)"
+free_port; STORE_PORT=$FREE_PORT
+free_port; GRPC_PORT=$FREE_PORT
+free_port; HOST_PORT=$FREE_PORT
 wait_health() {  # wait_health PORT PID LOG
   local i
   for ((i = 0; i < 3000; i++)); do
@@ -178,15 +130,8 @@ log "starting the store and appending the backlog over HTTP"
   --delivery-nice 0 --log-level warn >>"$TMP/store.log" 2>&1 &
 STORE_PID=$!
 wait_health "$STORE_PORT" "$STORE_PID" "$TMP/store.log"
-LAST=0
-for f in "$TMP"/batches/*.json; do
-  stream="${f##*/}"; stream="${stream#*.}"; stream="${stream%.json}"
-  answer="$(curl -sS -f -X POST "http://127.0.0.1:$STORE_PORT/streams/$stream" \
-    -H 'Content-Type: application/vnd.eventstore.events+json' --data-binary "@$f")" || die "append failed"
-  [[ "$answer" =~ \"lastPosition\":([0-9]+) ]] && LAST="${BASH_REMATCH[1]}"
-done
-[ "$LAST" = "$EVENTS" ] || die "the store's log ends at $LAST, expected $EVENTS"
-rm -rf "$TMP/batches"
+append_backlog "$STORE_PORT" "$EVENTS"
+LAST=$EVENTS
 
 log "starting the source host (--source kurrentdb://127.0.0.1:$GRPC_PORT?tls=false)"
 "$SINKHOST" --data-dir "$TMP/host" --listen "127.0.0.1:$HOST_PORT" --grpc-listen none \
@@ -194,37 +139,8 @@ log "starting the source host (--source kurrentdb://127.0.0.1:$GRPC_PORT?tls=fal
 HOST_PID=$!
 wait_health "$HOST_PORT" "$HOST_PID" "$TMP/host.log"
 
-# A keep-alive HTTP client in bash (polling with curl would fork a process every few ms on the
-# cores being measured). One connection per port.
-declare -A HFDS=()
-http() {  # http PORT METHOD PATH [BODY] -> HTTP_STATUS HTTP_BODY
-  local port="$1" method="$2" path="$3" body="${4-}" line len attempt fd
-  for attempt in 1 2; do
-    if [ -z "${HFDS[$port]-}" ]; then exec {fd}<>"/dev/tcp/127.0.0.1/$port"; HFDS[$port]=$fd; fi
-    fd="${HFDS[$port]}"
-    len=0
-    if printf '%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
-         "$method" "$path" "${#body}" "$body" >&"$fd" 2>/dev/null && IFS= read -r line <&"$fd"; then
-      line="${line%$'\r'}"
-      HTTP_STATUS="${line#* }"; HTTP_STATUS="${HTTP_STATUS%% *}"
-      while IFS= read -r line <&"$fd"; do
-        line="${line%$'\r'}"
-        [ -z "$line" ] && break
-        case "${line,,}" in content-length:*) len="${line#*:}"; len="${len// /}" ;; esac
-      done
-      HTTP_BODY=""
-      [ "$len" -gt 0 ] && IFS= read -r -N "$len" HTTP_BODY <&"$fd"
-      return 0
-    fi
-    exec {fd}>&-
-    unset "HFDS[$port]"
-  done
-  die "HTTP $method $path on $port: no answer"
-}
-cpu_ticks() {  # cpu_ticks PID -> CPU_TICKS (utime + stime, every thread)
-  local a
-  read -r -a a <"/proc/$1/stat"
-  CPU_TICKS=$((a[13] + a[14]))
+http() {  # http PORT METHOD PATH [BODY] -> HTTP_STATUS HTTP_BODY (lib.sh's keep-alive client)
+  http_request "$@" || die "HTTP $2 $3 on $1: no answer"
 }
 connector_json() {  # connector_json TOPIC INITIAL_POSITION
   cat <<EOF
@@ -341,21 +257,9 @@ awk -v batches="$batches" -v per="$LAT_BATCH" -v dir="$TMP/latency" '
     }
   }'
 send_file() {  # send_file PORT FILE: one prepared request on the keep-alive connection -> HTTP_STATUS
-  local port="$1" line len=0 fd
-  if [ -z "${HFDS[$port]-}" ]; then exec {fd}<>"/dev/tcp/127.0.0.1/$port"; HFDS[$port]=$fd; fi
-  fd="${HFDS[$port]}"
-  cat "$2" >&"$fd"
-  IFS= read -r line <&"$fd" || die "no answer to $2"
-  line="${line%$'\r'}"
-  HTTP_STATUS="${line#* }"; HTTP_STATUS="${HTTP_STATUS%% *}"
-  while IFS= read -r line <&"$fd"; do
-    line="${line%$'\r'}"
-    [ -z "$line" ] && break
-    case "${line,,}" in content-length:*) len="${line#*:}"; len="${len// /}" ;; esac
-  done
-  HTTP_BODY=""
-  [ "$len" -gt 0 ] && IFS= read -r -N "$len" HTTP_BODY <&"$fd"
-  return 0
+  http_connect "$1" || die "cannot connect to port $1"
+  cat "$2" >&"$HTTP_FD"
+  http_response "$HTTP_FD" || die "no answer to $2"
 }
 # Warm-up: the first records of each connector wait for the producer's first connections.
 send_file "$STORE_PORT" "$TMP/latency/000000"
