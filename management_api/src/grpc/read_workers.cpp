@@ -1,15 +1,13 @@
 #include "grpc/read_workers.hpp"
 
+#include <system_error>
+
 #include <spdlog/spdlog.h>
 
 namespace sinkhost::management_api::grpc_face {
 
-WorkerThreads::WorkerThreads(const runtime::EventLog& log, std::size_t threads, bool with_readers) {
-  const runtime::EventLog* reads = with_readers ? &log : nullptr;
-  for (std::size_t i = 0; i < threads; ++i) {
-    threads_.emplace_back([this, reads] { run(reads); });
-  }
-}
+WorkerThreads::WorkerThreads(const runtime::EventLog& log, std::size_t max_threads, bool with_readers)
+    : reads_(with_readers ? &log : nullptr), max_threads_(max_threads) {}
 
 WorkerThreads::~WorkerThreads() {
   {
@@ -24,14 +22,27 @@ void WorkerThreads::post(Task task) {
   {
     std::lock_guard lock(mutex_);
     tasks_.push_back(std::move(task));
+    if (idle_ < tasks_.size() && threads_.size() < max_threads_) {
+      try {
+        threads_.emplace_back([this] { run(); });
+      } catch (const std::system_error& error) {
+        // The task waits for a thread that is already running, if there is one.
+        spdlog::error("gRPC: cannot start a worker thread ({}); {} running", error.what(), threads_.size());
+      }
+    }
   }
   wake_.notify_one();
 }
 
-void WorkerThreads::run(const runtime::EventLog* log) {
+std::size_t WorkerThreads::started() const {
+  std::lock_guard lock(mutex_);
+  return threads_.size();
+}
+
+void WorkerThreads::run() {
   std::unique_ptr<runtime::EventLogReader> reader;
-  if (log) {
-    auto opened = log->open_reader();
+  if (reads_) {
+    auto opened = reads_->open_reader();
     if (opened.ok()) {
       reader = std::move(opened).value();
     } else {
@@ -42,7 +53,9 @@ void WorkerThreads::run(const runtime::EventLog* log) {
     Task task;
     {
       std::unique_lock lock(mutex_);
+      ++idle_;
       wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      --idle_;
       if (tasks_.empty()) return;
       task = std::move(tasks_.front());
       tasks_.pop_front();

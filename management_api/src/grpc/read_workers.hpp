@@ -20,25 +20,32 @@
 
 namespace sinkhost::management_api::grpc_face {
 
+// A bounded pool that starts its threads on demand: a face nobody reads from keeps none, and a
+// thread, once started, stays until the pool is destroyed.
 class WorkerThreads {
  public:
   // Each task gets the worker's own reader; null when the workers were made without readers or
   // the log cannot be opened for reading.
   using Task = std::function<void(runtime::EventLogReader* reader)>;
 
-  WorkerThreads(const runtime::EventLog& log, std::size_t threads, bool with_readers);
+  WorkerThreads(const runtime::EventLog& log, std::size_t max_threads, bool with_readers);
   ~WorkerThreads();  // runs the tasks already posted, then joins
   WorkerThreads(const WorkerThreads&) = delete;
   WorkerThreads& operator=(const WorkerThreads&) = delete;
 
+  // Queues the task, and starts a thread for it when none is idle and fewer than max_threads run.
   void post(Task task);
+  std::size_t started() const;  // threads started so far
 
  private:
-  void run(const runtime::EventLog* log);
+  void run();
 
-  std::mutex mutex_;
+  const runtime::EventLog* reads_;  // null: tasks get no reader
+  const std::size_t max_threads_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Task> tasks_;
+  std::size_t idle_ = 0;  // threads waiting for a task
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
