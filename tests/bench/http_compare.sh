@@ -147,7 +147,7 @@ counted() {
 # them) and two metadata entries, appended APPEND_EVENTS at a time, each append to the next of
 # 100 streams, so that every stream has APPEND_EVENTS events in a row.
 
-write_backlog() {
+write_request_backlog() {
   mkdir -p "$TMP/batches"
   awk -v n="$EVENTS" -v batch="$APPEND_EVENTS" -v dir="$TMP/batches" -v port="$API_PORT" '
     BEGIN {
@@ -394,7 +394,7 @@ run_mode() {
 # ---------------------------------------------------------------------------------------------
 
 log "writing $EVENTS events"
-write_backlog
+write_request_backlog
 start_nginx
 start_daemon
 log "appending the backlog over HTTP"
