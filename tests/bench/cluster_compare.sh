@@ -232,7 +232,6 @@ log "starting the store (HTTP $STORE_PORT, gRPC $GRPC_PORT) and appending the ba
 STORE_PID=$!
 wait_health "$STORE_PORT" "$STORE_PID" "$TMP/store.log"
 append_backlog "$STORE_PORT" "$EVENTS"
-LAST=$EVENTS
 
 # ---------------------------------------------------------------------------------------------
 # REST calls over lib.sh's keep-alive client, one connection per port.

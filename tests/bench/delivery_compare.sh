@@ -316,7 +316,6 @@ kcat -P -b "$BOOTSTRAP" -t "dc-$RUN_ID-warmup" -K '|' -l "$TMP/kcat.txt" "${KCAT
 log "starting sinkhost and appending the backlog over HTTP"
 start_daemon
 append_backlog "$PORT" "$EVENTS"
-LAST=$EVENTS
 
 cores="$(nproc)"
 echo "Delivery against kcat and Kafka Connect: $EVENTS messages of $VALUE_BYTES-byte JSON values, key = stream id"

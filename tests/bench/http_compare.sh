@@ -143,37 +143,9 @@ counted() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# The backlog: EVENTS events of ~250-byte JSON data (as tests/bench/delivery_compare.sh makes
-# them) and two metadata entries, appended APPEND_EVENTS at a time, each append to the next of
-# 100 streams, so that every stream has APPEND_EVENTS events in a row.
-
-write_request_backlog() {
-  mkdir -p "$TMP/batches"
-  awk -v n="$EVENTS" -v batch="$APPEND_EVENTS" -v dir="$TMP/batches" -v port="$API_PORT" '
-    BEGIN {
-      pad = sprintf("%248s", ""); gsub(/ /, "x", pad)
-      for (i = 0; i < n; i++) {
-        b = int(i / batch)
-        stream = "order-" (b % 100)
-        head = "{\"orderId\":\"order-" i "\",\"customer\":\"customer-42\",\"total\":125.5,\"note\":\""
-        data = head substr(pad, 1, 248 - length(head)) "\"}"
-        file = sprintf("%s/%06d.json", dir, b)
-        sep = (i % batch == 0) ? "[" : ","
-        printf "%s{\"eventId\":\"cccccccc-0000-4000-8000-%012d\",\"eventType\":\"OrderPlaced\",\"data\":%s,\"metadata\":{\"tenant\":\"acme\",\"source\":\"bench\"}}", sep, i, data > file
-        if (i % batch == batch - 1 || i == n - 1) {
-          print "]" > file; close(file)
-          # one curl config for every append: one process, one kept-alive connection
-          printf "%surl = \"http://127.0.0.1:%d/streams/%s\"\nheader = \"Content-Type: application/vnd.eventstore.events+json\"\ndata-binary = \"@%s\"\nfail\n", (b > 0) ? "next\n" : "", port, stream, file > (dir "/append.curl")
-        }
-      }
-    }'
-}
-append_backlog() {  # sets LAST (the last log position)
-  curl -sS -K "$TMP/batches/append.curl" >"$TMP/append.out" 2>"$TMP/append.err" || { cat "$TMP/append.err" >&2; die "append failed"; }
-  LAST="$(grep -o '"lastPosition":[0-9]*' "$TMP/append.out" | tail -1 | cut -d: -f2)"
-  [ "$LAST" = "$EVENTS" ] || die "the log ends at ${LAST:-nothing}, expected $EVENTS"
-  rm -rf "$TMP/batches" "$TMP/append.out"
-}
+# The backlog (lib.sh's write_backlog): EVENTS events of ~250-byte JSON data and two metadata
+# entries, appended APPEND_EVENTS at a time, each append to the next of 100 streams, so that
+# every stream has APPEND_EVENTS events in a row.
 
 # ---------------------------------------------------------------------------------------------
 # The daemon and a keep-alive HTTP client in bash (polling with curl would fork a process every
@@ -394,11 +366,11 @@ run_mode() {
 # ---------------------------------------------------------------------------------------------
 
 log "writing $EVENTS events"
-write_request_backlog
+write_backlog "$EVENTS" "$APPEND_EVENTS" cccccccc
 start_nginx
 start_daemon
 log "appending the backlog over HTTP"
-append_backlog
+append_backlog "$API_PORT" "$EVENTS"
 
 echo "http-sink against wrk and curl: $EVENTS records of ~250-byte JSON values (100 streams, $APPEND_EVENTS events"
 echo "in a row per stream), to nginx $("$NGINX" -v 2>&1 | sed 's:.*/::') (1 worker, return 200) on 127.0.0.1:$NGINX_PORT;"

@@ -131,7 +131,6 @@ log "starting the store and appending the backlog over HTTP"
 STORE_PID=$!
 wait_health "$STORE_PORT" "$STORE_PID" "$TMP/store.log"
 append_backlog "$STORE_PORT" "$EVENTS"
-LAST=$EVENTS
 
 log "starting the source host (--source kurrentdb://127.0.0.1:$GRPC_PORT?tls=false)"
 "$SINKHOST" --data-dir "$TMP/host" --listen "127.0.0.1:$HOST_PORT" --grpc-listen none \

@@ -166,17 +166,20 @@ write_backlog() {
 }
 
 # append_backlog PORT EVENTS: appends the files of $TMP/batches (NNNNNN.STREAM.json) to the
-# sinkhost on PORT over HTTP, in order, then removes them; dies unless the log ends at EVENTS.
+# sinkhost on PORT over HTTP, in order (one curl process, one kept-alive connection), then
+# removes them; sets LAST and dies unless the log ends at EVENTS.
 append_backlog() {
-  local f stream answer last=0
+  local f stream next=""
   for f in "$TMP"/batches/*.json; do
     stream="${f##*/}"
     stream="${stream#*.}"
     stream="${stream%.json}"
-    answer="$(curl -sS -f -X POST "http://127.0.0.1:$1/streams/$stream" \
-      -H 'Content-Type: application/vnd.eventstore.events+json' --data-binary "@$f")" || die "append failed"
-    [[ "$answer" =~ \"lastPosition\":([0-9]+) ]] && last="${BASH_REMATCH[1]}"
-  done
-  [ "$last" = "$2" ] || die "the log on port $1 ends at $last, expected $2"
-  rm -rf "$TMP/batches"
+    printf '%surl = "http://127.0.0.1:%d/streams/%s"\nheader = "Content-Type: application/vnd.eventstore.events+json"\ndata-binary = "@%s"\nfail\n' \
+      "$next" "$1" "$stream" "$f"
+    next=$'next\n'
+  done >"$TMP/append.curl"
+  curl -sS -K "$TMP/append.curl" >"$TMP/append.out" 2>"$TMP/append.err" || { cat "$TMP/append.err" >&2; die "append failed"; }
+  LAST="$(grep -o '"lastPosition":[0-9]*' "$TMP/append.out" | tail -1 | cut -d: -f2)"
+  [ "$LAST" = "$2" ] || die "the log on port $1 ends at ${LAST:-nothing}, expected $2"
+  rm -rf "$TMP/batches" "$TMP/append.curl" "$TMP/append.out"
 }
